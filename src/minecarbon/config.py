@@ -165,6 +165,12 @@ class RunConfig(_Model):
     chunk_px: int = Field(512, ge=64, le=8192, description="Dask chunk size (pixels per side).")
 
 
+class ValidationConfig(_Model):
+    """``[validation]``: optional known truth (the simulator writes it) to score the maps against."""
+
+    truth_dir: str | None = Field(None, description="Folder with agc_{year}.tif truth rasters (t C/ha).")
+
+
 class ForestCodes(_Model):
     """Codes of the forest-type map (HJ 1166-2021 classes)."""
 
@@ -189,6 +195,7 @@ class ProjectConfig(_Model):
     model: ModelConfig = Field(default_factory=ModelConfig)
     assess: AssessConfig = Field(default_factory=AssessConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     root: Path = Field(Path("."), exclude=True)
 
     # -- paths ---------------------------------------------------------------

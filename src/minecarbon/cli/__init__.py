@@ -1,0 +1,1 @@
+"""The ``minecarbon`` command-line tool: thin commands over library functions."""

@@ -1,0 +1,101 @@
+"""The project grid: every raster is aligned to it before any computation.
+
+The grid is the pixel grid of the reference image (the base-year image),
+cropped to the bounding box of the monitoring area (mine boundary + buffer),
+snapped outwards to whole pixels.  Rasters on the same CRS and pixel lattice
+are cropped by index (lazy, no resampling); any other raster is reprojected
+with rioxarray (nearest for categories, bilinear for continuous values).
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import rasterio.features
+import xarray as xr
+from affine import Affine
+from rasterio.enums import Resampling
+from rasterio.transform import from_origin
+
+from .errors import GridError
+
+
+def monitoring_area(boundary: gpd.GeoDataFrame, buffer_m: float) -> gpd.GeoDataFrame:
+    """Mining-right boundary dissolved and buffered by ``buffer_m`` metres."""
+    geom = boundary.geometry.union_all() if hasattr(boundary.geometry, "union_all") \
+        else boundary.geometry.unary_union
+    area = geom.buffer(buffer_m)
+    return gpd.GeoDataFrame({"name": ["monitoring area"], "buffer_m": [buffer_m]},
+                            geometry=[area], crs=boundary.crs)
+
+
+def grid_from_reference(ref: xr.DataArray, bounds: tuple[float, float, float, float]) -> xr.DataArray:
+    """A (y, x) float32 template on ``ref``'s lattice covering ``bounds`` (snapped outwards)."""
+    t: Affine = ref.rio.transform()
+    if t.b != 0 or t.d != 0:
+        raise GridError(f"Reference image {ref.attrs.get('source_path', '')} is rotated; "
+                        f"warp it to a north-up grid first (gdalwarp).")
+    res_x, res_y = t.a, -t.e
+    minx, miny, maxx, maxy = bounds
+    left = t.c + math.floor((minx - t.c) / res_x) * res_x
+    top = t.f - math.floor((t.f - maxy) / res_y) * res_y
+    right = t.c + math.ceil((maxx - t.c) / res_x) * res_x
+    bottom = t.f - math.ceil((t.f - miny) / res_y) * res_y
+    width = int(round((right - left) / res_x))
+    height = int(round((top - bottom) / res_y))
+    transform = from_origin(left, top, res_x, res_y)
+    xs = left + (np.arange(width) + 0.5) * res_x
+    ys = top - (np.arange(height) + 0.5) * res_y
+    tmpl = xr.DataArray(np.zeros((height, width), dtype=np.float32), dims=("y", "x"),
+                        coords={"y": ys, "x": xs})
+    tmpl = tmpl.rio.write_crs(ref.rio.crs).rio.write_transform(transform)
+    return tmpl
+
+
+def pixel_area_m2(template: xr.DataArray) -> float:
+    t = template.rio.transform()
+    return abs(t.a * t.e)
+
+
+def align(da: xr.DataArray, template: xr.DataArray, categorical: bool = False) -> xr.DataArray:
+    """Align ``da`` (band, y, x) or (y, x) to the template grid.
+
+    Same CRS and lattice: an index crop (stays lazy).  Otherwise: reproject
+    (nearest for categorical, bilinear otherwise).
+    """
+    t_src: Affine = da.rio.transform()
+    t_dst: Affine = template.rio.transform()
+    same_crs = da.rio.crs is not None and da.rio.crs == template.rio.crs
+    same_res = np.isclose(t_src.a, t_dst.a) and np.isclose(t_src.e, t_dst.e)
+    if same_crs and same_res:
+        col0 = (t_dst.c - t_src.c) / t_src.a
+        row0 = (t_dst.f - t_src.f) / t_src.e
+        if np.isclose(col0, round(col0), atol=1e-6) and np.isclose(row0, round(row0), atol=1e-6):
+            c0, r0 = int(round(col0)), int(round(row0))
+            h, w = template.shape[-2:]
+            if c0 >= 0 and r0 >= 0 and c0 + w <= da.sizes["x"] and r0 + h <= da.sizes["y"]:
+                out = da.isel(x=slice(c0, c0 + w), y=slice(r0, r0 + h))
+                return out.assign_coords(x=template.x.values, y=template.y.values)
+    resampling = Resampling.nearest if categorical else Resampling.bilinear
+    out = da.rio.reproject_match(template, resampling=resampling)
+    return out.assign_coords(x=template.x.values, y=template.y.values)
+
+
+def rasterize(gdf: gpd.GeoDataFrame, template: xr.DataArray, values=None, fill: int = 0,
+              dtype: str = "int32", all_touched: bool = False) -> np.ndarray:
+    """Burn polygons into the template grid (pixel-centre rule unless ``all_touched``).
+
+    Later features overwrite earlier ones; sort the frame to set precedence.
+    """
+    h, w = template.shape[-2:]
+    if gdf is None or len(gdf) == 0:
+        return np.full((h, w), fill, dtype=dtype)
+    if values is None:
+        values = np.ones(len(gdf), dtype=dtype)
+    shapes = [(g, int(v)) for g, v in zip(gdf.geometry, values) if g is not None and not g.is_empty]
+    if not shapes:
+        return np.full((h, w), fill, dtype=dtype)
+    return rasterio.features.rasterize(shapes, out_shape=(h, w), transform=template.rio.transform(),
+                                       fill=fill, dtype=dtype, all_touched=all_touched)

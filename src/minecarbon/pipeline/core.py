@@ -1,0 +1,300 @@
+"""Stages declared as data, and the runner that executes them.
+
+A :class:`Stage` names the config inputs it reads, the upstream stages whose
+outputs it reads, the settings sections that change its result, and its
+outputs (id, path pattern, units, description).  The runner
+
+* runs stages in the declared order,
+* skips a stage whose manifest says it is complete and whose fingerprint
+  (input checksums + upstream fingerprints + settings + package version) is
+  unchanged and whose outputs are all present and unchanged,
+* removes the stage's manifest *before* running it, so a crash leaves the
+  stage visibly incomplete and the next run redoes it,
+* writes the manifest (with provenance: input checksums, settings, versions,
+  times, output checksums) last, atomically.
+
+Outputs themselves are written atomically by :mod:`minecarbon.io`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..config import ProjectConfig
+from ..errors import StageError
+from ..io.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "_manifest.json"
+_VERSIONED = ("minecarbon", "numpy", "scipy", "pandas", "xarray", "rioxarray", "rasterio", "dask",
+              "geopandas", "scikit-learn", "laspy", "jinja2", "matplotlib", "pydantic")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One declared output of a stage."""
+
+    id: str
+    """Identifier, unique within the stage."""
+    path: str
+    """Path relative to ``outputs/<stage>/``; may contain ``{year}``."""
+    units: str
+    """Units of the values ('t C/ha', 'class code', 'table', ...)."""
+    about: str
+    """One-line description (used by the report and the catalog)."""
+    per_year: bool = False
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A step of the standard's method, declared as data."""
+
+    name: str
+    about: str
+    func: Callable[["Context"], None]
+    inputs: tuple[str, ...] = ()
+    """Config keys of input files (as in :meth:`ProjectConfig.input_paths`, prefix match)."""
+    upstream: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    """Config sections whose values change the result."""
+    outputs: tuple[Output, ...] = ()
+
+
+@dataclass
+class Context:
+    """What a stage function gets: the project, its folders, and helpers."""
+
+    cfg: ProjectConfig
+    stage: Stage
+    progress: Callable[[str], None] = lambda msg: None
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def workspace(self) -> Path:
+        return self.cfg.workspace
+
+    def stage_dir(self, stage: str | None = None) -> Path:
+        return self.workspace / "outputs" / (stage or self.stage.name)
+
+    def out(self, output_id: str, year: int | None = None, stage: str | None = None) -> Path:
+        """Path of a declared output (of this stage, or of an upstream one)."""
+        st = self.stage if stage is None else STAGES_BY_NAME[stage]
+        for o in st.outputs:
+            if o.id == output_id:
+                rel = o.path.replace("{year}", str(year)) if o.per_year else o.path
+                if o.per_year and year is None:
+                    raise ValueError(f"output {output_id} of stage {st.name} needs a year")
+                return self.stage_dir(st.name) / rel
+        raise KeyError(f"stage {st.name} declares no output {output_id!r}")
+
+    def produced(self, path: Path) -> Path:
+        """Record that the stage wrote ``path`` (for checksums in the manifest)."""
+        self.written.append(Path(path))
+        return Path(path)
+
+
+STAGES: list[Stage] = []
+STAGES_BY_NAME: dict[str, Stage] = {}
+
+
+def register(stage: Stage) -> Stage:
+    if stage.name in STAGES_BY_NAME:
+        raise ValueError(f"stage {stage.name} registered twice")
+    STAGES.append(stage)
+    STAGES_BY_NAME[stage.name] = stage
+    return stage
+
+
+# ---------------------------------------------------------------------------
+# checksums and fingerprints
+# ---------------------------------------------------------------------------
+def sha256_file(path: Path, _cache: dict | None = None) -> str:
+    """SHA-256 of a file, cached on (path, size, mtime) for the life of the cache dict."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if _cache is not None and key in _cache:
+        return _cache[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    digest = h.hexdigest()
+    if _cache is not None:
+        _cache[key] = digest
+    return digest
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _settings_for(cfg: ProjectConfig, sections: Iterable[str]) -> dict:
+    dump = cfg.model_dump(mode="json")
+    return {s: dump.get(s) for s in sorted(set(sections) | {"project"})}
+
+
+def _stage_inputs(cfg: ProjectConfig, stage: Stage) -> dict[str, Path]:
+    all_inputs = cfg.input_paths()
+    return {k: p for k, p in sorted(all_inputs.items())
+            if any(k == pref or k.startswith(pref + "[") for pref in stage.inputs)}
+
+
+def read_manifest(cfg: ProjectConfig, stage: str) -> dict | None:
+    p = cfg.workspace / "outputs" / stage / MANIFEST
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _fingerprint(cfg: ProjectConfig, stage: Stage, hash_cache: dict) -> tuple[str, dict]:
+    inputs = {k: sha256_file(p, hash_cache) for k, p in _stage_inputs(cfg, stage).items()}
+    upstream = {}
+    for up in stage.upstream:
+        m = read_manifest(cfg, up)
+        upstream[up] = m["fingerprint"] if m else None
+    settings = _settings_for(cfg, stage.settings)
+    version = package_versions().get("minecarbon", "")
+    blob = json.dumps({"inputs": inputs, "upstream": upstream, "settings": settings,
+                       "version": version}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest(), {"inputs": inputs, "upstream": upstream,
+                                                       "settings": settings}
+
+
+def is_up_to_date(cfg: ProjectConfig, stage: Stage, hash_cache: dict | None = None) -> bool:
+    """True when the stage completed with the same fingerprint and its outputs are intact."""
+    hash_cache = {} if hash_cache is None else hash_cache
+    m = read_manifest(cfg, stage.name)
+    if not m:
+        return False
+    if any(m.get("upstream", {}).get(u) is None for u in stage.upstream):
+        return False
+    fp, _ = _fingerprint(cfg, stage, hash_cache)
+    if fp != m.get("fingerprint"):
+        return False
+    base = cfg.workspace / "outputs" / stage.name
+    for rel, info in m.get("outputs", {}).items():
+        p = base / rel
+        if not p.is_file() or p.stat().st_size != info["size"]:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# running
+# ---------------------------------------------------------------------------
+@dataclass
+class StageResult:
+    name: str
+    status: str  # "ran" | "skipped"
+    seconds: float
+
+
+def resolve_stages(names: Iterable[str] | None) -> list[Stage]:
+    if not names:
+        return list(STAGES)
+    wanted = []
+    for n in names:
+        if n not in STAGES_BY_NAME:
+            raise StageError(f"Unknown stage {n!r}. Stages are: {', '.join(STAGES_BY_NAME)}.")
+        wanted.append(n)
+    return [s for s in STAGES if s.name in wanted]
+
+
+def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
+              hash_cache: dict) -> None:
+    """Run one stage unconditionally and write its manifest."""
+    for up in stage.upstream:
+        if read_manifest(cfg, up) is None:
+            raise StageError(f"Stage '{stage.name}' needs the outputs of stage '{up}', which has not "
+                             f"completed. Run 'minecarbon run PROJECT --stages {up},{stage.name}' "
+                             f"(or without --stages to run everything).")
+    out_dir = cfg.workspace / "outputs" / stage.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / MANIFEST
+    if manifest_path.exists():
+        manifest_path.unlink()  # the stage is incomplete until its manifest is written again
+    started = time.time()
+    fp, parts = _fingerprint(cfg, stage, hash_cache)
+    ctx = Context(cfg=cfg, stage=stage, progress=progress)
+    stage.func(ctx)
+    outputs = {}
+    for p in sorted(set(ctx.written)):
+        rel = p.relative_to(out_dir).as_posix() if p.is_relative_to(out_dir) else str(p)
+        outputs[rel] = {"sha256": sha256_file(p), "size": p.stat().st_size}
+    manifest = {
+        "stage": stage.name,
+        "about": stage.about,
+        "fingerprint": fp,
+        "inputs": {k: {"path": str(p), "sha256": parts["inputs"][k]}
+                   for k, p in _stage_inputs(cfg, stage).items()},
+        "upstream": parts["upstream"],
+        "settings": parts["settings"],
+        "versions": package_versions(),
+        "outputs": outputs,
+        "declared_outputs": [{"id": o.id, "path": o.path, "units": o.units, "about": o.about}
+                             for o in stage.outputs],
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seconds": round(time.time() - started, 3),
+    }
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+def run_pipeline(cfg: ProjectConfig, stages: Iterable[str] | None = None, force: bool = False,
+                 progress: Callable[[str], None] | None = None,
+                 on_stage: Callable[[Stage, str], None] | None = None) -> list[StageResult]:
+    """Run the selected stages (all by default) in order, skipping up-to-date ones.
+
+    Parameters
+    ----------
+    cfg : the loaded project.
+    stages : names of stages to run (others are used as they are).
+    force : re-run selected stages even when up to date.
+    progress : callable receiving short progress messages.
+    on_stage : callable(stage, status) with status 'start', 'ran' or 'skipped'.
+    """
+    from . import stages as _stages  # noqa: F401  (registers the stages)
+
+    progress = progress or (lambda msg: None)
+    selected = resolve_stages(stages)
+    cfg.workspace.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(cfg.workspace / "settings.json",
+                      json.dumps(cfg.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    hash_cache: dict = {}
+    results = []
+    for stage in selected:
+        t0 = time.time()
+        if not force and is_up_to_date(cfg, stage, hash_cache):
+            log.info("stage %s is up to date; skipped", stage.name)
+            if on_stage:
+                on_stage(stage, "skipped")
+            results.append(StageResult(stage.name, "skipped", 0.0))
+            continue
+        if on_stage:
+            on_stage(stage, "start")
+        log.info("stage %s: running", stage.name)
+        run_stage(cfg, stage, progress, hash_cache)
+        dt = time.time() - t0
+        log.info("stage %s: done in %.1f s", stage.name, dt)
+        if on_stage:
+            on_stage(stage, "ran")
+        results.append(StageResult(stage.name, "ran", dt))
+    return results
