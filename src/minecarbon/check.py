@@ -1039,8 +1039,8 @@ def _check_plots(ctx: _Context) -> None:
         if bool(out.any()):
             ctx.add(shown, _rows(df.index[out], word, "survey_year"), f"survey_year "
                     f"{_values(sorted(set(num[out])))} is outside the monitoring period {y0}-{y1}",
-                    f"Correct the year, or widen [project].start_year/end_year if the survey belongs "
-                    f"to the project.")
+                    "Correct the year, or widen [project].start_year/end_year if the survey belongs "
+                    "to the project.")
     if "size_m" not in missing:
         num, miss, bad = _numeric(df["size_m"])
         _report_missing_bad(ctx, df, shown, word, "size_m", miss, bad, "the plot size in metres")

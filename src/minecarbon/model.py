@@ -8,7 +8,6 @@ rRMSE = RMSE / mean(y) x 100 %; bias = mean(yhat - y).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import KFold

@@ -40,7 +40,9 @@ def handle_errors(fn):
         except MinecarbonError as exc:
             if debug:
                 raise
-            _console().print(f"[bold red]Error:[/] {exc}", markup=True, soft_wrap=True)
+            from rich.markup import escape
+
+            _console().print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
             sys.exit(2)
         except KeyboardInterrupt:
             _console().print("Interrupted. Outputs written so far are complete; re-run to continue.")
@@ -48,7 +50,9 @@ def handle_errors(fn):
         except Exception as exc:  # noqa: BLE001
             if debug:
                 raise
-            _console().print(f"[bold red]Internal error[/] ({type(exc).__name__}: {exc}). This is a bug in "
+            from rich.markup import escape
+
+            _console().print(f"[bold red]Internal error[/] ({type(exc).__name__}: {escape(str(exc))}). This is a bug in "
                              f"minecarbon; re-run with --debug for the traceback and report it.")
             sys.exit(1)
 

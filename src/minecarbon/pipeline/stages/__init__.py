@@ -1,0 +1,6 @@
+"""The stages of the standard's method, one module each.
+
+Importing this package registers the stages; the import order below is the run order.
+"""
+
+from . import units, plots, features, model, map, assess, report  # noqa: F401,E401
