@@ -192,3 +192,23 @@ def demo(out_dir: Path, size: str, seed: int, scheduler: str | None) -> None:
     run_project(toml, None, False, scheduler)
     click.echo(summarise(toml))
     con.print(f"Total time {time.time() - t_start:.1f} s")
+
+
+@main.group()
+def tool() -> None:
+    """Single-purpose tools on plain files (no project needed)."""
+
+
+def _load_tool_modules() -> None:
+    """Import every ``minecarbon.cli.tools_*`` module; each adds its commands to :func:`tool`."""
+    import importlib
+    import pkgutil
+
+    from .. import cli as _cli_pkg
+
+    for info in sorted(pkgutil.iter_modules(_cli_pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("tools_"):
+            importlib.import_module(f"{_cli_pkg.__name__}.{info.name}")
+
+
+_load_tool_modules()
