@@ -73,8 +73,12 @@ def main(debug: bool, verbose: int) -> None:
       minecarbon check DIR/minecarbon.toml validate a project, listing every problem
       minecarbon run DIR/minecarbon.toml   run the stages
     """
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    level = max(logging.WARNING - 10 * verbose, logging.DEBUG)
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=_console(), show_time=False, show_path=False, markup=False)
+    handler.setLevel(level)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", handlers=[handler], force=True)
 
 
 @main.command()

@@ -92,6 +92,10 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
     if da.rio.crs is None:
         raise CRSError(f"Output {path} would have no CRS; the array lost its CRS upstream. "
                        f"This is a bug: please report it.")
+    da = da.copy()
+    da.attrs.pop("_FillValue", None)
+    da.encoding.pop("_FillValue", None)
+    da.encoding.pop("missing_value", None)
     if nodata is None:
         nodata = np.nan if np.issubdtype(da.dtype, np.floating) else None
     if nodata is not None:
@@ -102,9 +106,8 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
     if len(names) != da.sizes["band"]:
         raise ValueError(f"{len(names)} band names for {da.sizes['band']} bands writing {path}")
     da = da.assign_coords(band=np.arange(1, len(names) + 1))
-    da.attrs.pop("long_name", None)
-    da.attrs.pop("_FillValue", None)
-    da.attrs.pop("source_path", None)
+    for key in ("long_name", "source_path", "scale_factor", "add_offset", "units"):
+        da.attrs.pop(key, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tiled = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp

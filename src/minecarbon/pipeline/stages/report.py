@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 
 
 def _run_report(ctx: Context) -> None:
-    from ..report import build_report
+    from ...report import build_report
 
     path = build_report(ctx)
     ctx.produced(path)
