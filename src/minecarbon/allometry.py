@@ -4,8 +4,10 @@ An allometry table is a CSV with one row per (species group, component)
 equation.  Columns (see ``docs/design.md``, "Allometry table format"):
 
 ``species_group, name_zh, name_latin, aliases, component, form, a, b, c, expr,
-dbh_min_cm, dbh_max_cm, output_unit, log_bias_correction, carbon_fraction,
-carbon_fraction_source, region, source, status, proxy_for, note``
+dbh_min_cm, dbh_max_cm, output_unit, log_bias_correction, residual_sd_log,
+carbon_fraction, carbon_fraction_source, region, source, status, proxy_for,
+note`` (only ``species_group, component, form, output_unit, source, status``
+are required).
 
 Forms (D = DBH in cm, H = height in m):
 
@@ -16,6 +18,15 @@ Forms (D = DBH in cm, H = height in m):
              ``wood_density`` (parsed with a whitelisted AST, never ``eval``-ed
              as Python code)
 
+``output_unit`` is ``kg``, ``g`` or ``Mg`` (= t); every result is returned in
+kg.  ``log_bias_correction`` multiplies the prediction (e.g. exp(SEE**2/2) of
+a log-log fit).  ``residual_sd_log`` is the standard deviation of the
+natural-log residuals of the fit, where the source gives it; the Monte Carlo
+of :mod:`minecarbon.plots` then multiplies each draw by exp(e - s**2/2),
+e ~ N(0, s), a mean-preserving log-normal error.  Empty means unknown: the
+residual error of that equation is then not propagated (and the plot table
+says so).
+
 Aboveground biomass of a tree is the ``aboveground`` row if the group has one,
 otherwise the sum of its organ rows (stem, bark, branch, leaf).
 """
@@ -24,14 +35,15 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import math
 import operator
 import unicodedata
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -44,6 +56,8 @@ COMPONENTS = ("aboveground",) + ORGANS
 STATUSES = ("verified", "secondary", "user")
 REQUIRED_COLUMNS = ("species_group", "component", "form", "output_unit", "source", "status")
 DEFAULT_TABLE = "allometry_default.csv"
+UNIT_TO_KG = {"kg": 1.0, "g": 1e-3, "Mg": 1e3, "t": 1e3}
+"""Multipliers from a table's ``output_unit`` to kg."""
 
 # --------------------------------------------------------------------------
 # Safe expressions
@@ -56,12 +70,15 @@ _FUNCS: dict[str, Callable] = {"exp": np.exp, "log": np.log, "ln": np.log, "log1
 _NAMES = ("dbh_cm", "height_m", "wood_density")
 
 
+@functools.lru_cache(maxsize=512)
 def compile_expression(text: str) -> Callable[..., np.ndarray]:
     """Compile an allometric expression into a vectorised function.
 
     Only numbers, the variables ``dbh_cm``, ``height_m``, ``wood_density``,
     ``+ - * / **`` (``^`` is accepted as power), parentheses and the functions
-    exp, log/ln (natural), log10, sqrt and abs are allowed.
+    exp, log/ln (natural), log10, sqrt and abs are allowed.  The function
+    accepts arrays of any (broadcastable) shape.  Compiled functions are
+    cached by expression text.
 
     Examples
     --------
@@ -85,9 +102,7 @@ def compile_expression(text: str) -> Callable[..., np.ndarray]:
         elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
             check(node.operand)
         elif isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
-                and not isinstance(node.value, bool):
-            pass
-        elif isinstance(node, ast.Name) and node.id in _NAMES:
+                and not isinstance(node.value, bool) or isinstance(node, ast.Name) and node.id in _NAMES:
             pass
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS \
                 and len(node.args) == 1 and not node.keywords:
@@ -135,7 +150,7 @@ def _num(v) -> float | None:
 
 @dataclass(frozen=True)
 class Equation:
-    """One row of an allometry table."""
+    """One row of an allometry table (D = DBH in cm, H = height in m, result in kg)."""
 
     row: int
     """1-based data row in the source CSV (header excluded)."""
@@ -154,10 +169,26 @@ class Equation:
     source: str
     status: str
     proxy_for: str | None
+    residual_sd_log: float | None = None
+    """SD of the natural-log residuals of the fit (None: unknown, not propagated)."""
 
     def biomass_kg(self, dbh_cm: np.ndarray, height_m: np.ndarray,
                    wood_density: np.ndarray | None = None) -> np.ndarray:
-        """Dry biomass of this component in kg for arrays of D (cm) and H (m)."""
+        """Dry biomass of this component (kg) for arrays of D (cm) and H (m).
+
+        Parameters
+        ----------
+        dbh_cm, height_m : array_like
+            Diameter at breast height (cm) and total height (m); any
+            broadcastable shapes (e.g. draws x trees in the Monte Carlo).
+        wood_density : array_like, optional
+            Basic wood density (g cm-3), for ``expr`` rows that use it.
+
+        Returns
+        -------
+        numpy.ndarray
+            Biomass in kg (converted from the row's ``output_unit``).
+        """
         d = np.asarray(dbh_cm, dtype=float)
         h = np.asarray(height_m, dtype=float)
         with np.errstate(all="ignore"):
@@ -171,9 +202,25 @@ class Equation:
                 m = compile_expression(self.expr)(dbh_cm=d, height_m=h, wood_density=wood_density)
         if self.log_bias_correction:
             m = m * self.log_bias_correction
-        if self.output_unit == "g":
-            m = m / 1000.0
+        factor = UNIT_TO_KG[self.output_unit]
+        if factor != 1.0:
+            m = m * factor
         return m
+
+    @property
+    def formula(self) -> str:
+        """The equation as text, e.g. ``stem = 0.0427*(D^2*H)^0.8545 kg`` (D cm, H m)."""
+        if self.form == "power":
+            core = f"{self.a:g}*D^{self.b:g}" + (f"*H^{self.c:g}" if self.c else "")
+        elif self.form == "d2h":
+            core = f"{self.a:g}*(D^2*H)^{self.b:g}"
+        elif self.form == "log_d2h":
+            core = f"exp({self.a:g} + {self.b:g}*ln(D^2*H))"
+        else:
+            core = str(self.expr)
+        if self.log_bias_correction:
+            core = f"{self.log_bias_correction:g}*{core}"
+        return f"{self.component} = {core} {self.output_unit}"
 
 
 class AllometryTable:
@@ -192,7 +239,8 @@ class AllometryTable:
     def __init__(self, frame: pd.DataFrame, name: str = "table",
                  carbon_fractions: dict[str, tuple[float, str]] | None = None) -> None:
         self.name = name
-        self.frame = frame.reset_index(drop=True)
+        frame = frame.reset_index(drop=True).astype(object)
+        self.frame = frame.where(frame.notna(), "")  # empty cells (NaN in a user frame) are ""
         self.equations = self._parse(self.frame, name)
         self._cf_override = dict(carbon_fractions or {})
         self._aliases = self._build_aliases(self.frame)
@@ -202,14 +250,14 @@ class AllometryTable:
 
     # -- construction -------------------------------------------------------
     @classmethod
-    def default(cls, carbon_fractions=None) -> "AllometryTable":
+    def default(cls, carbon_fractions=None) -> AllometryTable:
         """The shipped table, built from ALLOMETRY.md entries marked VERIFIED."""
         with resources.files("minecarbon.data").joinpath(DEFAULT_TABLE).open("rb") as fh:
             frame = pd.read_csv(fh, dtype=str, keep_default_na=False)
         return cls(frame, name=f"shipped default ({DEFAULT_TABLE})", carbon_fractions=carbon_fractions)
 
     @classmethod
-    def from_csv(cls, path: str | Path, carbon_fractions=None) -> "AllometryTable":
+    def from_csv(cls, path: str | Path, carbon_fractions=None) -> AllometryTable:
         path = Path(path)
         if not path.is_file():
             raise InputError(f"Allometry table {path} does not exist. Fix [plots].allometry in the "
@@ -225,9 +273,13 @@ class AllometryTable:
                              f"See docs/design.md for the format.")
         problems: list[str] = []
         eqs: list[Equation] = []
-        for i, r in frame.iterrows():
-            row = int(i) + 1
-            get = lambda k: r[k] if k in frame.columns else ""  # noqa: E731
+        for i, rec in enumerate(frame.to_dict(orient="records")):
+            row = i + 1
+
+            def get(k: str, rec: dict = rec) -> object:
+                v = rec.get(k, "")
+                return "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
             form = str(get("form")).strip()
             comp = str(get("component")).strip()
             unit = str(get("output_unit")).strip() or "kg"
@@ -240,7 +292,8 @@ class AllometryTable:
                               output_unit=unit, log_bias_correction=_num(get("log_bias_correction")),
                               carbon_fraction=_num(get("carbon_fraction")),
                               source=str(get("source")).strip(), status=status,
-                              proxy_for=str(get("proxy_for")).strip() or None)
+                              proxy_for=str(get("proxy_for")).strip() or None,
+                              residual_sd_log=_num(get("residual_sd_log")))
             except ValueError as exc:
                 problems.append(f"row {row}: a number could not be read ({exc})")
                 continue
@@ -260,8 +313,14 @@ class AllometryTable:
                 problems.append(f"row {row}: form {form!r} needs coefficients a and b")
             if comp not in COMPONENTS:
                 problems.append(f"row {row}: component {comp!r} is not one of {', '.join(COMPONENTS)}")
-            if unit not in ("kg", "g"):
-                problems.append(f"row {row}: output_unit {unit!r} must be kg or g")
+            if unit not in UNIT_TO_KG:
+                problems.append(f"row {row}: output_unit {unit!r} must be one of {', '.join(UNIT_TO_KG)}")
+            if eq.residual_sd_log is not None and not 0 <= eq.residual_sd_log < 2:
+                problems.append(f"row {row}: residual_sd_log {eq.residual_sd_log} must be the SD of the "
+                                f"natural-log residuals (0 to 2), or empty if unknown")
+            if eq.log_bias_correction is not None and not 0.5 < eq.log_bias_correction < 2:
+                problems.append(f"row {row}: log_bias_correction {eq.log_bias_correction} must be a "
+                                f"multiplicative factor near 1 (e.g. exp(SEE^2/2)), or empty")
             if status not in STATUSES:
                 problems.append(f"row {row}: status {status!r} must be one of {', '.join(STATUSES)}")
             if not eq.source:
@@ -298,7 +357,26 @@ class AllometryTable:
         return list(dict.fromkeys(e.species_group for e in self.equations))
 
     def resolve(self, name: str) -> str:
-        """Species name (Chinese, Latin or alias) -> species group; unknown names raise."""
+        """Species name (Chinese, Latin or alias) -> species group; unknown names raise.
+
+        Matching ignores case, repeated spaces, underscores and full-width
+        characters; a Latin trinomial also matches its first two words.
+
+        Raises
+        ------
+        UnknownSpeciesError
+            With the closest known names; there is never a silent fallback.
+        """
+        group = self._lookup(name)
+        if group is not None:
+            return group
+        close = self.closest_names(name)
+        hint = (" Closest known names: " + ", ".join(repr(c) for c in close) + ".") if close else ""
+        raise UnknownSpeciesError(
+            f"Species {name!r} is not in the allometry table ({self.name}).{hint} Correct the name, add "
+            f"it as an alias, or load a table that covers it with [plots].allometry.")
+
+    def _lookup(self, name: str) -> str | None:
         key = _norm(name)
         if key in self._aliases:
             return self._aliases[key]
@@ -306,11 +384,11 @@ class AllometryTable:
         parts = key.split()
         if len(parts) > 2 and " ".join(parts[:2]) in self._aliases:
             return self._aliases[" ".join(parts[:2])]
-        close = difflib.get_close_matches(key, list(self._aliases), n=4, cutoff=0.5)
-        hint = (" Closest known names: " + ", ".join(repr(c) for c in close) + ".") if close else ""
-        raise UnknownSpeciesError(
-            f"Species {name!r} is not in the allometry table ({self.name}).{hint} Correct the name, add "
-            f"it as an alias, or load a table that covers it with [plots].allometry.")
+        return None
+
+    def closest_names(self, name: str, n: int = 4) -> list[str]:
+        """Known names (normalised) closest to ``name`` (difflib ratio >= 0.5)."""
+        return difflib.get_close_matches(_norm(name), list(self._aliases), n=n, cutoff=0.5)
 
     def equations_for(self, group: str) -> list[Equation]:
         eqs = [e for e in self.equations if e.species_group == group]
@@ -336,51 +414,114 @@ class AllometryTable:
         src = str(col["carbon_fraction_source"].iloc[0]) if "carbon_fraction_source" in col else ""
         return float(vals.pop()), src
 
+    def resolve_all(self, names: pd.Series, source: str = "tree table") -> pd.Series:
+        """Resolve a column of species names to species groups.
+
+        Every unknown name is reported at once, with the table lines (header =
+        line 1) where it occurs and the closest known names.
+
+        Raises
+        ------
+        UnknownSpeciesError
+        """
+        names = pd.Series(names).astype(str).reset_index(drop=True)
+        found: dict[str, str] = {}
+        problems: list[str] = []
+        for name in names.unique():
+            group = self._lookup(name)
+            if group is not None:
+                found[name] = group
+                continue
+            lines = np.flatnonzero((names == name).to_numpy()) + 2
+            where = ", ".join(str(v) for v in lines[:8]) + (" ..." if lines.size > 8 else "")
+            close = self.closest_names(name)
+            hint = f" (closest known: {', '.join(repr(c) for c in close)})" if close else ""
+            problems.append(f"{name!r} on line(s) {where}{hint}")
+        if problems:
+            raise UnknownSpeciesError(
+                f"{source}: {len(problems)} species name(s) are not in the allometry table ({self.name}): "
+                + "; ".join(problems) + ". Correct the names, add them as aliases, or load a table that "
+                "covers them with [plots].allometry.")
+        return names.map(found)
+
     def tree_biomass(self, species: pd.Series, dbh_cm: np.ndarray, height_m: np.ndarray,
                      wood_density: np.ndarray | None = None,
-                     dbh_out_of_range: str = "warn") -> pd.DataFrame:
+                     dbh_out_of_range: str = "warn", source: str = "tree table") -> pd.DataFrame:
         """Per-tree aboveground biomass (kg) and carbon (kg C).
 
-        Returns a frame with ``species_group, agb_kg, carbon_fraction, agc_kg, equation_rows``
-        aligned with the input.
+        Parameters
+        ----------
+        species : Series of str
+            Chinese name, Latin name or alias of each tree's species.
+        dbh_cm, height_m : array_like
+            DBH (cm) and total height (m) of each tree.
+        wood_density : array_like, optional
+            Basic wood density (g cm-3) per tree, for ``expr`` equations that use it.
+        dbh_out_of_range : {"warn", "error"}
+            What to do with trees whose DBH is outside the fitted range of an
+            equation of their group (a :class:`DBHRangeWarning` with the count,
+            or an :class:`InputError`).
+        source : str
+            Name of the tree table, for messages.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``species_group, agb_kg, carbon_fraction, agc_kg, equation_rows,
+            equation`` aligned with the input (``equation_rows``: rows of the
+            allometry table, ``;``-separated; ``equation``: their formulas).
         """
         species = pd.Series(species).astype(str).reset_index(drop=True)
         d = np.asarray(dbh_cm, dtype=float)
         h = np.asarray(height_m, dtype=float)
-        groups = species.map({s: self.resolve(s) for s in species.unique()})
+        wd_all = None if wood_density is None else np.asarray(wood_density, dtype=float)
+        groups = self.resolve_all(species, source)
         agb = np.full(d.shape, np.nan)
         cf = np.full(d.shape, np.nan)
         rows = np.empty(d.shape, dtype=object)
-        out_of_range = 0
+        text = np.empty(d.shape, dtype=object)
+        outside = np.zeros(d.shape, dtype=bool)
         for group in groups.unique():
             idx = np.flatnonzero((groups == group).to_numpy())
             eqs = self.equations_for(group)
-            wd = None if wood_density is None else np.asarray(wood_density, dtype=float)[idx]
+            wd = None if wd_all is None else wd_all[idx]
             total = np.zeros(idx.size)
             for e in eqs:
                 total += e.biomass_kg(d[idx], h[idx], wd)
                 lo = e.dbh_min_cm if e.dbh_min_cm is not None else -np.inf
                 hi = e.dbh_max_cm if e.dbh_max_cm is not None else np.inf
-                out_of_range = max(out_of_range, int(np.sum((d[idx] < lo) | (d[idx] > hi))))
+                outside[idx] |= (d[idx] < lo) | (d[idx] > hi)
             agb[idx] = total
             cf[idx] = self.carbon_fraction(group)[0]
             rows[idx] = ";".join(str(e.row) for e in eqs)
-        if out_of_range:
-            msg = (f"{out_of_range} tree(s) have a DBH outside the fitted range of their equation "
-                   f"({self.name}); their biomass is extrapolated.")
+            text[idx] = " + ".join(e.formula for e in eqs)
+        n_out = int(outside.sum())
+        if n_out:
+            lines = np.flatnonzero(outside) + 2
+            where = ", ".join(str(v) for v in lines[:8]) + (" ..." if lines.size > 8 else "")
+            msg = (f"{source}: {n_out} tree(s) have a DBH outside the fitted range of their equation "
+                   f"({self.name}), on line(s) {where}; their biomass is extrapolated.")
             if dbh_out_of_range == "error":
-                raise InputError(msg + " Set [plots].dbh_out_of_range = 'warn' to accept this.")
+                raise InputError(msg + " Check the values, or set [plots].dbh_out_of_range = 'warn' to "
+                                 "accept the extrapolation.")
             warnings.warn(msg, DBHRangeWarning, stacklevel=2)
         return pd.DataFrame({"species_group": groups.to_numpy(), "agb_kg": agb, "carbon_fraction": cf,
-                             "agc_kg": agb * cf, "equation_rows": rows})
+                             "agc_kg": agb * cf, "equation_rows": rows, "equation": text})
 
     def provenance(self, groups: list[str] | None = None) -> pd.DataFrame:
-        """Rows used for the given groups (all when None): what the report cites."""
+        """Rows used for the given groups (all when None): what the report cites.
+
+        Columns ``row, species_group, component, form, formula, dbh_min_cm,
+        dbh_max_cm, residual_sd_log, source, status, proxy_for,
+        carbon_fraction`` (NaN where the table has none).
+        """
         groups = groups if groups is not None else self.groups
         keep = [e for e in self.equations if e.species_group in groups
                 and e in self.equations_for(e.species_group)]
         return pd.DataFrame([{"row": e.row, "species_group": e.species_group, "component": e.component,
-                              "form": e.form, "source": e.source, "status": e.status,
+                              "form": e.form, "formula": e.formula, "dbh_min_cm": e.dbh_min_cm,
+                              "dbh_max_cm": e.dbh_max_cm, "residual_sd_log": e.residual_sd_log,
+                              "source": e.source, "status": e.status,
                               "proxy_for": e.proxy_for or "",
                               "carbon_fraction": self.carbon_fraction(e.species_group)[0]
                               if self._has_cf(e.species_group) else np.nan} for e in keep])

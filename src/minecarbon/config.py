@@ -78,16 +78,44 @@ class AreaConfig(_Model):
 
 
 class ImagesConfig(_Model):
-    """``[images]``: yearly surface-reflectance composites."""
+    """``[images]``: yearly surface-reflectance composites (see ``docs/features.md``)."""
 
     path: str = Field(..., description="Pattern with {year}, e.g. 'images/sr_{year}.tif'.")
+    sensor: str | None = Field(
+        None, description="Sensor and product of the images: landsat5, landsat7, landsat8, landsat9 "
+        "(Collection 2 Level-2), sentinel2 (L2A, baseline >= 04.00), sentinel2_pre04, sentinel2_l1c. "
+        "Sets the default scale/offset/nodata, the band ids recognised in band descriptions "
+        "(SR_B4, B04, ...) and the QA band (QA_PIXEL / SCL). Default: none (bands named by common names).")
     bands: dict[str, str] = Field(
         default_factory=lambda: {b: b for b in ("blue", "green", "red", "nir", "swir1", "swir2")},
-        description="Common band name -> band description in the file (or 1-based index as text).")
-    scale: float = Field(2.75e-05, description="Reflectance = DN * scale + offset "
-                         "(Landsat Collection 2 Level-2 defaults).")
+        description="Common band name -> band description in the file (or 1-based index as text). "
+        "Bands not mapped are found by their common name or, with a sensor, by its band ids.")
+    scale: float = Field(2.75e-05, description="Reflectance = DN * scale + offset. Default: the "
+                         "sensor's; without a sensor the Landsat Collection 2 Level-2 values.")
     offset: float = -0.2
-    nodata: float | None = Field(0, description="DN marking missing pixels (None: use the file's).")
+    nodata: float | None = Field(0, description="DN marking missing pixels (None: use the file's). "
+                                 "Default: the sensor's (0); NaN is always missing.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sensor_defaults(cls, data: Any) -> Any:
+        """Scale, offset and nodata not given in the file come from the sensor table."""
+        if not isinstance(data, dict) or not data.get("sensor"):
+            return data
+        from .errors import InputError
+        from .features.sensors import get_sensor
+
+        try:
+            sensor = get_sensor(str(data["sensor"]))
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+        data = dict(data)
+        data["sensor"] = sensor.name
+        data.setdefault("scale", sensor.scale)
+        data.setdefault("offset", sensor.offset)
+        if "nodata" not in data:
+            data["nodata"] = sensor.nodata
+        return data
 
 
 class ClimateConfig(_Model):
@@ -119,25 +147,128 @@ class CarbonFractionOverride(_Model):
 
 
 class PlotsConfig(_Model):
-    """``[plots]``: plot survey and plot AGC."""
+    """``[plots]``: plot survey, plot AGC and its uncertainty, and the plot layout design.
+
+    Defaults that are not numbers of the standard are this project's choices,
+    explained in ``docs/plots.md``.
+    """
 
     min_per_unit: int = Field(3, ge=1, description="Standard: at least 3 plots per assessment unit.")
     allometry: str | None = Field(None, description="User allometry table (same CSV format as the "
                                   "shipped one); default: the shipped verified table.")
     carbon_fractions: dict[str, CarbonFractionOverride] = Field(
         default_factory=dict, description="Carbon fraction per species group where the table has none.")
-    dbh_error_cm: float = Field(0.5, ge=0, description="SD of DBH measurement error (Monte Carlo).")
-    height_error_rel: float = Field(0.05, ge=0, description="Relative SD of height error (Monte Carlo).")
-    mc_draws: int = Field(500, ge=10, le=100000)
+    dbh_error_cm: float = Field(0.5, ge=0, le=10, description="SD of the absolute DBH measurement error "
+                                "(cm) in the Monte Carlo; our default, measure it on the tally plots.")
+    height_error_rel: float = Field(0.05, ge=0, le=0.5, description="Relative SD of the height "
+                                    "measurement error in the Monte Carlo (0.05 = 5 %); our default.")
+    residual_error: bool = Field(True, description="Propagate the equations' residual error where the "
+                                 "allometry table gives residual_sd_log.")
+    mc_draws: int = Field(500, ge=10, le=100000, description="Monte Carlo draws per plot.")
+    mc_seed: int = Field(0, description="Seed of the Monte Carlo (results are reproducible).")
     dbh_out_of_range: Literal["warn", "error"] = "warn"
+    # -- plot layout design (`minecarbon plots plan`) -------------------------
+    plan_plot_size_m: float | None = Field(
+        None, gt=0, le=1000, description="Side of the planned square plots (m); default: the pixel "
+        "size of the project grid (the standard: plots sized to the image pixel).")
+    plan_extra_to_be_damaged: int = Field(
+        2, ge=0, le=100, description="Plots added in each to-be-damaged unit (the standard asks for "
+        "more there; the number is ours).")
+    plan_ha_per_plot: float | None = Field(
+        None, gt=0, description="Optional: one plot per this many hectares of a unit when that "
+        "gives more than min_per_unit.")
+    plan_max_per_unit: int = Field(50, ge=1, le=10000, description="Cap on the plots of one unit.")
+    plan_edge_margin_m: float = Field(
+        15.0, ge=0, le=1000, description="Clearance between a plot square and its unit's edge (m); "
+        "units are eroded by half a plot + this margin. Relaxed to 0 where a unit is too small.")
+    plan_min_spacing_m: float | None = Field(
+        None, gt=0, description="Minimum distance between plot centres in a unit (m); default "
+        "3 x plot size. Relaxed (recorded per unit) where a unit cannot hold its plots.")
+    plan_restoration: str | None = Field(
+        None, description="Optional polygons of land where restoration is planned; plots in damaged "
+        "units are placed there. Reclamation features dated after the end year count as planned too.")
+    plan_seed: int = Field(0, description="Seed of the plot layout (k-means start).")
+
+    @model_validator(mode="after")
+    def _min_le_max(self) -> "PlotsConfig":
+        if self.plan_max_per_unit < self.min_per_unit:
+            raise ValueError(f"plan_max_per_unit {self.plan_max_per_unit} is below min_per_unit "
+                             f"{self.min_per_unit}")
+        return self
 
 
 class FeaturesConfig(_Model):
-    """``[features]``: remote-sensing feature variables (Appendix A)."""
+    """``[features]``: remote-sensing feature variables (Appendix A); see ``docs/features.md``.
 
-    bands: list[str] = Field(default_factory=lambda: ["blue", "green", "red", "nir", "swir1", "swir2"])
-    indices: list[str] = Field(default_factory=lambda: ["NDVI", "RVI", "EVI", "SAVI", "NDMI", "NBR"])
-    terrain: list[str] = Field(default_factory=lambda: ["elevation", "slope", "aspect_cos"])
+    Defaults keep a small stack (6 bands, 6 indices, 3 terrain variables);
+    tasseled cap, texture and canopy layers are switched on by listing them.
+    """
+
+    bands: list[str] = Field(default_factory=lambda: ["blue", "green", "red", "nir", "swir1", "swir2"],
+                             description="Reflectance bands (common names) included as features.")
+    indices: list[str] = Field(default_factory=lambda: ["NDVI", "RVI", "EVI", "SAVI", "NDMI", "NBR"],
+                               description="Spectral indices (names of data/spectral_indices.csv).")
+    tasseled_cap: list[str] = Field(default_factory=list, description="Any of TCB, TCG, TCW (brightness, "
+                                    "greenness, wetness), TCA (angle, rad), TCD (distance), DI (Healey "
+                                    "disturbance index). Empty: no tasseled cap.")
+    tasseled_cap_coefficients: str = Field("auto", description="Coefficient set (baig2014, huang2002, "
+                                           "crist1985, shi_xu2019, nedkov2017) or 'auto' (the sensor's).")
+    texture_bands: list[str] = Field(default_factory=list, description="Layers that get GLCM texture: "
+                                     "common band names (nir) or index names (NDVI). Empty: no texture.")
+    texture_measures: list[str] = Field(
+        default_factory=lambda: ["mean", "variance", "homogeneity", "contrast", "dissimilarity", "entropy",
+                                 "second_moment", "correlation"],
+        description="GLCM measures (the 8 ENVI co-occurrence measures).")
+    texture_window: int = Field(7, ge=3, le=31, description="GLCM moving window (odd, pixels).")
+    texture_levels: int = Field(32, ge=2, le=256, description="GLCM grey levels.")
+    texture_distance: int = Field(1, ge=1, le=30, description="GLCM pair distance (pixels); the 4 "
+                                  "directions 0/45/90/135 degrees are averaged.")
+    texture_range: tuple[float, float] | None = Field(
+        None, description="Fixed (min, max) for the grey-level quantisation of every texture layer, so "
+        "that years are comparable (e.g. [0.0, 0.6] for reflectance). Default: per-scene percentiles.")
+    texture_percentiles: tuple[float, float] = Field(
+        (2.0, 98.0), description="Percentiles of the layer used as quantisation range without texture_range.")
+    terrain: list[str] = Field(default_factory=lambda: ["elevation", "slope", "aspect_cos"],
+                               description="Terrain variables: elevation, slope, aspect, aspect_sin, "
+                               "aspect_cos, tpi, tri, roughness, curvature, plan_curvature, profile_curvature.")
+    canopy: list[str] = Field(default_factory=list, description="Canopy-structure rasters (e.g. the lidar "
+                              "stage's CHM / canopy metrics); every band is added under its description, "
+                              "averaged onto the project grid when finer.")
+    qa_mask: bool = Field(True, description="Mask clouds, shadows and fill with the image's QA_PIXEL / SCL "
+                          "band when it has one.")
+    mask_snow: bool = Field(True, description="Also mask snow with the QA band.")
+
+    @model_validator(mode="after")
+    def _names(self) -> "FeaturesConfig":
+        from .features.indices import index_table
+        from .features.tasseled_cap import TC_VARIABLES, coefficient_sets
+        from .features.terrain import TERRAIN
+        from .features.texture import MEASURES
+
+        problems = []
+        for key, values, known in (("indices", [v.upper() for v in self.indices], list(index_table())),
+                                   ("tasseled_cap", self.tasseled_cap, TC_VARIABLES),
+                                   ("texture_measures", self.texture_measures, MEASURES),
+                                   ("terrain", self.terrain, TERRAIN)):
+            bad = [v for v in values if v not in known]
+            if bad:
+                problems.append(f"{key}: unknown {', '.join(bad)} (known: {', '.join(known)})")
+        sets = ["auto", *coefficient_sets()]
+        if self.tasseled_cap_coefficients not in sets:
+            problems.append(f"tasseled_cap_coefficients: unknown {self.tasseled_cap_coefficients!r} "
+                            f"(known: {', '.join(sets)})")
+        if self.texture_window % 2 == 0:
+            problems.append(f"texture_window {self.texture_window} must be odd")
+        if self.texture_distance >= self.texture_window:
+            problems.append(f"texture_distance {self.texture_distance} must be smaller than texture_window")
+        lo, hi = self.texture_percentiles
+        if not 0 <= lo < hi <= 100:
+            problems.append(f"texture_percentiles {self.texture_percentiles} must satisfy 0 <= low < high <= 100")
+        if self.texture_range is not None and not self.texture_range[1] > self.texture_range[0]:
+            problems.append(f"texture_range {self.texture_range} must have max > min")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class ModelConfig(_Model):
@@ -150,12 +281,63 @@ class ModelConfig(_Model):
 
 
 class AssessConfig(_Model):
-    """``[assess]``: the assessment."""
+    """``[assess]``: the assessment (the standard, section 5).
+
+    Defaults that are not numbers of the standard are this project's choices,
+    explained in ``docs/assessment.md``.
+    """
 
     reference_year: int | None = Field(None, description="Default: base year.")
     compare_year: int | None = Field(None, description="Default: end year.")
     degree_min_agc_t_ha: float = Field(1.0, ge=0, description="Change degree is nodata where the "
                                        "reference AGC is below this (avoids division by ~0).")
+    # -- trend (Sen + Mann-Kendall) -------------------------------------------
+    trend_alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the Mann-Kendall "
+                               "test for the trend classes.")
+    trend_stable_slope_t_ha_yr: float = Field(
+        0.0, ge=0, description="Half-width of the 'stable' Sen-slope band (t C/ha/yr); 0 = only a zero "
+        "slope is stable. A site choice; the standard gives none.")
+    trend_min_years: int = Field(3, ge=3, description="Pixels with fewer valid years get no trend.")
+    # -- cumulative effect -----------------------------------------------------
+    cumulative_start_year: int | None = Field(None, description="Start of the cumulative-effect period "
+                                              "(default: reference_year).")
+    cumulative_end_year: int | None = Field(None, description="End of the period (default: compare_year).")
+    cumulative_model: Literal["increment", "level"] = Field(
+        "increment", description="MLR of the annual AGC increment (default) or of the AGC level on climate.")
+    cumulative_fit: Literal["forest_type", "pooled", "pixel"] = Field(
+        "forest_type", description="One MLR per forest type (default), one pooled, or per pixel.")
+    cumulative_state_term: bool = Field(
+        True, description="Increment model: include the previous year's AGC as a regressor.")
+    cumulative_covariates: dict[str, str] = Field(
+        default_factory=dict, description="Extra yearly covariates for the MLR: name -> path pattern "
+        "with {year} (rasters on any grid; aligned bilinearly).")
+    effect_classes: int = Field(5, ge=2, le=9, description="Natural-breaks classes of the cumulative effect "
+                                "(the standard: 5).")
+    effect_grading: Literal["jenks", "signed"] = Field(
+        "jenks", description="'jenks': natural breaks of the effect values (the guide's wording); 'signed': "
+        "natural breaks of |effect|, split by sign, so the middle grade always holds 0.")
+    # -- hot spots -------------------------------------------------------------
+    hotspot_window: int = Field(3, ge=1, le=101, description="Gi* neighbourhood: odd square window (pixels); "
+                                "used unless hotspot_distance_m is set.")
+    hotspot_distance_m: float | None = Field(None, gt=0, description="Gi* neighbourhood: distance band (m, "
+                                             "centre to centre, inclusive).")
+    hotspot_fdr: bool = Field(False, description="Benjamini-Hochberg FDR control of the Gi* bins.")
+    # -- zones -----------------------------------------------------------------
+    zones: str | None = Field(None, description="Optional extra zone layer (polygons) for zonal statistics.")
+    zones_field: str | None = Field(None, description="Attribute naming the zones of [assess].zones "
+                                    "(default: one zone per polygon).")
+    zonal_all_touched: bool = Field(False, description="User zones: count every pixel a polygon touches "
+                                    "(default: pixel centre inside).")
+
+    @model_validator(mode="after")
+    def _check(self) -> "AssessConfig":
+        if self.hotspot_window % 2 == 0:
+            raise ValueError(f"hotspot_window must be odd, not {self.hotspot_window}")
+        if (self.cumulative_start_year is not None and self.cumulative_end_year is not None
+                and self.cumulative_end_year <= self.cumulative_start_year):
+            raise ValueError(f"cumulative_end_year {self.cumulative_end_year} must be after "
+                             f"cumulative_start_year {self.cumulative_start_year}")
+        return self
 
 
 class RunConfig(_Model):

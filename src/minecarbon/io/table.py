@@ -34,11 +34,13 @@ def read_table(path: str | Path, required: tuple[str, ...] = (), what: str = "ta
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table atomically (CSV as UTF-8 with BOM so Excel shows Chinese names; or Parquet)."""
+    """Write a table atomically: CSV (UTF-8 with BOM so Excel shows Chinese names), XLSX or Parquet."""
     path = Path(path)
     with atomic_path(path) as tmp:
         if path.suffix.lower() == ".parquet":
             df.to_parquet(tmp, index=False)
+        elif path.suffix.lower() == ".xlsx":
+            df.to_excel(tmp, index=False)
         else:
             df.to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
