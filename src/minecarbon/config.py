@@ -40,7 +40,10 @@ class ProjectInfo(_Model):
     """``[project]``: name, period and where outputs go."""
 
     name: str = "Unnamed mining area"
-    language: Literal["zh", "en"] = "en"
+    language: Literal["zh", "en"] = Field(
+        "en", description="Language of the report: zh (Chinese) or en (English). The report in this "
+        "language is outputs/report/report.<format>; other languages of [report].languages are "
+        "report_<lang>.<format>.")
     crs: str | None = Field(
         None, description="Expected projected CRS of the project (e.g. 'EPSG:32649'); inputs in "
         "another CRS are reprojected to it. Default: the CRS of the reference image.")
@@ -271,13 +274,83 @@ class FeaturesConfig(_Model):
         return self
 
 
-class ModelConfig(_Model):
-    """``[model]``: AGC model building."""
+LearnerName = Literal["svm", "rf", "gbdt", "xgb", "mlr"]
 
-    learner: Literal["rf"] = "rf"
-    n_estimators: int = Field(300, ge=10)
-    cv_folds: int = Field(5, ge=2, le=20)
-    seed: int = 0
+
+class ModelConfig(_Model):
+    """``[model]``: AGC models, their evaluation and the maps' uncertainty (see ``docs/model.md``).
+
+    Defaults keep the demo (``small`` area) fast on two cores: small grids, one
+    CV repeat, 100 trees.  Numbers here are this project's choices; the
+    standard names the learners, k-fold CV and grid search but gives no values.
+    """
+
+    learners: list[LearnerName] = Field(
+        default_factory=lambda: ["svm", "rf", "gbdt", "xgb", "mlr"],
+        description="Learners compared (svm, rf, gbdt, xgb; mlr = multiple linear regression baseline).")
+    learner: LearnerName | None = Field(None, description="Shortcut for a single learner (learners = [learner]).")
+    n_estimators: int = Field(100, ge=10, le=5000, description="Trees of rf, gbdt and xgb.")
+    selection: Literal["none", "correlation", "rf_importance", "permutation", "pca"] = Field(
+        "correlation", description="Feature selection inside every CV fold (Appendix C): correlation with AGC + "
+        "collinearity pruning, random-forest impurity or permutation importance, PCA, or none.")
+    max_collinearity: float = Field(0.9, gt=0, le=1, description="correlation: drop a feature whose |r| with a "
+                                    "kept, more AGC-correlated feature exceeds this.")
+    min_abs_r: float = Field(0.0, ge=0, lt=1, description="correlation: drop features with |r| with AGC below this.")
+    max_features: int | None = Field(None, ge=1, description="Keep at most this many features (importance "
+                                     "selections: default 8).")
+    pca_variance: float = Field(0.95, gt=0, le=1, description="pca: share of variance the components keep.")
+    grid_search: bool = Field(True, description="Nested grid search of hyper-parameters.")
+    grids: dict[LearnerName, dict[str, list[float | int | str | bool | None]]] = Field(
+        default_factory=dict, description="Replace a learner's grid, e.g. [model.grids.svm] C = [1, 10, 100]. "
+        "Keys are the learner's own parameters (scikit-learn / xgboost names).")
+    cv_folds: int = Field(5, ge=2, le=20, description="Outer cross-validation folds (k).")
+    cv_repeats: int = Field(1, ge=1, le=50, description="Repeats of the k-fold CV with new fold assignments.")
+    cv_inner_folds: int = Field(3, ge=2, le=10, description="Folds of the inner (tuning) CV.")
+    cv_scheme: Literal["spatial", "random"] = Field("spatial", description="spatial: plots grouped in blocks that "
+                                                     "never straddle train/test; random: plain shuffled k-fold.")
+    cv_block_m: float = Field(1000.0, gt=0, description="Side of the spatial CV blocks (m).")
+    cv_link_m: float = Field(100.0, ge=0, description="Plots closer than this (m) always share a fold.")
+    per_type: bool = Field(True, description="Choose a model per forest type (else one pooled model).")
+    min_plots_per_type: int = Field(10, ge=2, description="A forest type with fewer plots uses the pooled model "
+                                    "(with a warning).")
+    nonforest_in_units: Literal["pooled", "nodata"] = Field(
+        "pooled", description="Pixels of a forest assessment unit that the year's forest-type map calls non-forest "
+        "(cleared, or young reclaimed stands not yet classed as forest): 'pooled' maps them with the pooled model "
+        "(trained on all plots, non-forest plots included), 'nodata' leaves them empty.")
+    uncertainty: Literal["cv_residual", "none"] = Field(
+        "cv_residual", description="Per-pixel uncertainty: a model of the cross-validated residuals, or none.")
+    interval: float = Field(0.9, gt=0.5, lt=1, description="Level of the per-pixel prediction interval.")
+    seed: int = Field(0, description="Seeds folds and learners (results are reproducible).")
+    n_jobs: int = Field(-1, description="Threads for cross-validation folds (-1: all cores); results do not "
+                        "depend on it.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelConfig":
+        problems = []
+        if len(set(self.learners)) != len(self.learners) or not self.learners:
+            problems.append(f"learners {self.learners} must be a non-empty list without repeats")
+        if self.cv_inner_folds > self.cv_folds:
+            problems.append(f"cv_inner_folds {self.cv_inner_folds} must not exceed cv_folds {self.cv_folds}")
+        if self.grids:
+            from .model.learners import make_learner
+
+            for name, grid in self.grids.items():
+                known = make_learner(name).get_params()
+                bad = [k for k in grid if k not in known]
+                if bad:
+                    problems.append(f"grids.{name}: unknown parameter(s) {', '.join(bad)} (e.g. "
+                                    f"{', '.join(sorted(known)[:8])})")
+                empty = [k for k, v in grid.items() if not v]
+                if empty:
+                    problems.append(f"grids.{name}: empty value list for {', '.join(empty)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def learner_list(self) -> list[str]:
+        """The learners to compare (``learner`` overrides ``learners``)."""
+        return [self.learner] if self.learner else list(self.learners)
 
 
 class AssessConfig(_Model):
@@ -363,6 +436,31 @@ class ForestCodes(_Model):
     sparse: int = 4
 
 
+class ReportConfig(_Model):
+    """``[report]``: the monitoring report (Appendix E) and the monitoring database (see ``docs/report.md``)."""
+
+    languages: list[Literal["zh", "en"]] = Field(
+        default_factory=lambda: ["zh", "en"], min_length=1,
+        description="Languages of the report; [project].language is the main one (report.<format>).")
+    formats: list[Literal["html", "pdf", "docx"]] = Field(
+        default_factory=lambda: ["html", "pdf", "docx"], min_length=1,
+        description="html (self-contained, opens offline), pdf, docx (editable in Word).")
+    map_years: list[int] | None = Field(
+        None, description="Years shown as AGC maps (default: reference year, middle year, compare year).")
+    advice_min_share_pct: float = Field(
+        10.0, ge=0, le=100, description="A zoning-advice rule fires for a unit when at least this share "
+        "of its area meets the rule's condition (our choice; see docs/report.md).")
+    font: str | None = Field(
+        None, description="A font file with Chinese glyphs (OTF/TTF/TTC) for figures and PDF. Default: the "
+        "Noto Sans CJK SC of the package noto-cjk-sans-otc, else a system font (Noto Sans CJK / Source Han "
+        "Sans / WenQuanYi).")
+    embed_font: bool = Field(True, description="Embed the subset of the CJK font that the HTML report "
+                             "uses, so that Chinese renders on machines without Chinese fonts.")
+    archive: Literal["reference", "copy"] = Field(
+        "reference", description="Monitoring database: raw inputs are referenced in place (checksums "
+        "recorded) or copied read-only into <workspace>/catalog/archive/.")
+
+
 class ProjectConfig(_Model):
     """A whole project file, validated.  ``root`` is the folder of the file."""
 
@@ -378,6 +476,7 @@ class ProjectConfig(_Model):
     assess: AssessConfig = Field(default_factory=AssessConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     root: Path = Field(Path("."), exclude=True)
 
     # -- paths ---------------------------------------------------------------

@@ -1,51 +1,100 @@
-"""Stage `assess`."""
+"""Stage `assess`: change, trend, cumulative effect, natural breaks, zonal statistics, Gi* hot spots.
+
+Reads the yearly AGC maps (stage ``map``), the assessment units (stage
+``units``), the climate grids of ``[climate]`` (about 960 m; aligned to the
+project grid with bilinear resampling), the base-year forest-type map, and,
+with ``[validation].truth_dir``, the simulator's truth (``agc_{year}.tif`` and
+the no-mining counterfactual ``agc_nomining_{year}.tif``).  Formulas and
+choices: ``docs/assessment.md`` and the modules of :mod:`minecarbon.assess`.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ... import assess, model, units
+from ... import assess, units
+from ...assess.cumulative import EFFECT_CLASSES, LAYERS
+from ...assess.trend import TREND_CLASSES
 from ...errors import InputError
 from ...grid import align, pixel_area_m2
-from ...io import open_raster, write_raster, write_table
+from ...io import open_raster, read_vector, write_raster, write_table, write_vector
+from ...io.atomic import atomic_write_text
 from ..core import Context, Output, Stage, register
-from ._common import L1_NODATA
+from ._common import L1_NODATA, read_forest_type
 
 log = logging.getLogger(__name__)
 
+TREND_BANDS = ("slope", "intercept", "z", "p", "tau", "s", "n", "trend")
+GI_LAYERS = ("agc", "change", "effect")
+FOREST_L1 = (1, 2, 3, 4, 5)
+TRAIN_L1 = (1, 2, 3)
+"""Level-1 units that were forest in the base year and train the ideal-accumulation MLR."""
 
-def _read_band(path, chunks=None) -> xr.DataArray:
-    return open_raster(path, chunks=chunks).isel(band=0)
+
+def _band(path, what: str, chunks) -> xr.DataArray:
+    return open_raster(path, what=what, chunks=chunks).isel(band=0, drop=True)
 
 
-def _run_assess(ctx: Context) -> None:
+def _agreement(truth: np.ndarray, est: np.ndarray, px_ha: float) -> dict:
+    """n, R2, RMSE, MAE, bias (est - truth), means and totals (t C) over pixels where both are finite."""
+    ok = np.isfinite(truth) & np.isfinite(est)
+    t, e = truth[ok].astype(float), est[ok].astype(float)
+    if t.size == 0:
+        return {"n": 0}
+    r = e - t
+    ss = float(((t - t.mean()) ** 2).sum())
+    return {"n": int(t.size), "r2": float(1 - (r ** 2).sum() / ss) if ss > 0 else float("nan"),
+            "rmse": float(np.sqrt((r ** 2).mean())), "mae": float(np.abs(r).mean()), "bias": float(r.mean()),
+            "mean_truth": float(t.mean()), "mean_est": float(e.mean()),
+            "total_truth_t": float(t.sum() * px_ha), "total_est_t": float(e.sum() * px_ha)}
+
+
+def _mining_start(ctx: Context) -> int | None:
     cfg = ctx.cfg
-    y1, y2 = cfg.reference_year, cfg.compare_year
-    for y in (y1, y2):
-        if y not in cfg.project.years:
-            raise InputError(f"[assess] year {y} is outside the project period "
-                             f"{cfg.project.start_year}-{cfg.project.end_year}. Fix the project file.")
-    a1 = _read_band(ctx.out("agc", year=y1, stage="map"))
-    a2 = _read_band(ctx.out("agc", year=y2, stage="map"))
-    amount = assess.change_amount(a1, a2)
-    degree = assess.change_degree(a1, a2, cfg.assess.degree_min_agc_t_ha)
-    ctx.produced(write_raster(amount, ctx.out("amount"), ["change_amount_t_ha"], units="t C/ha"))
-    ctx.produced(write_raster(degree, ctx.out("degree"), ["change_degree_pct"], units="%"))
-    l1 = np.asarray(_read_band(ctx.out("level1", stage="units")).fillna(0).values).astype(int)
-    l2 = np.asarray(_read_band(ctx.out("level2", stage="units")).fillna(0).values).astype(int)
-    px_ha = pixel_area_m2(a1) / 10000.0
+    if cfg.project.mining_start_year is not None:
+        return int(cfg.project.mining_start_year)
+    if cfg.inputs.disturbance:
+        gdf = read_vector(cfg.path(cfg.inputs.disturbance), what="disturbance layer", required=("year",))
+        yrs = pd.to_numeric(gdf["year"], errors="coerce").dropna()
+        if len(yrs):
+            return int(yrs.min())
+    return None
+
+
+def _climate(ctx: Context, years: list[int], tmpl: xr.DataArray) -> dict[str, xr.DataArray]:
+    """Climate (and extra covariate) stacks aligned to the project grid (bilinear)."""
+    cfg = ctx.cfg
+    patterns = {"temperature_c": cfg.climate.temperature, "precipitation_mm": cfg.climate.precipitation}
+    patterns.update(cfg.assess.cumulative_covariates)
+    out = {}
+    for name, pat in patterns.items():
+        layers = []
+        for y in years:
+            src = open_raster(cfg.year_path(pat, y), what=f"{name} {y}", chunks=None).isel(band=0, drop=True)
+            lay = align(src, tmpl)
+            if bool(np.isnan(lay.values).any()):  # edges beyond the coarse grid's pixel centres
+                near = align(src, tmpl, categorical=True)
+                lay = lay.fillna(near)
+            if bool(np.isnan(lay.values).all()):
+                raise InputError(f"{name} {y} ({cfg.year_path(pat, y)}) does not cover the project grid. "
+                                 f"Check its extent and CRS.")
+            layers.append(lay.astype(np.float64))
+        out[name] = xr.concat(layers, dim="year").assign_coords(year=years)
+    return out
+
+
+def _zonal_long(layers: dict[str, tuple[xr.DataArray, str]], zone_sets: dict[str, xr.DataArray],
+                px_ha: float) -> pd.DataFrame:
     frames = []
-    layers = {f"agc_{y}": (_read_band(ctx.out("agc", year=y, stage="map")), "t C/ha") for y in cfg.project.years}
-    layers["change_amount"] = (amount, "t C/ha")
-    layers["change_degree"] = (degree, "%")
     for name, (da, unit) in layers.items():
-        vals = np.asarray(da.values)
-        for level, zones in (("level1", l1), ("level2", l2)):
-            z = assess.zonal_stats(vals, zones, px_ha)
+        for level, zones in zone_sets.items():
+            z = assess.zonal_stats(da, zones, px_ha, ignore_zone=0)
+            z = z[z["zone"] != L1_NODATA]
             z.insert(0, "level", level)
             z.insert(0, "units", unit)
             z.insert(0, "layer", name)
@@ -53,53 +102,303 @@ def _run_assess(ctx: Context) -> None:
                 z["sum_t"] = np.nan
             frames.append(z)
     zonal = pd.concat(frames, ignore_index=True)
-    zonal = zonal[zonal["zone"] != L1_NODATA]
     zonal["unit_name"] = [units.unit_name(c if lv == "level2" else c * 10, "en")
                           for c, lv in zip(zonal["zone"], zonal["level"])]
+    zonal["unit_name_zh"] = [units.unit_name(c if lv == "level2" else c * 10, "zh")
+                             for c, lv in zip(zonal["zone"], zonal["level"])]
+    return zonal
+
+
+def _class_areas(classes: dict[str, tuple[np.ndarray, dict]], zone_sets: dict[str, np.ndarray],
+                 px_ha: float) -> pd.DataFrame:
+    rows = []
+    for layer, (cls, names) in classes.items():
+        ok = np.isfinite(cls)
+        for level, zones in zone_sets.items():
+            zsel = ok & (zones > 0) & (zones != L1_NODATA)
+            if not zsel.any():
+                continue
+            tab = pd.crosstab(zones[zsel], cls[zsel].astype(int))
+            for zone, r in tab.iterrows():
+                tot = r.sum()
+                for c, n in r.items():
+                    rows.append({"layer": layer, "level": level, "zone": int(zone),
+                                 "unit_name": units.unit_name(zone if level == "level2" else zone * 10),
+                                 "class": int(c), "class_name": names.get(int(c), ("", ""))[0],
+                                 "class_name_zh": names.get(int(c), ("", ""))[1], "pixels": int(n),
+                                 "area_ha": n * px_ha, "share_pct": 100.0 * n / tot})
+    return pd.DataFrame(rows, columns=["layer", "level", "zone", "unit_name", "class", "class_name",
+                                       "class_name_zh", "pixels", "area_ha", "share_pct"])
+
+
+def _run_assess(ctx: Context) -> None:
+    cfg = ctx.cfg
+    a = cfg.assess
+    chunks = cfg.run.chunk_px
+    years = cfg.project.years
+    y1, y2 = cfg.reference_year, cfg.compare_year
+    for y in (y1, y2):
+        if y not in years:
+            raise InputError(f"[assess] year {y} is outside the project period "
+                             f"{cfg.project.start_year}-{cfg.project.end_year}. Fix the project file.")
+    agc = {y: _band(ctx.out("agc", year=y, stage="map"), f"AGC map {y}", chunks) for y in years}
+    tmpl = agc[y1]
+    px_ha = pixel_area_m2(tmpl) / 10000.0
+    l1 = np.asarray(open_raster(ctx.out("level1", stage="units"), chunks=None, masked=False).isel(band=0).values)
+    l2 = np.asarray(open_raster(ctx.out("level2", stage="units"), chunks=None, masked=False).isel(band=0).values)
+    l1 = l1.astype(np.int64)
+    l2 = l2.astype(np.int64)
+    zone_sets = {"level1": tmpl.copy(data=l1), "level2": tmpl.copy(data=l2)}
+
+    # -- two-date change ------------------------------------------------------
+    ctx.progress("change")
+    amount = assess.change_amount(agc[y1], agc[y2])
+    degree = assess.change_degree(agc[y1], agc[y2], a.degree_min_agc_t_ha)
+    ctx.produced(write_raster(amount, ctx.out("amount"), ["change_amount_t_ha"], units="t C/ha"))
+    ctx.produced(write_raster(degree, ctx.out("degree"), ["change_degree_pct"], units="%"))
+
+    # -- trend ------------------------------------------------------------------
+    ctx.progress("trend (Sen + Mann-Kendall)")
+    stack = xr.concat([agc[y] for y in years], dim="year").assign_coords(year=years)
+    stack.attrs["units"] = "t C/ha"
+    tr = assess.mann_kendall_sen(stack, min_years=a.trend_min_years, alpha=a.trend_alpha,
+                                 stable_slope=a.trend_stable_slope_t_ha_yr)
+    tr_out = tr.sel(stat=list(TREND_BANDS)).astype(np.float32)
+    ctx.produced(write_raster(tr_out.rename({"stat": "band"}), ctx.out("trend"), list(TREND_BANDS)))
+    trend_cls = np.asarray(tr.sel(stat="trend").values)
+
+    # -- cumulative effect --------------------------------------------------------
+    layers: dict[str, tuple[xr.DataArray, str]] = {f"agc_{y}": (agc[y], "t C/ha") for y in years}
+    layers["change_amount"] = (amount, "t C/ha")
+    layers["change_degree"] = (degree, "%")
+    layers["trend_slope"] = (tr.sel(stat="slope", drop=True), "t C/ha/yr")
+    classes = {"trend": (trend_cls, TREND_CLASSES)}
+    effect = None
+    c0 = a.cumulative_start_year or y1
+    c1 = a.cumulative_end_year or y2
+    mstart = _mining_start(ctx)
+    fit_years = [y for y in years if mstart is not None and y < mstart]
+    cum_reason = None
+    if mstart is None:
+        cum_reason = ("the first mining year is unknown: set [project].mining_start_year or give a disturbance "
+                      "layer with years")
+    elif len(fit_years) < 2:
+        cum_reason = (f"mining started in {mstart}, leaving {len(fit_years)} pre-mining year(s) in "
+                      f"{cfg.project.start_year}-{cfg.project.end_year}; the ideal accumulation needs at least 2")
+    elif not (cfg.project.start_year <= c0 < c1 <= cfg.project.end_year):
+        raise InputError(f"[assess] cumulative period {c0}-{c1} is not inside the project period "
+                         f"{cfg.project.start_year}-{cfg.project.end_year} (or is empty). Fix "
+                         f"cumulative_start_year / cumulative_end_year.")
+    model_info: dict = {"computed": cum_reason is None, "reason": cum_reason, "mining_start_year": mstart,
+                        "fit_years": fit_years, "period": [c0, c1]}
+    clim = None
+    groups = None
+    train = None
+    if cum_reason is None:
+        ctx.progress("cumulative effect")
+        need = sorted(set(fit_years) | set(range(c0, c1 + 1)))
+        clim = _climate(ctx, need, tmpl)
+        ft = read_forest_type(cfg, cfg.project.base, tmpl)
+        codes = cfg.forest_type_codes
+        forest_codes = [codes.coniferous, codes.broadleaf, codes.mixed, codes.sparse]
+        g = np.where(np.isin(ft, forest_codes), ft, 0).astype(np.float64)
+        groups = tmpl.copy(data=g)
+        train = tmpl.copy(data=np.isin(l1, TRAIN_L1) & (g > 0))
+        model = assess.fit_ideal_model(stack, clim, fit_years, train, groups, kind=a.cumulative_model,
+                                       fit=a.cumulative_fit, state_term=a.cumulative_state_term)
+        ce = assess.cumulative_effect(stack, clim, model, c0, c1, groups)
+        ctx.produced(write_raster(ce.rename({"layer": "band"}), ctx.out("cumulative"), list(LAYERS),
+                                  units="t C/ha"))
+        effect = ce.sel(layer="effect_t_ha", drop=True)
+        cls, res, zsum = assess.effect_grades(effect, a.effect_classes, a.effect_grading)
+        ctx.produced(write_raster(cls.fillna(255), ctx.out("effect_class"), ["effect_class"], nodata=255,
+                                  dtype="uint8", units="class"))
+        names = EFFECT_CLASSES if a.effect_classes == 5 else {}
+        kk = a.effect_classes
+        cv = np.asarray(cls.values)
+        ev = np.asarray(effect.values)
+        cnt = np.array([int((cv == c).sum()) for c in range(1, kk + 1)])
+        brk = pd.DataFrame({"class": np.arange(1, kk + 1),
+                            "name_en": [names.get(c, (f"class {c}", ""))[0] for c in range(1, kk + 1)],
+                            "name_zh": [names.get(c, ("", f"第{c}类"))[1] for c in range(1, kk + 1)],
+                            "lower_t_ha": [b[0] for b in zsum["grade_bounds"]],
+                            "upper_t_ha": [b[1] for b in zsum["grade_bounds"]], "pixels": cnt,
+                            "area_ha": cnt * px_ha,
+                            "mean_t_ha": [float(ev[cv == c].mean()) if n else np.nan
+                                          for c, n in zip(range(1, kk + 1), cnt)],
+                            "contains_zero": [c == zsum["zero_class"] for c in range(1, kk + 1)]})
+        ctx.produced(write_table(brk, ctx.out("breaks")))
+        model_info.update({"model": model.to_dict(), "breaks": res.to_dict(), **zsum})
+        layers["actual_accumulation"] = (ce.sel(layer="actual_t_ha", drop=True), "t C/ha")
+        layers["ideal_accumulation"] = (ce.sel(layer="ideal_t_ha", drop=True), "t C/ha")
+        layers["cumulative_effect"] = (effect, "t C/ha")
+        classes["effect"] = (np.asarray(cls.values), names)
+    else:
+        log.warning("cumulative effect not computed: %s", cum_reason)
+    ctx.produced(atomic_write_text(ctx.out("cumulative_model"), json.dumps(model_info, indent=2,
+                                                                           ensure_ascii=False, default=float)))
+
+    # -- Gi* hot spots -----------------------------------------------------------
+    ctx.progress("hot spots (Gi*)")
+    gi_inputs = {"agc": agc[y2], "change": amount, "effect": effect}
+    gi_rows = []
+    for key in GI_LAYERS:
+        da = gi_inputs[key]
+        if da is None:
+            continue
+        gi = assess.gi_star(da, distance_m=a.hotspot_distance_m,
+                            window=None if a.hotspot_distance_m else a.hotspot_window, fdr=a.hotspot_fdr)
+        ctx.produced(write_raster(gi.rename({"stat": "band"}).astype(np.float32), ctx.out(f"gi_{key}"),
+                                  ["z", "p", "bin"]))
+        b = np.asarray(gi.sel(stat="bin").values)
+        classes[f"gi_{key}"] = (np.where(np.isfinite(np.asarray(da.values)), b, np.nan),
+                                {3: ("hot spot 99 %", "热点 99%"), 2: ("hot spot 95 %", "热点 95%"),
+                                 1: ("hot spot 90 %", "热点 90%"), 0: ("not significant", "不显著"),
+                                 -1: ("cold spot 90 %", "冷点 90%"), -2: ("cold spot 95 %", "冷点 95%"),
+                                 -3: ("cold spot 99 %", "冷点 99%")})
+        gi_rows.append({"layer": key, **{k: gi.attrs[k] for k in ("n", "mean", "std", "neighbourhood", "fdr")}})
+    model_info["hotspots"] = gi_rows
+
+    # -- zonal statistics ----------------------------------------------------------
+    ctx.progress("zonal statistics")
+    zonal = _zonal_long(layers, zone_sets, px_ha)
     ctx.produced(write_table(zonal, ctx.out("zonal")))
-    # totals per year (t C) over all forest units
+    ctx.produced(write_table(_class_areas(classes, {"level1": l1, "level2": l2}, px_ha), ctx.out("class_areas")))
+    wide_layers = [f"agc_{y1}", f"agc_{y2}", "change_amount", "change_degree", "trend_slope"] + \
+        (["cumulative_effect"] if effect is not None else [])
+    polys = []
+    for level, out_id in (("level1", "polygons_l1"), ("level2", "polygons")):
+        gdf = read_vector(ctx.out(out_id, stage="units"), what=f"{level} unit polygons")
+        key = "unit_l1" if level == "level1" else "unit_l2"
+        gdf = gdf.rename(columns={key: "zone"})
+        gdf.insert(0, "level", level)
+        for name in wide_layers:
+            sub = zonal[(zonal["layer"] == name) & (zonal["level"] == level)].set_index("zone")
+            for stat in ("mean", "min", "max", "variance", "sum_t"):
+                if stat == "sum_t" and name in ("change_degree", "trend_slope"):
+                    continue
+                gdf[f"{name}_{stat}"] = gdf["zone"].map(sub[stat])
+        polys.append(gdf)
+    allp = pd.concat(polys, ignore_index=True)
+    allp = allp[[c for c in allp.columns if c != "geometry"] + ["geometry"]]
+    ctx.produced(write_vector(allp, ctx.out("zonal_gpkg"), layer="zonal_stats"))
+    if a.zones:
+        zgdf = read_vector(cfg.path(a.zones), what="zone layer [assess].zones", target_crs=tmpl.rio.crs)
+        frames = []
+        for name, (da, unit) in layers.items():
+            z = assess.polygon_zonal_stats(da, zgdf, field=a.zones_field, all_touched=a.zonal_all_touched,
+                                           pixel_area_ha=px_ha)
+            z.insert(0, "units", unit)
+            z.insert(0, "layer", name)
+            frames.append(z)
+        ctx.produced(write_table(pd.concat(frames, ignore_index=True), ctx.out("zonal_zones")))
+
+    # -- totals per year ------------------------------------------------------------
     tot = []
-    for y in cfg.project.years:
-        v = np.asarray(layers[f"agc_{y}"][0].values)
-        for code in sorted(set(np.unique(l1)) - {0, L1_NODATA}):
+    for y in years:
+        v = np.asarray(agc[y].values)
+        for code in sorted(set(np.unique(l1).tolist()) - {0, L1_NODATA}):
             sel = (l1 == code) & np.isfinite(v)
             tot.append({"year": y, "unit_l1": int(code), "unit_name": units.unit_name(code * 10),
-                        "agc_t": float(v[sel].sum() * px_ha)})
+                        "agc_t": float(v[sel].astype(np.float64).sum() * px_ha)})
     ctx.produced(write_table(pd.DataFrame(tot), ctx.out("totals")))
-    # validation against known truth (simulator)
-    rows = []
+
+    # -- validation against known truth (simulator) ----------------------------------
+    rows, crows = [], []
     if cfg.validation.truth_dir:
         tdir = cfg.path(cfg.validation.truth_dir)
-        tmpl = a1
-        for y in cfg.project.years:
+        forest = np.isin(l1, FOREST_L1)
+        truth = {}
+        for y in years:
             tp = tdir / f"agc_{y}.tif"
             if not tp.exists():
                 continue
-            truth = align(open_raster(tp, what=f"truth {y}", chunks=None).isel(band=0), tmpl)
-            est = np.asarray(layers[f"agc_{y}"][0].values)
-            tv = np.asarray(truth.values)
-            ok = np.isfinite(est) & np.isfinite(tv) & (l1 > 0) & (l1 != L1_NODATA)
-            m = model.metrics(tv[ok], est[ok])
-            rows.append({"year": y, **m, "total_est_t": float(est[ok].sum() * px_ha),
-                         "total_truth_t": float(tv[ok].sum() * px_ha)})
-    ctx.produced(write_table(pd.DataFrame(rows, columns=["year", "n", "r2", "rmse", "mae", "rrmse_pct", "bias",
-                                                         "total_est_t", "total_truth_t"]),
-                             ctx.out("validation")))
+            truth[y] = align(_band(tp, f"truth AGC {y}", None), tmpl)
+            m = _agreement(np.where(forest, np.asarray(truth[y].values), np.nan), np.asarray(agc[y].values), px_ha)
+            rows.append({"year": y, **m})
+        if effect is not None:
+            crows = _validate_cumulative(ctx, tdir, truth, c0, c1, effect, stack, clim, fit_years, train, groups,
+                                         l1, px_ha)
+    vcols = ["year", "n", "r2", "rmse", "mae", "bias", "mean_truth", "mean_est", "total_truth_t", "total_est_t"]
+    ctx.produced(write_table(pd.DataFrame(rows, columns=vcols), ctx.out("validation")))
+    ccols = ["source", "scope", "unit_l1", "n", "r2", "rmse", "mae", "bias", "mean_truth", "mean_est",
+             "total_truth_t", "total_est_t"]
+    ctx.produced(write_table(pd.DataFrame(crows, columns=ccols), ctx.out("validation_cumulative")))
+
+
+def _validate_cumulative(ctx: Context, tdir, truth: dict, c0: int, c1: int, effect: xr.DataArray,
+                         stack: xr.DataArray, clim, fit_years, train, groups, l1: np.ndarray,
+                         px_ha: float) -> list[dict]:
+    """The estimated cumulative effect against the truth (actual minus the no-mining counterfactual).
+
+    Two estimates are scored: from the maps (what a user gets), and the same method applied to the
+    true AGC (isolating the error of the ideal-accumulation model from the error of the maps).
+    """
+    a = ctx.cfg.assess
+    tmpl = stack.isel(year=0, drop=True)
+    need = sorted(set(fit_years) | set(range(c0, c1 + 1)))
+    nm = {}
+    for y in (c0, c1):
+        p = tdir / f"agc_nomining_{y}.tif"
+        if not p.exists() or y not in truth:
+            log.warning("cumulative effect not validated: %s (or agc_%d.tif) missing", p.name, y)
+            return []
+        nm[y] = align(_band(p, f"truth no-mining AGC {y}", None), tmpl)
+    true_eff = (np.asarray(truth[c1].values) - np.asarray(truth[c0].values)) - \
+               (np.asarray(nm[c1].values) - np.asarray(nm[c0].values))
+    estimates = {"maps": np.asarray(effect.values)}
+    if all(y in truth for y in need):
+        tstack = xr.concat([truth[y] for y in need], dim="year").assign_coords(year=need)
+        tstack = tstack.where(np.isin(l1, FOREST_L1))
+        tm = assess.fit_ideal_model(tstack, clim, fit_years, train, groups, kind=a.cumulative_model,
+                                    fit=a.cumulative_fit, state_term=a.cumulative_state_term)
+        tce = assess.cumulative_effect(tstack, clim, tm, c0, c1, groups)
+        estimates["true AGC"] = np.asarray(tce.sel(layer="effect_t_ha").values)
+    rows = []
+    for source, est in estimates.items():
+        scopes = [("all forest units", np.isin(l1, FOREST_L1), 0)] + \
+                 [(units.L1_NAMES[c][0], l1 == c, c) for c in FOREST_L1]
+        for scope, sel, code in scopes:
+            m = _agreement(np.where(sel, true_eff, np.nan), np.where(sel, est, np.nan), px_ha)
+            if m.get("n", 0):
+                rows.append({"source": source, "scope": scope, "unit_l1": code, **m})
+    return rows
 
 
 register(Stage(
     name="assess",
-    about="Change amount and degree, zonal statistics per unit, totals, validation against truth",
+    about="Change, trend (Sen + Mann-Kendall), cumulative effect, natural breaks, zonal statistics, "
+          "Gi* hot spots, validation against truth",
     func=_run_assess,
+    inputs=("climate.temperature", "climate.precipitation", "inputs.forest_type", "inputs.disturbance"),
     upstream=("map", "units"),
-    settings=("assess", "validation"),
+    settings=("assess", "validation", "climate", "forest_type_codes", "inputs"),
     outputs=(
         Output("amount", "change_amount.tif", "t C/ha", "AGC(compare year) - AGC(reference year)"),
         Output("degree", "change_degree.tif", "%", "Change relative to the reference year"),
-        Output("zonal", "zonal_stats.csv", "t C/ha, %", "count, mean, min, max, variance (population), std, "
-               "sum per unit and layer"),
+        Output("trend", "trend.tif", "t C/ha/yr; z; p; tau; S; n; class",
+               "Sen's slope, intercept, Mann-Kendall z, p, tau, S, valid years, trend class (2..-2)"),
+        Output("cumulative", "cumulative_effect.tif", "t C/ha",
+               "Actual and ideal (climate-only MLR) accumulation and cumulative effect = actual - ideal"),
+        Output("effect_class", "effect_class.tif", "class",
+               "Cumulative-effect grade by natural breaks (1 high negative .. 5 high positive)"),
+        Output("breaks", "effect_breaks.csv", "t C/ha", "Natural breaks of the cumulative effect, counts, means"),
+        Output("cumulative_model", "cumulative_model.json", "json",
+               "Ideal-accumulation MLR coefficients, fit years, breaks, GVF, Gi* settings"),
+        Output("gi_agc", "hotspots_agc.tif", "z; p; bin", "Getis-Ord Gi* of AGC in the compare year"),
+        Output("gi_change", "hotspots_change.tif", "z; p; bin", "Getis-Ord Gi* of the change amount"),
+        Output("gi_effect", "hotspots_effect.tif", "z; p; bin", "Getis-Ord Gi* of the cumulative effect"),
+        Output("zonal", "zonal_stats.csv", "t C/ha, %, t C/ha/yr", "count, mean, min, max, variance "
+               "(population), std, sum per unit (level 1 and 2) and layer"),
+        Output("zonal_gpkg", "zonal_stats.gpkg", "polygon", "Unit polygons (level 1 and 2) with zonal "
+               "statistics of the main layers"),
+        Output("zonal_zones", "zonal_zones.csv", "t C/ha, %", "Zonal statistics per [assess].zones polygon "
+               "(only with that option)"),
+        Output("class_areas", "class_areas.csv", "ha", "Area of each trend class, effect grade and Gi* bin "
+               "per unit"),
         Output("totals", "agc_totals.csv", "t C", "AGC stock per level-1 unit and year"),
         Output("validation", "validation_truth.csv", "t C/ha", "Pixel agreement of the maps with known truth"),
+        Output("validation_cumulative", "validation_cumulative.csv", "t C/ha",
+               "Cumulative effect against the truth's no-mining counterfactual"),
     ),
 ))
-
