@@ -1,0 +1,261 @@
+"""Stage `lidar`: TLS plot scans -> tree lists, validation against the tape tally, TLS plot AGC.
+
+For every scan matched by ``[inputs].tls`` (named ``<plot_id>.laz``):
+
+1. :func:`minecarbon.lidar.process_tls_plot` gives the tree list in the
+   scanner frame; trees whose stem lies inside the plot square
+   (``size_m`` of the plot sheet, centred on the scanner) are the plot's trees.
+2. The tree list is georeferenced from the plot centre of the plot sheet
+   (the scan is taken as levelled and oriented to grid north, the scanner at
+   the plot centre).
+3. Species: a scanned tree matched to a tallied tree takes its species;
+   other trees take the plot's dominant species (largest basal area) of the
+   tally, or else of the tree table ``[inputs].trees``.
+4. Plots with a tally (``[inputs].tally``, positions ``x_local_m``,
+   ``y_local_m`` in the scan frame) are validated: one-to-one matching by
+   position and DBH, detection and commission rates, DBH and height bias,
+   RMSE and rRMSE, and a scatter plot.
+5. Plot AGC from the scanned trees (``height_used_m``; allometry and Monte
+   Carlo as in the `plots` stage) and, where a tally exists, from the tally,
+   with their difference.
+
+``tls_trees_table.csv`` holds the in-plot scanned trees in the format of the
+tree table (plot_id, tree_id, species, dbh_cm, height_m) so that the plot
+stage can use scanned trees as the plot's tree list.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ... import plots
+from ...config import ProjectConfig
+from ...errors import InputError, MinecarbonWarning
+from ...io import read_table, write_table, write_vector
+from ...io.atomic import atomic_path
+from ...lidar import georeference, process_tls_plot, read_cloud
+from ...lidar.validate import match_trees, paired_table, scatter_figure, validation_stats
+from ..core import Context, Output, Stage, register
+
+log = logging.getLogger(__name__)
+
+TALLY_POSITION_COLUMNS = ("x_local_m", "y_local_m")
+
+
+def scan_paths(cfg: ProjectConfig) -> dict[str, Path]:
+    """plot_id -> scan file for every file matched by ``[inputs].tls``."""
+    out = {}
+    for key, path in cfg.input_paths().items():
+        if key.startswith("inputs.tls["):
+            out[path.stem] = path
+    return dict(sorted(out.items()))
+
+
+def dominant_species(trees: pd.DataFrame) -> str | None:
+    """Species with the largest basal area (sum of DBH^2) in a tree table; None if empty."""
+    if trees is None or len(trees) == 0 or "species" not in trees.columns:
+        return None
+    d = pd.to_numeric(trees["dbh_cm"], errors="coerce").fillna(0.0)
+    ba = (d * d).groupby(trees["species"].astype(str)).sum()
+    return str(ba.idxmax()) if len(ba) else None
+
+
+def assign_species(scanned: pd.DataFrame, tally: pd.DataFrame | None, pairs: pd.DataFrame | None,
+                   fallback: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Species and its source for each scanned tree: the matched tally tree's, else ``fallback``."""
+    species = np.full(len(scanned), fallback if fallback is not None else "", dtype=object)
+    source = np.full(len(scanned), "plot_dominant" if fallback is not None else "unknown", dtype=object)
+    if tally is not None and pairs is not None and len(pairs):
+        species[pairs["det_index"].to_numpy()] = tally["species"].astype(str).to_numpy()[pairs["ref_index"].to_numpy()]
+        source[pairs["det_index"].to_numpy()] = "tally_match"
+    return species, source
+
+
+def _plot_agc(sheet_row: pd.DataFrame, trees: pd.DataFrame, table, cfg: ProjectConfig,
+              what: str) -> pd.Series | None:
+    """AGC of one plot from a tree table (plot_id, tree_id, species, dbh_cm, height_m); None if impossible."""
+    if len(trees) == 0:
+        res = plots.plot_carbon(sheet_row, trees.assign(agb_kg=[], agc_kg=[], carbon_fraction=[],
+                                                        species_group=[]), table, 0.0, 0.0, 10, 0)
+        return res.iloc[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MinecarbonWarning)
+        carbon = plots.tree_carbon(trees, table, cfg.plots.dbh_out_of_range)
+    for w in caught:
+        log.warning("%s: %s", what, w.message)
+    res = plots.plot_carbon(sheet_row, carbon, table, cfg.plots.dbh_error_cm, cfg.plots.height_error_rel,
+                            cfg.plots.mc_draws, seed=cfg.model.seed)
+    return res.iloc[0]
+
+
+def _run_lidar(ctx: Context) -> None:
+    from .plots import load_allometry, read_plot_sheet  # the plot sheet and allometry of the plots stage
+
+    cfg = ctx.cfg
+    scans = scan_paths(cfg)
+    tree_rows: list[pd.DataFrame] = []
+    plot_rows: list[dict] = []
+    val_rows: list[dict] = []
+    pair_rows: list[pd.DataFrame] = []
+    table_rows: list[pd.DataFrame] = []
+    crs = None
+    if scans:
+        sheet = read_plot_sheet(cfg)
+        table = load_allometry(cfg)
+        crs = cfg.project.crs
+        if crs is None:
+            from ...io import open_raster
+
+            crs = open_raster(cfg.year_path(cfg.images.path, cfg.project.base), chunks=None).rio.crs
+        tally = None
+        if cfg.inputs.tally:
+            tpath = cfg.path(cfg.inputs.tally)
+            tally = read_table(tpath, plots.TREE_COLUMNS, what="tape tally")
+            tally["plot_id"] = tally["plot_id"].astype(str)
+            for c in ("dbh_cm", "height_m"):
+                tally[c] = pd.to_numeric(tally[c], errors="coerce")
+        ttable = None
+        if cfg.inputs.trees and cfg.path(cfg.inputs.trees).is_file():
+            ttable = read_table(cfg.path(cfg.inputs.trees), plots.TREE_COLUMNS, what="tree table")
+            ttable["plot_id"] = ttable["plot_id"].astype(str)
+        for plot_id, path in scans.items():
+            ctx.progress(f"TLS scan {plot_id}")
+            row = sheet[sheet["plot_id"] == plot_id]
+            if len(row) == 0:
+                raise InputError(f"TLS scan {path} is named after plot {plot_id!r}, which is not in the plot sheet "
+                                 f"{cfg.path(cfg.inputs.plots)}. Name each scan <plot_id>.laz or add the plot.")
+            size = float(row["size_m"].iloc[0])
+            what = f"TLS scan of plot {plot_id} ({path})"
+            res = process_tls_plot(read_cloud(path, what=what), plot_size_m=size, what=what)
+            trees = res.trees
+            ptally = None
+            if tally is not None:
+                ptally = tally[tally["plot_id"] == plot_id].reset_index(drop=True)
+                if len(ptally) == 0:
+                    ptally = None
+            pairs = None
+            if ptally is not None:
+                missing = [c for c in TALLY_POSITION_COLUMNS if c not in ptally.columns]
+                if missing:
+                    raise InputError(f"Tape tally {cfg.path(cfg.inputs.tally)} lacks column(s) {', '.join(missing)}; "
+                                     f"TLS validation needs each tallied tree's position in the scan frame "
+                                     f"(metres east and north of the scanner). Add them.")
+                # scanned trees in the plot or within the matching distance of its edge may pair with
+                # tallied trees; commission counts only the scanned trees inside the plot
+                near = (np.maximum(np.abs(trees["x"]), np.abs(trees["y"])) <= size / 2.0 + 1.0).to_numpy()
+                pairs = match_trees(ptally, trees[near].reset_index(drop=True))
+                pairs["det_index"] = np.flatnonzero(near)[pairs["det_index"].to_numpy()]
+                inplot = trees["in_plot"].to_numpy(dtype=bool)
+                st = validation_stats(ptally, trees, pairs, commission_mask=inplot)
+                st_ok = validation_stats(ptally, trees, pairs, qc_ok_only=True, commission_mask=inplot)
+                val_rows.append(_validation_row(plot_id, st, st_ok))
+                pt = paired_table(ptally, trees, pairs)
+                pt.insert(0, "plot_id", plot_id)
+                pair_rows.append(pt)
+            fallback = dominant_species(ptally) if ptally is not None else None
+            if fallback is None and ttable is not None:
+                fallback = dominant_species(ttable[ttable["plot_id"] == plot_id])
+            species, source = assign_species(trees, ptally, pairs, fallback)
+            cx, cy = float(row["x"].iloc[0]), float(row["y"].iloc[0])
+            geo = georeference(trees, cx, cy, crs=crs)
+            geo.insert(0, "plot_id", plot_id)
+            geo["species"] = species
+            geo["species_source"] = source
+            tree_rows.append(geo)
+            inplot = geo[geo["in_plot"].astype(bool)]
+            as_table = pd.DataFrame({"plot_id": plot_id, "tree_id": inplot["tree_id"].to_numpy(),
+                                     "species": inplot["species"].to_numpy(),
+                                     "dbh_cm": inplot["dbh_cm"].to_numpy(dtype=float),
+                                     "height_m": inplot["height_used_m"].to_numpy(dtype=float),
+                                     "height_source": inplot["height_used_source"].to_numpy(),
+                                     "qc": inplot["qc"].to_numpy()})
+            table_rows.append(as_table)
+            prow = {"plot_id": plot_id, "scan": str(path), "points": res.summary["points"],
+                    "ground_method": res.summary["ground_method"], "trees_detected": len(trees),
+                    "trees_in_plot": len(inplot), "trees_in_plot_qc_ok": int((inplot["qc"] == "ok").sum()),
+                    "rejected_candidates": res.summary["rejected_candidates"], "size_m": size}
+            usable = as_table[np.isfinite(as_table["height_m"]) & (as_table["height_m"] > 1.3)
+                              & (as_table["species"] != "")]
+            if len(usable) < len(as_table):
+                log.warning("%s: %d in-plot tree(s) without species or usable height are left out of the TLS AGC",
+                            what, len(as_table) - len(usable))
+            if fallback is None and len(as_table):
+                log.warning("%s: no species known for the plot (no tally, no tree table rows); TLS AGC not "
+                            "computed", what)
+                prow.update(agc_t_ha_tls=np.nan, agc_sd_t_ha_tls=np.nan)
+            else:
+                r = _plot_agc(row, usable[list(plots.TREE_COLUMNS)], table, cfg, what)
+                prow.update(agc_t_ha_tls=float(r["agc_t_ha"]), agc_sd_t_ha_tls=float(r["agc_sd_t_ha"]))
+            if ptally is not None:
+                r = _plot_agc(row, ptally[list(plots.TREE_COLUMNS)], table, cfg, f"tally of plot {plot_id}")
+                prow.update(agc_t_ha_tally=float(r["agc_t_ha"]), agc_sd_t_ha_tally=float(r["agc_sd_t_ha"]))
+                tls_v, tal_v = prow["agc_t_ha_tls"], prow["agc_t_ha_tally"]
+                prow["agc_diff_t_ha"] = tls_v - tal_v
+                prow["agc_diff_pct"] = 100.0 * (tls_v - tal_v) / tal_v if tal_v else np.nan
+            plot_rows.append(prow)
+    # write (empty tables with headers when there are no scans)
+    trees_all = (pd.concat(tree_rows, ignore_index=True) if tree_rows
+                 else gpd.GeoDataFrame({"plot_id": pd.Series(dtype=str)}, geometry=gpd.points_from_xy([], []),
+                                       crs=crs))
+    ctx.produced(write_table(pd.DataFrame(trees_all.drop(columns="geometry")), ctx.out("trees")))
+    if len(trees_all):
+        ctx.produced(write_vector(gpd.GeoDataFrame(trees_all, geometry="geometry", crs=trees_all.crs),
+                                  ctx.out("trees_gpkg"), layer="tls_trees"))
+    ctx.produced(write_table(pd.concat(table_rows, ignore_index=True) if table_rows else
+                             pd.DataFrame(columns=list(plots.TREE_COLUMNS) + ["height_source", "qc"]),
+                             ctx.out("tree_table")))
+    ctx.produced(write_table(pd.DataFrame(plot_rows) if plot_rows else
+                             pd.DataFrame(columns=["plot_id", "agc_t_ha_tls", "agc_t_ha_tally", "agc_diff_t_ha"]),
+                             ctx.out("plots")))
+    ctx.produced(write_table(pd.DataFrame(val_rows) if val_rows else
+                             pd.DataFrame(columns=["plot_id", "detection_rate", "commission_rate"]),
+                             ctx.out("validation")))
+    pairs_all = pd.concat(pair_rows, ignore_index=True) if pair_rows else pd.DataFrame(
+        columns=["plot_id", "ref_tree_id", "det_tree_id", "status"])
+    ctx.produced(write_table(pairs_all, ctx.out("pairs")))
+    if pair_rows:
+        fig = scatter_figure(pairs_all, title="TLS vs tape tally (" + ", ".join(r["plot_id"] for r in val_rows) + ")")
+        with atomic_path(ctx.out("scatter")) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+        ctx.produced(ctx.out("scatter"))
+
+
+def _validation_row(plot_id: str, st: dict, st_ok: dict) -> dict:
+    row = {"plot_id": plot_id, "n_tally": st["n_reference"], "n_tls": st["n_detected"], "n_matched": st["n_matched"],
+           "detection_rate": st["detection_rate"], "commission_rate": st["commission_rate"]}
+    for name, unit in (("dbh_cm", "cm"), ("height_m", "m")):
+        for tag, s in (("", st), ("_qc_ok", st_ok)):
+            e = s.get(name, {})
+            short = name.split("_")[0]
+            row[f"{short}_n{tag}"] = e.get("n", 0)
+            row[f"{short}_bias_{unit}{tag}"] = e.get("bias", np.nan)
+            row[f"{short}_rmse_{unit}{tag}"] = e.get("rmse", np.nan)
+            row[f"{short}_rrmse_pct{tag}"] = e.get("rrmse_pct", np.nan)
+    return row
+
+
+register(Stage(
+    name="lidar",
+    about="TLS scans -> tree lists (DBH, height, QC), validation against the tape tally, TLS plot AGC",
+    func=_run_lidar,
+    inputs=("inputs.tls", "inputs.tally", "inputs.plots", "inputs.trees", "plots.allometry", "images.path"),
+    settings=("inputs", "plots", "model"),
+    outputs=(
+        Output("trees", "tls_trees.csv", "cm, m", "Scanned trees of every plot: position, DBH, height, QC flags"),
+        Output("trees_gpkg", "tls_trees.gpkg", "cm, m", "Scanned trees as points in the project CRS"),
+        Output("tree_table", "tls_trees_table.csv", "cm, m",
+               "In-plot scanned trees in the tree-table format (plot_id, tree_id, species, dbh_cm, height_m)"),
+        Output("plots", "tls_plots.csv", "t C/ha", "Per scan: trees found, TLS plot AGC and, with a tally, "
+               "the tally AGC and the difference"),
+        Output("validation", "tls_validation.csv", "cm, m, %", "TLS vs tape tally: detection, commission, DBH and "
+               "height bias, RMSE, rRMSE (all matched trees and QC-ok trees)"),
+        Output("pairs", "tls_pairs.csv", "cm, m", "Matched, omitted and committed trees of the validation plots"),
+        Output("scatter", "tls_validation.png", "figure", "Scatter of TLS vs tally DBH and height"),
+    ),
+))
