@@ -311,8 +311,12 @@ class ModelConfig(_Model):
     cv_block_m: float = Field(1000.0, gt=0, description="Side of the spatial CV blocks (m).")
     cv_link_m: float = Field(100.0, ge=0, description="Plots closer than this (m) always share a fold.")
     per_type: bool = Field(True, description="Choose a model per forest type (else one pooled model).")
-    min_plots_per_type: int = Field(10, ge=2, description="A forest type with fewer plots uses the pooled model "
+    min_plots_per_type: int = Field(15, ge=2, description="A forest type with fewer plots uses the pooled model "
                                     "(with a warning).")
+    own_model_margin_se: float = Field(
+        1.0, ge=0, description="A forest type gets its own model only if its cross-validated MSE beats the best "
+        "pooled model's by more than this many standard errors of the paired difference (one-SE rule); 0: the "
+        "lowest CV RMSE wins outright.")
     nonforest_in_units: Literal["pooled", "nodata"] = Field(
         "pooled", description="Pixels of a forest assessment unit that the year's forest-type map calls non-forest "
         "(cleared, or young reclaimed stands not yet classed as forest): 'pooled' maps them with the pooled model "

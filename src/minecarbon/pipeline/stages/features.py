@@ -1,41 +1,227 @@
-"""Stage `features`."""
+"""Stage `features`: one feature stack (multi-band COG) per year on the project grid.
+
+Inputs are aligned to the project grid widened by the halo the texture and
+terrain windows need (so pixels at the edge of the grid see real neighbours
+where the rasters extend beyond it), the features are computed chunk by chunk,
+and the halo is cropped off before writing.
+
+Resampling per variable type (only when a raster is not on the grid's pixel
+lattice; rasters on the lattice are cropped by index, lazily):
+
+* reflectance, DEM: bilinear;
+* canopy-structure rasters (CHM, lidar metrics): average when their pixels are
+  finer than the grid, else bilinear;
+* QA bands are applied on the image's own grid, before any resampling;
+* the forest-type map (for the disturbance index): nearest.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+import numpy as np
+import rasterio
+import rasterio.shutil
+import xarray as xr
+from affine import Affine
+from rasterio.enums import Resampling
 
 from ... import features
-from ...grid import align
+from ...errors import InputError
+from ...features.stack import StackSpec, TextureSpec
 from ...io import open_raster, write_raster
+from ...io.atomic import atomic_path
 from ...io.raster import check_overlap
 from ..core import Context, Output, Stage, register
-from ._common import project_grid, read_image_bands
+from ._common import is_forest, project_grid, read_forest_type
 
 log = logging.getLogger(__name__)
 
 
+def stack_spec(cfg) -> StackSpec:
+    """The feature selection of a project (``[features]``)."""
+    f = cfg.features
+    coefs = None if f.tasseled_cap_coefficients == "auto" else f.tasseled_cap_coefficients
+    return StackSpec(bands=tuple(f.bands), indices=tuple(f.indices), tasseled_cap=tuple(f.tasseled_cap),
+                     tc_coefficients=coefs,
+                     texture=TextureSpec(bands=tuple(f.texture_bands), window=f.texture_window,
+                                         levels=f.texture_levels, distance=f.texture_distance,
+                                         measures=tuple(f.texture_measures),
+                                         value_range=tuple(f.texture_range) if f.texture_range else None,
+                                         percentiles=tuple(f.texture_percentiles)),
+                     terrain=tuple(f.terrain))
+
+
+def pad_template(tmpl: xr.DataArray, margin: int) -> xr.DataArray:
+    """The template grid widened by ``margin`` pixels on every side."""
+    if margin <= 0:
+        return tmpl
+    t: Affine = tmpl.rio.transform()
+    h, w = tmpl.shape[-2:]
+    transform = t * Affine.translation(-margin, -margin)
+    xs = transform.c + (np.arange(w + 2 * margin) + 0.5) * transform.a
+    ys = transform.f + (np.arange(h + 2 * margin) + 0.5) * transform.e
+    out = xr.DataArray(np.zeros((h + 2 * margin, w + 2 * margin), np.float32), dims=("y", "x"),
+                       coords={"y": ys, "x": xs})
+    return out.rio.write_crs(tmpl.rio.crs).rio.write_transform(transform)
+
+
+def align_to(da: xr.DataArray, template: xr.DataArray, resampling: Resampling = Resampling.bilinear) -> xr.DataArray:
+    """Put a (y, x) raster on ``template``'s grid.
+
+    On the same CRS and pixel lattice: crop by index and pad with NaN where the
+    raster does not reach (lazy for dask).  Otherwise: reproject with
+    ``resampling`` (rioxarray).
+    """
+    t_src: Affine = da.rio.transform()
+    t_dst: Affine = template.rio.transform()
+    h, w = template.shape[-2:]
+    same_crs = da.rio.crs is not None and da.rio.crs == template.rio.crs
+    if same_crs and np.isclose(t_src.a, t_dst.a) and np.isclose(t_src.e, t_dst.e) and t_src.b == 0 and t_src.d == 0:
+        col0 = (t_dst.c - t_src.c) / t_src.a
+        row0 = (t_dst.f - t_src.f) / t_src.e
+        if np.isclose(col0, round(col0), atol=1e-6) and np.isclose(row0, round(row0), atol=1e-6):
+            c0, r0 = round(col0), round(row0)
+            ny, nx = da.sizes["y"], da.sizes["x"]
+            ys = slice(min(max(r0, 0), ny), min(max(r0 + h, 0), ny))
+            xs = slice(min(max(c0, 0), nx), min(max(c0 + w, 0), nx))
+            sub = da.isel(y=ys, x=xs)
+            top, left = max(0, -r0), max(0, -c0)
+            bottom, right = h - top - sub.sizes["y"], w - left - sub.sizes["x"]
+            if top or left or bottom or right:
+                sub = sub.astype("float32").pad(y=(top, bottom), x=(left, right), constant_values=np.nan)
+            out = sub.assign_coords(x=template.x.values, y=template.y.values)
+            return out.rio.write_transform(t_dst).rio.write_crs(template.rio.crs)
+    out = da.rio.reproject_match(template, resampling=resampling)
+    return out.assign_coords(x=template.x.values, y=template.y.values)
+
+
+def _crop(stack: xr.DataArray, tmpl: xr.DataArray, margin: int) -> xr.DataArray:
+    if margin > 0:
+        stack = stack.isel(y=slice(margin, -margin), x=slice(margin, -margin))
+    stack = stack.assign_coords(x=tmpl.x.values, y=tmpl.y.values)
+    return stack.rio.write_transform(tmpl.rio.transform()).rio.write_crs(tmpl.rio.crs)
+
+
+WRITE_TILE = 256
+"""Tile size of the GeoTIFFs written by :func:`minecarbon.io.write_raster`."""
+
+
+def _write_chunks(stack: xr.DataArray, chunk_px: int) -> xr.DataArray:
+    """Chunks for writing: every band in one chunk (the GeoTIFF is pixel-interleaved) and window edges on
+    tile edges (after the halo crop they are not), so that each tile is compressed and written once."""
+    if stack.chunks is None:
+        return stack
+    side = max(WRITE_TILE, chunk_px // WRITE_TILE * WRITE_TILE)
+    return stack.chunk({"band": -1, "y": side, "x": side})
+
+
+def write_stack(stack: xr.DataArray, path: Path) -> Path:
+    """Write a feature stack as a Cloud-Optimized GeoTIFF without overviews, atomically.
+
+    ``io.write_raster`` writes the tiled GeoTIFF window by window (band
+    descriptions, float32, DEFLATE, NaN nodata); it is then copied into a COG
+    (256 px tiles, DEFLATE) **without overviews**: GDAL's overview building on
+    a pixel-interleaved stack of ~50 float32 bands thrashes its block cache once
+    the stack is larger than the cache (measured: 18 s without overviews, 745 s
+    with them, for 1620 x 1620 x 48 with a 256 MB cache).  Feature stacks are
+    model inputs, not maps to browse, so they need no overviews.  GDAL
+    compresses on every core and its block cache is capped at 512 MB.
+    """
+    path = Path(path)
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=512), atomic_path(path) as tmp:
+        tiled = tmp.with_name(tmp.name + ".tiled.tif")
+        try:
+            write_raster(stack, tiled, dtype="float32", units="mixed", cog=False)
+            rasterio.shutil.copy(tiled, tmp, driver="COG", compress="DEFLATE", blocksize=WRITE_TILE,
+                                 overviews="NONE")
+        finally:
+            if tiled.exists():
+                tiled.unlink()
+    return path
+
+
+def _check_not_empty(layer: xr.DataArray, what: str, path) -> None:
+    if not bool(np.isfinite(layer).any().compute()):
+        raise InputError(f"{what} {path}: every pixel of the monitoring area is nodata or masked (clouds, "
+                         f"shadow, fill). Check the nodata value ([images].nodata), the scale/offset, and that "
+                         f"the composite covers the area; or set [features].qa_mask = false if the QA band is "
+                         f"wrong.")
+
+
+def _canopy_layers(cfg, ptmpl: xr.DataArray) -> dict[str, xr.DataArray]:
+    out: dict[str, xr.DataArray] = {}
+    res_dst = abs(ptmpl.rio.transform().a)
+    for p in cfg.features.canopy:
+        path = cfg.path(p)
+        da = open_raster(path, what="canopy raster", chunks=cfg.run.chunk_px)
+        check_overlap(da, tuple(ptmpl.rio.bounds()), "canopy raster")
+        finer = abs(da.rio.transform().a) < res_dst / 1.5
+        for name in [str(b) for b in da["band"].values]:
+            if name in out:
+                raise InputError(f"Canopy raster {path}: band {name!r} is also in another canopy raster; give "
+                                 f"the bands distinct descriptions.")
+            layer = da.sel(band=name, drop=True)
+            out[name] = align_to(layer, ptmpl, Resampling.average if finer else Resampling.bilinear)
+    return out
+
+
 def _run_features(ctx: Context) -> None:
     cfg = ctx.cfg
+    spec = stack_spec(cfg)
+    sensor = cfg.images.sensor
     tmpl, _, _ = project_grid(cfg)
-    dem = open_raster(cfg.path(cfg.inputs.dem), what="DEM", chunks=cfg.run.chunk_px)
-    check_overlap(dem, tuple(tmpl.rio.bounds()), "DEM")
-    dem = align(dem.isel(band=0), tmpl)
+    margin = spec.halo
+    ptmpl = pad_template(tmpl, margin)
+    bounds = tuple(tmpl.rio.bounds())
+    dem = None
+    if spec.terrain:
+        dem_path = cfg.path(cfg.inputs.dem)
+        dem_da = open_raster(dem_path, what="DEM", chunks=cfg.run.chunk_px)
+        if dem_da.sizes["band"] != 1:
+            raise InputError(f"DEM {dem_path} has {dem_da.sizes['band']} bands; it must have one band of "
+                             f"elevations (m). Point [inputs].dem at a single-band raster.")
+        check_overlap(dem_da, bounds, "DEM")
+        dem = align_to(dem_da.isel(band=0, drop=True), ptmpl)
+    canopy = _canopy_layers(cfg, ptmpl)
+    need = features.required_bands(spec, sensor)
+    if spec.tasseled_cap:
+        log.info("tasseled cap: coefficient set %s", features.resolve_set(spec.tc_coefficients, sensor).name)
     for year in cfg.project.years:
         ctx.progress(f"features {year}")
-        bands = read_image_bands(cfg, year, tmpl)
-        stack = features.feature_stack(bands, dem, cfg.features.bands, cfg.features.indices,
-                                       cfg.features.terrain)
-        ctx.produced(write_raster(stack, ctx.out("stack", year=year), dtype="float32", units="mixed"))
+        what = f"image {year}"
+        path = cfg.year_path(cfg.images.path, year)
+        img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
+        check_overlap(img, bounds, what)
+        refl = features.surface_reflectance(img, list(need), sensor=sensor, band_map=cfg.images.bands,
+                                            scale=cfg.images.scale, offset=cfg.images.offset,
+                                            nodata=cfg.images.nodata, qa_mask=cfg.features.qa_mask,
+                                            snow=cfg.features.mask_snow, what=what, why=need)
+        refl = {k: align_to(v, ptmpl) for k, v in refl.items()}
+        if refl:
+            first = next(iter(refl.values()))
+            inner = first.isel(y=slice(margin, first.sizes["y"] - margin), x=slice(margin, first.sizes["x"] - margin))
+            _check_not_empty(inner, what, path)
+        forest = None
+        if "DI" in spec.tasseled_cap:
+            ft = read_forest_type(cfg, year, tmpl)
+            forest = np.pad(is_forest(cfg, ft), margin, constant_values=False)
+        stack = features.feature_stack(
+            refl, dem, spec.bands, spec.indices, spec.terrain, tasseled_cap_vars=spec.tasseled_cap,
+            tc_coefficients=spec.tc_coefficients, sensor=sensor, texture=spec.texture, canopy=canopy,
+            forest=forest)
+        stack = _write_chunks(_crop(stack, tmpl, margin), cfg.run.chunk_px)
+        ctx.produced(write_stack(stack, ctx.out("stack", year=year)))
 
 
 register(Stage(
     name="features",
-    about="Feature variables per year: reflectance bands, spectral indices and terrain (Appendix A)",
+    about="Feature variables per year: reflectance bands, spectral indices, tasseled cap, GLCM texture, "
+          "terrain and canopy layers (Appendix A)",
     func=_run_features,
-    inputs=("images.path", "inputs.dem", "area.boundary"),
+    inputs=("images.path", "inputs.dem", "area.boundary", "inputs.forest_type", "features.canopy"),
     settings=("features", "images", "area", "run"),
-    outputs=(Output("stack", "features_{year}.tif", "reflectance / index / m / deg",
+    outputs=(Output("stack", "features_{year}.tif", "reflectance / index / m / deg (per band: docs/features.md)",
                     "Feature stack of one year, band descriptions = feature names", per_year=True),),
 ))
-

@@ -23,7 +23,7 @@ def test_indices_by_hand():
     b = {"blue": raster(np.array([[0.05]])), "green": raster(np.array([[0.08]])),
          "red": raster(np.array([[0.04]])), "nir": raster(np.array([[0.30]])),
          "swir1": raster(np.array([[0.15]])), "swir2": raster(np.array([[0.07]]))}
-    v = lambda n: float(spectral_index(b, n).values[0, 0])  # noqa: E731
+    v = lambda n: float(spectral_index(b, n).values[0, 0])
     assert v("NDVI") == pytest.approx(0.26 / 0.34, rel=1e-6)
     assert v("RVI") == pytest.approx(0.30 / 0.04, rel=1e-6)                  # NIR / Red
     assert v("EVI") == pytest.approx(2.5 * 0.26 / (0.30 + 0.24 - 0.375 + 1), rel=1e-6)
