@@ -1,0 +1,124 @@
+"""``catalog verify``: re-hash every catalogued file and report the missing, changed or unreadable ones.
+
+What is checked:
+
+* every dataset of the database (raw inputs where they are, and their archived
+  copies; stage outputs; stage manifests) against its recorded SHA-256 and size;
+* the outputs of stages that are not held in the database (the report, built
+  after it) against the checksums in their stage manifest;
+* the database file itself against the checksum in the ``catalog`` stage
+  manifest, and SQLite's integrity check.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import ProjectConfig
+from ..pipeline.core import MANIFEST, read_manifest, sha256_file
+from .build import NOT_CATALOGUED, catalog_path
+from .gpkg import GeoPackageBackend
+
+OK, MISSING, CHANGED, UNREADABLE = "ok", "missing", "changed", "unreadable"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The verdict on one file."""
+
+    dataset_id: str
+    path: str
+    status: str
+    """'ok', 'missing', 'changed' (content differs from the recorded checksum) or 'unreadable'."""
+    expected_sha256: str | None = None
+    actual_sha256: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """All checks; ``ok`` is True when every file is present and unchanged."""
+
+    checks: list[Check]
+
+    @property
+    def problems(self) -> list[Check]:
+        return [c for c in self.checks if c.status != OK]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(c) for c in self.checks])
+
+
+def _check(dataset_id: str, path: Path, shown: str, sha: str | None, size: int | None) -> Check:
+    if not path.is_file():
+        return Check(dataset_id, shown, MISSING, sha, None, "the file does not exist")
+    try:
+        got = sha256_file(path)
+    except OSError as exc:
+        return Check(dataset_id, shown, UNREADABLE, sha, None, str(exc))
+    if sha and got != sha:
+        now = path.stat().st_size
+        why = (f"size {now} bytes, recorded {size}" if size is not None and now != size
+               else "same size, different content")
+        return Check(dataset_id, shown, CHANGED, sha, got, why)
+    return Check(dataset_id, shown, OK, sha, got)
+
+
+def verify_catalog(cfg: ProjectConfig) -> VerifyResult:
+    """Re-hash every catalogued file of a project.
+
+    Raises
+    ------
+    MissingInputError
+        The database does not exist (the pipeline never ran).
+    """
+    ws = cfg.workspace
+    db = catalog_path(cfg)
+    checks: list[Check] = []
+    be = GeoPackageBackend(db, mode="r")
+    try:
+        integrity = be.integrity()
+        ds = be.datasets()
+    finally:
+        be.close()
+    cat_m = read_manifest(cfg, "catalog")
+    shown_db = db.relative_to(ws).as_posix()
+    if integrity != "ok":
+        checks.append(Check("catalog:database", shown_db, UNREADABLE, detail=f"SQLite integrity check: {integrity}"))
+    if cat_m:
+        rec = next((v for k, v in cat_m.get("outputs", {}).items() if Path(k).name == db.name), None)
+        if rec:
+            checks.append(_check("catalog:database", db, shown_db, rec["sha256"], rec["size"]))
+    for _, r in ds.iterrows():
+        kind = r["kind"]
+        base = cfg.root if kind == "raw" else ws
+        p = Path(str(r["path"]))
+        p = p if p.is_absolute() else base / p
+        size = None if pd.isna(r["size_bytes"]) else int(r["size_bytes"])
+        checks.append(_check(str(r["id"]), p, str(r["path"]), r["sha256"], size))
+        if kind == "raw" and isinstance(r.get("archive_path"), str) and r["archive_path"]:
+            checks.append(_check(f"{r['id']} (archived copy)", ws / r["archive_path"], str(r["archive_path"]),
+                                 r["sha256"], size))
+    for stage in NOT_CATALOGUED:
+        m = read_manifest(cfg, stage)
+        sdir = ws / "outputs" / stage
+        if m is None:
+            continue
+        for rel, info in sorted(m.get("outputs", {}).items()):
+            p = (sdir / rel)
+            if stage == "catalog" and p.resolve() == db.resolve():
+                continue  # checked above
+            norm = Path(os.path.normpath(p))
+            shown = norm.relative_to(ws).as_posix() if norm.is_relative_to(ws) else str(norm)
+            checks.append(_check(f"output:{stage}/{rel}", p, shown, info["sha256"], info["size"]))
+        mp = sdir / MANIFEST
+        checks.append(Check(f"manifest:{stage}", mp.relative_to(ws).as_posix(), OK if mp.is_file() else MISSING))
+    return VerifyResult(checks)

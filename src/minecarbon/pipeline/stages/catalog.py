@@ -1,0 +1,43 @@
+"""Stage `catalog`: the monitoring database, the raw-input archive and the STAC catalog.
+
+Runs after every other stage except ``report`` (which queries the database).
+Its upstream stages are all stages registered before it, so any change of
+inputs, settings or outputs upstream rebuilds the database; deleting
+``<workspace>/catalog/catalog.gpkg`` makes the stage out of date (its outputs
+are checked) and the next run rebuilds it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..core import STAGES, Context, Output, Stage, register
+
+log = logging.getLogger(__name__)
+
+
+def _run_catalog(ctx: Context) -> None:
+    from ...catalog import build_catalog
+
+    summary = build_catalog(ctx.cfg, db_path=ctx.out("db"), progress=ctx.progress)
+    ctx.produced(summary.path)
+    if summary.stac is not None:
+        ctx.produced(ctx.out("stac"))
+    log.info("catalog: %d raw inputs, %d outputs, %d tables in %s", summary.n_raw, summary.n_outputs,
+             summary.n_tables, summary.path)
+
+
+register(Stage(
+    name="catalog",
+    about="Monitoring database (datasets, lineage, plots, trees, units, zonal statistics, models, metrics), "
+          "raw-input archive with checksums and STAC catalog of the rasters",
+    func=_run_catalog,
+    upstream=tuple(s.name for s in STAGES if s.name not in ("report", "catalog")),
+    settings=("report",),
+    outputs=(
+        Output("db", "../../catalog/catalog.gpkg", "database",
+               "Monitoring database (GeoPackage/SQLite) in <workspace>/catalog/"),
+        Output("stac", "../../catalog/stac/catalog.json", "STAC",
+               "STAC catalog of the raster products in <workspace>/catalog/stac/"),
+    ),
+))
