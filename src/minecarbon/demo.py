@@ -24,7 +24,8 @@ def summarise(project: str | Path) -> str:
     lines = [
         "",
         f"minecarbon results for '{cfg.project.name}' ({cfg.project.start_year}-{cfg.project.end_year})",
-        f"  report          {ws / 'report' / 'report.html'}",
+        f"  report          {ws / 'report'}/report.html (+ report_zh.html, .pdf, .docx)",
+        f"  catalog         {cfg.workspace / 'catalog'} (monitoring database, STAC; 'minecarbon catalog verify')",
         f"  yearly AGC maps {ws / 'map'}/agc_<year>.tif (t C/ha, Cloud-Optimized GeoTIFF)",
         f"  units           {ws / 'units'}/units.gpkg, units_level1.tif, units_level2.tif",
         f"  plots           {len(plots)} plots, mean AGC {plots['agc_t_ha'].mean():.1f} t C/ha "
