@@ -35,6 +35,13 @@ nodata_option = click.option("--nodata", type=float, help="DN marking missing pi
 qa_option = click.option("--no-qa-mask", "no_qa", is_flag=True, help="Do not mask with the QA_PIXEL / SCL band.")
 
 
+def image_options(fn):
+    """The options every command on a reflectance image takes: band map, scaling, nodata, QA mask, chunks."""
+    for option in (chunk_option, qa_option, nodata_option, offset_option, scale_option, bands_option):
+        fn = option(fn)
+    return fn
+
+
 def _names(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
@@ -199,12 +206,7 @@ def run_terrain(src: Path, out: Path, variables: list[str], chunk_px: int = 1024
 @click.option("--indices", "names", required=True, help="Comma-separated index names, e.g. NDVI,EVI,NDMI "
               "(see docs/features.md; RVI = NIR/Red).")
 @sensor_option
-@bands_option
-@scale_option
-@offset_option
-@nodata_option
-@qa_option
-@chunk_option
+@image_options
 @json_option
 @handle_errors
 def indices_cmd(src, out, names, sensor, band_map, scale, offset, nodata, no_qa, chunk_px, as_json):
@@ -221,12 +223,7 @@ def indices_cmd(src, out, names, sensor, band_map, scale, offset, nodata, no_qa,
               "(default: the sensor's).")
 @click.option("--vars", "variables", default="TCB,TCG,TCW", show_default=True,
               help="Any of TCB, TCG, TCW, TCA (rad), TCD, DI.")
-@bands_option
-@scale_option
-@offset_option
-@nodata_option
-@qa_option
-@chunk_option
+@image_options
 @json_option
 @handle_errors
 def tasseled_cap_cmd(src, out, sensor, coefficients, variables, band_map, scale, offset, nodata, no_qa, chunk_px,

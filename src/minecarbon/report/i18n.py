@@ -77,11 +77,8 @@ class Translator:
     @staticmethod
     def num(value: Any, nd: int = 2) -> str:
         """``1,234.57`` (``nd`` decimals, thousands separated); '–' for missing values."""
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return "–"
-        if not math.isfinite(v):
+        v = _finite(value)
+        if v is None:
             return "–"
         if round(v, nd) == 0:
             v = 0.0  # no "-0.00"
@@ -90,11 +87,8 @@ class Translator:
     @staticmethod
     def signed(value: Any, nd: int = 2) -> str:
         """Like :meth:`num` with an explicit sign: ``+12.30``, ``-4.00``."""
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return "–"
-        if not math.isfinite(v):
+        v = _finite(value)
+        if v is None:
             return "–"
         if round(v, nd) == 0:
             return f"{0.0:,.{nd}f}"
@@ -109,3 +103,12 @@ class Translator:
 
     def join(self, items) -> str:
         return self.sep().join(str(i) for i in items)
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None when it is missing, not a number, or infinite."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
