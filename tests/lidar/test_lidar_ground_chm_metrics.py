@@ -29,6 +29,26 @@ def test_both_ground_filters_recover_the_simulated_terrain(sim_moderate, method)
     assert np.median(below[:, 2] - truth(below[:, 0], below[:, 1])) < -0.1
 
 
+def test_cloth_simulation_runs_on_one_openmp_thread(sim_moderate, monkeypatch):
+    """CSF's parallel cloth update races between neighbours; the ground must not depend on scheduling."""
+    import CSF
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    original = CSF.CSF.do_filtering
+
+    def recording(self, *args):
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp")
+        return original(self, *args)
+
+    monkeypatch.setattr(CSF.CSF, "do_filtering", recording)
+    first = classify_ground(sim_moderate.cloud.xyz, method="csf")
+    second = classify_ground(sim_moderate.cloud.xyz, method="csf")
+    assert seen and set(seen) == {1}
+    np.testing.assert_array_equal(first.is_ground, second.is_ground)
+    np.testing.assert_array_equal(first.dtm.z, second.dtm.z)
+
+
 def test_surface_bilinear_matches_hand_arithmetic():
     s = Surface(0.0, 0.0, 1.0, np.array([[0.0, 1.0], [2.0, 3.0]]))  # z = x + 2 y on the cell centres
     assert s(np.array([0.5, 0.25, -5.0]), np.array([0.5, 0.75, 0.0])).tolist() == pytest.approx([1.5, 1.75, 0.0])

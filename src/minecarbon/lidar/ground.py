@@ -323,6 +323,24 @@ def _flush_c_stdio() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _single_openmp_thread() -> Iterator[None]:
+    """Run OpenMP code on one thread.
+
+    The cloth simulation of ``cloth-simulation-filter`` (2.x) updates each
+    particle's neighbours inside an ``omp parallel for`` loop without
+    synchronisation (``Cloth::timeStep`` -> ``satisfyConstraintSelf``; CloudCompare
+    disabled that pragma as "not thread safe at all").  With several threads the
+    cloth - hence the ground points, the DTM and the tree list - depends on thread
+    scheduling: two runs of the same scan on a busy machine gave different trees.
+    One thread makes it deterministic; a plot's cloth takes well under a second.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
 def _csf(p: np.ndarray, cloth_m: float, rigidness: int, threshold_m: float, iterations: int = 200) -> np.ndarray:
     try:
         import CSF  # cloth-simulation-filter
@@ -340,7 +358,7 @@ def _csf(p: np.ndarray, cloth_m: float, rigidness: int, threshold_m: float, iter
     offset = p.mean(axis=0)
     csf.setPointCloud(np.ascontiguousarray(p - offset))
     ground, off = CSF.VecInt(), CSF.VecInt()
-    with _quiet_stdout():
+    with _quiet_stdout(), _single_openmp_thread():
         csf.do_filtering(ground, off, False)  # False: never write cloth_nodes.txt
     mask = np.zeros(p.shape[0], dtype=bool)
     mask[np.asarray(ground, dtype=np.int64)] = True
