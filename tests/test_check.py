@@ -79,18 +79,23 @@ plots = "inputs/field/plots.csv"
 trees = "inputs/field/trees.csv"
 tls = "inputs/tls/*.laz"
 
+[model]
+cv_block_m = 300
+
 [plots.carbon_fractions."刺槐"]
 value = 0.47
 source = "IPCC 2006 default, chosen for the test"
 """
 
+# 10 plots (the model's minimum) spread over the mine: 9 spatial CV groups of 300 m ([model].cv_block_m)
 PLOTS = pd.DataFrame({
-    "plot_id": ["P1", "P2", "P3"],
-    "x": [500200.0, 500500.0, 500800.0],
-    "y": [4000200.0, 4000500.0, 4000800.0],
-    "survey_year": [2020, 2020, 2019],
-    "size_m": [30, 30, 20],
-    "slope_deg": [5.0, 12.5, 20.0],
+    "plot_id": [f"P{i}" for i in range(1, 11)],
+    "x": [500200.0, 500500.0, 500800.0] + [500100.0, 500500.0, 500900.0] * 2 + [500300.0],
+    "y": [4000200.0, 4000500.0, 4000800.0, 4000100.0, 4000100.0, 4000100.0, 4000900.0, 4000900.0,
+          4000900.0, 4000650.0],
+    "survey_year": [2020, 2020, 2019, 2020, 2020, 2019, 2019, 2018, 2018, 2020],
+    "size_m": [30, 30, 20, 30, 30, 30, 30, 30, 30, 30],
+    "slope_deg": [5.0, 12.5, 20.0, 3.0, 0.0, 8.0, 11.0, 2.5, 7.0, 15.0],
 })
 
 TREES = pd.DataFrame({

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .config import DAMAGE_TYPE_ALIASES, DAMAGE_TYPES, ProjectConfig, load_config
 from .errors import ConfigError, MissingInputError, MissingValueError, UnknownSpeciesError
+from .features.sensors import get_sensor
 
 __all__ = ["Problem", "check_project", "check_config", "format_problems"]
 
@@ -41,9 +42,6 @@ MAX_LISTED = 10
 """At most this many rows / features / values are named in one problem."""
 PLOT_COLUMNS = ("plot_id", "x", "y", "survey_year", "size_m")
 TREE_COLUMNS = ("plot_id", "tree_id", "species", "dbh_cm", "height_m")
-INDEX_BANDS = {"NDVI": ("red", "nir"), "RVI": ("red", "nir"), "EVI": ("blue", "red", "nir"),
-               "SAVI": ("red", "nir"), "NDMI": ("nir", "swir1"), "NBR": ("nir", "swir2")}
-"""Bands each known spectral index needs (common names, keys of ``[images].bands``)."""
 _SAMPLE_PX = 1024
 _GDAL_READONLY = {"GDAL_PAM_ENABLED": "NO"}  # never write .aux.xml beside the inputs
 
@@ -177,11 +175,16 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
             (ctx.show(cfg.path(cfg.area.boundary)), "(file)", _check_boundary),
             (ctx.project_file, "(rasters)", _check_rasters),
             (ctx.project_file, "(vector layers)", _check_layers),
+            (ctx.project_file, "[features].canopy", _check_feature_rasters),
+            (ctx.project_file, "[assess].zones", _check_zones),
+            (ctx.project_file, "[assess].cumulative_covariates", _check_covariates),
+            (ctx.project_file, "[plots].plan_restoration", _check_plan_restoration),
             (ctx.project_file, "[plots].allometry", _load_allometry),
             (ctx.show(cfg.path(cfg.inputs.plots)), "(file)", _check_plots),
             (ctx.show(cfg.path(cfg.inputs.trees)), "(file)", _check_trees),
             (ctx.show(cfg.path(cfg.inputs.tally)) if cfg.inputs.tally else "", "(file)", _check_tally),
             (ctx.project_file, "[inputs].tls", _check_tls),
+            (ctx.project_file, "[model]", _check_model_plots),
         ]
         for file, where, step in steps:
             ctx.guard(file, where, step, ctx)
@@ -244,10 +247,11 @@ def _loc_to_where(loc: str) -> str:
 class _Raster:
     """One raster input: what it is and, once opened, its metadata."""
 
-    kind: str  # image, temperature, precipitation, dem, forest_type
+    kind: str  # image, temperature, precipitation, dem, forest_type, canopy, covariate
     key: str  # "[images].path"
     year: int | None
     path: Path
+    label: str = ""  # a covariate's name
     crs: Any = None  # pyproj CRS or None
     bounds: tuple[float, float, float, float] | None = None
     count: int = 0
@@ -266,7 +270,10 @@ class _Context:
     area: Any = None  # shapely geometry of the monitoring area (boundary + buffer)
     area_crs: Any = None
     plot_ids: set[str] | None = None
+    plot_xy: Any = None  # (n, 2) plot centres with usable coordinates (plot sheet CRS)
     table: Any = None  # AllometryTable
+    need_bands: dict[str, str] | None = None  # image band (common name) -> the feature needing it
+    first_disturbance_year: int | None = None
 
     def add(self, file: str, where: str, message: str, fix: str, severity: Severity = "error") -> None:
         self.problems.append(Problem(file, where, message, fix, severity))
@@ -419,21 +426,91 @@ def _check_settings(ctx: _Context) -> None:
             ctx.add(pf, f"[climate].{key}", f"the path {pat!r} has no {{year}}; the same grid will be "
                     f"used for every year", "Use one grid per year, e.g. 'climate/tmean_{year}.tif', if "
                     "you have them.", "warning")
-    mapped = cfg.images.bands
-    for b in cfg.features.bands:
-        if b not in mapped:
-            ctx.add(pf, "[features].bands", f"feature band {b!r} is not mapped in [images].bands "
-                    f"(mapped: {', '.join(mapped) or 'none'})",
-                    f"Add {b} = \"<band description or 1-based index>\" to [images].bands, or remove it "
-                    f"from [features].bands.")
-    for index in cfg.features.indices:
-        need = INDEX_BANDS.get(index.upper())
-        missing = [b for b in (need or ()) if b not in mapped]
-        if missing:
-            ctx.add(pf, "[features].indices", f"index {index} needs band(s) {', '.join(missing)}, which "
-                    f"[images].bands does not map", f"Map {', '.join(missing)} in [images].bands or "
-                    f"remove {index} from [features].indices.")
+    _check_feature_settings(ctx)
+    _check_assess_settings(ctx)
+    _check_model_settings(ctx)
+    codes = cfg.forest_type_codes.model_dump()
+    by_code: dict[int, list[str]] = {}
+    for name, code in codes.items():
+        by_code.setdefault(code, []).append(name)
+    for code, names in by_code.items():
+        if len(names) > 1:
+            ctx.add(pf, "[forest_type_codes]", f"code {code} is given to {' and '.join(names)}; the forest "
+                    f"types could not be told apart (maps, per-type models and statistics would mix them)",
+                    "Give each type its own code, as in the legend of the forest-type map.")
 
+
+def _check_feature_settings(ctx: _Context) -> None:
+    """``[features]``: the image bands the features need (used per image by :func:`_image_bands`)."""
+    from .errors import InputError
+    from .features import required_bands
+    from .pipeline.stages.features import stack_spec
+
+    cfg = ctx.cfg
+    try:
+        ctx.need_bands = required_bands(stack_spec(cfg), cfg.images.sensor)
+    except InputError as exc:
+        from .features import coefficient_sets
+
+        if cfg.features.tasseled_cap and cfg.images.sensor is None:
+            ctx.add(ctx.project_file, "[features].tasseled_cap_coefficients", f"the tasseled cap "
+                    f"({', '.join(cfg.features.tasseled_cap)}) takes its coefficients from the sensor "
+                    f"(tasseled_cap_coefficients = {cfg.features.tasseled_cap_coefficients!r}), but "
+                    f"[images].sensor is not set", f"Set [images].sensor (e.g. 'landsat8') or name a "
+                    f"coefficient set in [features].tasseled_cap_coefficients "
+                    f"({', '.join(coefficient_sets())}).")
+        else:
+            ctx.add(ctx.project_file, "[features]", f"the features cannot be set up: {_one_line(str(exc))}",
+                    "Correct [features] / [images].sensor as the message says.")
+
+
+_CLIMATE_NAMES = ("temperature_c", "precipitation_mm")
+"""Names of the climate regressors of the cumulative-effect model (stage ``assess``)."""
+
+
+def _check_assess_settings(ctx: _Context) -> None:
+    cfg, pf, a = ctx.cfg, ctx.project_file, ctx.cfg.assess
+    y0, y1 = cfg.project.start_year, cfg.project.end_year
+    for key, val, default in (("cumulative_start_year", a.cumulative_start_year, "reference_year"),
+                              ("cumulative_end_year", a.cumulative_end_year, "compare_year")):
+        if val is not None and not y0 <= val <= y1:
+            ctx.add(pf, f"[assess].{key}", f"{key} {val} is outside the monitoring period {y0}-{y1}",
+                    f"Choose a year in {y0}-{y1}, or remove the key (default: {default}).")
+    c0 = a.cumulative_start_year or cfg.reference_year
+    c1 = a.cumulative_end_year or cfg.compare_year
+    explicit = a.cumulative_start_year is not None or a.cumulative_end_year is not None
+    if explicit and y0 <= c0 <= y1 and y0 <= c1 <= y1 and c0 >= c1:
+        ctx.add(pf, "[assess].cumulative_start_year", f"the cumulative-effect period {c0}-{c1} is empty "
+                f"(its start is not before its end)", "Set cumulative_start_year before cumulative_end_year "
+                "(defaults: the reference and the comparison year).")
+    for name in a.cumulative_covariates:
+        if name in _CLIMATE_NAMES:
+            ctx.add(pf, f"[assess].cumulative_covariates.{name}", f"the covariate name {name!r} is the name of "
+                    f"the [climate] regressor, which it would silently replace", "Give the covariate another "
+                    "name (e.g. 'pet_mm').")
+    if a.zones_field and not a.zones:
+        ctx.add(pf, "[assess].zones_field", "zones_field is set but [assess].zones is not, so it is ignored",
+                "Set [assess].zones to the zone layer, or remove zones_field.", "warning")
+
+
+def _check_model_settings(ctx: _Context) -> None:
+    import importlib.util
+
+    m, pf = ctx.cfg.model, ctx.project_file
+    learners = m.learner_list
+    if "xgb" in learners and importlib.util.find_spec("xgboost") is None:
+        ctx.add(pf, "[model].learner" if m.learner else "[model].learners", "learner 'xgb' needs the xgboost "
+                "package, which is not installed", "Install it ('pip install xgboost') or remove 'xgb' from the "
+                "learners.")
+    for name in m.grids:
+        if name not in learners:
+            ctx.add(pf, f"[model.grids.{name}]", f"a grid is given for {name!r}, which is not among the learners "
+                    f"compared ({', '.join(learners)}), so it is ignored", f"Add {name!r} to [model].learners or "
+                    f"remove the grid.", "warning")
+    if m.grids and not m.grid_search:
+        ctx.add(pf, "[model].grid_search", "grid_search = false, so the grids of [model.grids] are ignored and "
+                "every learner uses its default hyper-parameters", "Set grid_search = true to search them, or "
+                "remove [model.grids].", "warning")
 
 # ---------------------------------------------------------------------------
 # 2. every named file exists
@@ -445,8 +522,9 @@ def _check_files_exist(ctx: _Context) -> None:
         ("[inputs].plots", cfg.inputs.plots), ("[inputs].trees", cfg.inputs.trees),
         ("[inputs].disturbance", cfg.inputs.disturbance), ("[inputs].planned", cfg.inputs.planned),
         ("[inputs].reclamation", cfg.inputs.reclamation), ("[inputs].tally", cfg.inputs.tally),
-        ("[plots].allometry", cfg.plots.allometry),
-    ]
+        ("[plots].allometry", cfg.plots.allometry), ("[plots].plan_restoration", cfg.plots.plan_restoration),
+        ("[assess].zones", cfg.assess.zones),
+    ] + [("[features].canopy", c) for c in cfg.features.canopy]
     for key, value in single:  # optional ones (None) are skipped; a named file must exist
         if value is None:
             continue
@@ -461,6 +539,9 @@ def _check_files_exist(ctx: _Context) -> None:
                     f"Point {key} at the file inside it.")
     if (p := cfg.path(cfg.inputs.dem)) is not None and p.is_file():
         ctx.rasters.append(_Raster("dem", "[inputs].dem", None, p))
+    for c in dict.fromkeys(cfg.features.canopy):
+        if (p := cfg.path(c)) is not None and p.is_file():
+            ctx.rasters.append(_Raster("canopy", "[features].canopy", None, p))
 
     years = cfg.project.years
     yearly = [("image", "[images].path", cfg.images.path),
@@ -508,10 +589,13 @@ def _years_text(years: Sequence[int]) -> str:
 # ---------------------------------------------------------------------------
 # 3. rasters
 # ---------------------------------------------------------------------------
+_WHAT = {"image": "image", "temperature": "temperature grid", "precipitation": "precipitation grid",
+         "dem": "DEM", "forest_type": "forest-type map", "canopy": "canopy raster", "covariate": "covariate"}
+
+
 def _what(r: _Raster) -> str:
-    names = {"image": "image", "temperature": "temperature grid", "precipitation": "precipitation grid",
-             "dem": "DEM", "forest_type": "forest-type map"}
-    return names[r.kind] + (f" {r.year}" if r.year is not None and r.kind != "dem" else "")
+    return (_WHAT[r.kind] + (f" {r.label!r}" if r.label else "")
+            + (f" {r.year}" if r.year is not None and r.kind != "dem" else ""))
 
 
 def _open_rasters(ctx: _Context) -> None:
@@ -614,30 +698,7 @@ def _check_one_raster(ctx: _Context, r: _Raster) -> None:
                         f"+ {ctx.cfg.area.buffer_m:g} m buffer)", "Provide a raster that covers the whole "
                         "area; pixels outside it will be nodata.", "warning")
     # bands
-    wanted: list[tuple[str, int]] = []  # (band label, 1-based index)
-    if r.kind == "image":
-        present = [d or f"band_{i + 1}" for i, d in enumerate(r.descriptions)]
-        for common, spec in ctx.cfg.images.bands.items():
-            spec_s = str(spec).strip()
-            if spec_s.isdigit():
-                idx = int(spec_s)
-                if 1 <= idx <= r.count:
-                    wanted.append((common, idx))
-                    continue
-                ctx.add(shown, f"band {spec_s}", f"the {what} has {r.count} band(s), so band index {spec_s} "
-                        f"([images].bands.{common}) does not exist", f"Correct [images].bands.{common} "
-                        f"(bands present: {', '.join(present)}).")
-            elif spec_s in r.descriptions:
-                wanted.append((common, r.descriptions.index(spec_s) + 1))
-            else:
-                hint = (" The bands have no descriptions: map them by 1-based index, e.g. "
-                        "nir = \"4\"." if not any(r.descriptions) else "")
-                ctx.add(shown, f"band '{spec_s}'", f"the {what} has no band '{spec_s}' (needed as "
-                        f"[images].bands.{common}); bands present: {', '.join(present)}",
-                        f"Set the band description in the file or map {common} to one of the bands "
-                        f"present in [images].bands.{hint}")
-    else:
-        wanted = [("band_1", 1)]
+    wanted = _image_bands(ctx, r, shown, what) if r.kind == "image" else [("band_1", 1)]
     if not wanted:
         return
     # content: nodata and plausible values
@@ -664,6 +725,65 @@ def _check_one_raster(ctx: _Context, r: _Raster) -> None:
         if r.kind == "forest_type":
             _check_forest_codes(ctx, src, shown, what)
     _check_values(ctx, r, shown, what, samples)
+
+
+def _image_bands(ctx: _Context, r: _Raster, shown: str, what: str) -> list[tuple[str, int]]:
+    """The bands of a year's image that the features need, found as the features stage finds them.
+
+    Each needed band (:func:`minecarbon.features.required_bands` of
+    ``[features]``) is looked up with :func:`minecarbon.features.find_bands`
+    (``[images].bands``, band descriptions, the sensor's band ids) on the
+    image's band descriptions; each one missing is a problem naming the
+    feature that needs it.  Returns (common name, 1-based index) of the
+    bands found.
+    """
+    import xarray as xr
+
+    from .errors import InputError
+    from .features import find_bands
+
+    need = ctx.need_bands
+    if not need:
+        return []
+    cfg = ctx.cfg
+    names = [d or f"band_{i + 1}" for i, d in enumerate(r.descriptions)]  # as io.open_raster names them
+    probe = xr.DataArray(np.arange(1, len(names) + 1).reshape(-1, 1, 1), dims=("band", "y", "x"),
+                         coords={"band": names})
+    present = ", ".join(names)
+    wanted: list[tuple[str, int]] = []
+    for common, why in need.items():
+        try:
+            found = find_bands(probe, [common], cfg.images.sensor, cfg.images.bands, what=what, why=need)
+        except InputError:
+            pass
+        else:
+            wanted.append((common, int(found[common].item())))
+            continue
+        spec = str(cfg.images.bands.get(common, "")).strip()
+        if spec.isdigit() and spec not in names:
+            ctx.add(shown, f"band {spec}", f"the {what} has {r.count} band(s), so band index {spec} "
+                    f"([images].bands.{common}, needed by {why}) does not exist", f"Correct "
+                    f"[images].bands.{common} (bands present: {present}).")
+            continue
+        sensor = get_sensor(cfg.images.sensor) if cfg.images.sensor else None
+        if sensor is not None and sensor.band(common) is None:
+            fix = (f"The sensor {sensor.name} ([images].sensor) has no {common} band: remove {why} from "
+                   f"[features], or map {common} to a band of the file in [images].bands.")
+        elif spec:
+            fix = (f"Set the band description in the file or map {common} to one of the bands present in "
+                   f"[images].bands.")
+        else:
+            fix = (f"Name the band '{common}' in the file's band descriptions or map it in [images].bands "
+                   f"({common} = \"<band description or 1-based index>\")"
+                   + ("" if sensor else ", or set [images].sensor so that its band ids (SR_B4, B04, ...) are "
+                      "recognised") + ".")
+        if not any(r.descriptions):
+            fix += " The bands have no descriptions: map them by 1-based index, e.g. nir = \"4\"."
+        label = spec or common
+        role = f"the {common} band, " if label != common else ""
+        ctx.add(shown, f"band '{label}'", f"the {what} has no band '{label}' ({role}needed by {why}); bands "
+                f"present: {present}", fix)
+    return wanted
 
 
 def _valid_mask(arr: np.ndarray, nodata: float | None) -> np.ndarray:
@@ -793,12 +913,23 @@ def _fid_where(gdf: Any, mask: Any, col: str | None = None) -> str:
 
 
 def _check_layer_crs(ctx: _Context, gdf: Any, shown: str, what: str, require_projected: bool) -> bool:
+    """CRS of a layer: present, plausible, projected where needed; False when there is none."""
     crs = gdf.crs
     if crs is None:
         ctx.add(shown, "(file)", f"the {what} has no CRS", "Set it in QGIS (Layer > Set CRS) or with "
                 "'ogr2ogr -a_srs EPSG:XXXX' - the CRS its coordinates are really in.")
         return False
     if not crs.is_projected:
+        geoms = gdf.geometry
+        ok = ~(geoms.isna() | geoms.is_empty)
+        if bool(ok.any()):
+            x0, y0, x1, y1 = geoms[ok].total_bounds
+            if min(x0, x1) < -360 or max(x0, x1) > 360 or min(y0, y1) < -90 or max(y0, y1) > 90:
+                ctx.add(shown, "(file)", f"the {what} says it is in {_crs_name(crs)} (degrees), but its "
+                        f"coordinates ({x0:.0f}, {y0:.0f} .. {x1:.0f}, {y1:.0f}) are not longitudes and "
+                        f"latitudes: its CRS (.prj) is wrong", "Assign the CRS its coordinates are really in "
+                        "(QGIS: Layer > Set CRS; or 'ogr2ogr -a_srs EPSG:XXXX'), probably the project's.")
+                return False
         if require_projected:
             ctx.add(shown, "(file)", f"the {what} is in a geographic CRS ({_crs_name(crs)}, degrees); "
                     f"the buffer and areas need metres", "Reproject it to a projected CRS in metres (e.g. "
@@ -814,38 +945,93 @@ def _check_layer_crs(ctx: _Context, gdf: Any, shown: str, what: str, require_pro
 _POLY = ("Polygon", "MultiPolygon")
 
 
+@dataclass
+class _Layer:
+    """A polygon layer opened by :func:`_polygon_layer`."""
+
+    gdf: Any
+    shown: str
+    empty: Any  # boolean Series: features without geometry
+    has_crs: bool
+
+    @property
+    def attrs(self) -> list[str]:
+        return [c for c in self.gdf.columns if c != self.gdf.geometry.name]
+
+    @property
+    def usable(self) -> bool:
+        """True when some feature has a geometry."""
+        return len(self.gdf) > 0 and not bool(self.empty.all())
+
+
+def _polygon_layer(ctx: _Context, path: Path, what: str, key: str, *, no_features: tuple[str, Severity],
+                   require_projected: bool = False, draw: str = "Delete them or draw their geometry.",
+                   polygon_fix: str = "Save the features as polygons.") -> _Layer | None:
+    """Open a polygon layer and run the checks every layer shares.
+
+    Reported: cannot be opened, CRS (missing, implausible, geographic where
+    ``require_projected``, another than the project's), no features (with the
+    fix and severity ``no_features``), features without geometry (warning) and
+    non-polygon features (error).  Returns None when the layer cannot be
+    opened.
+    """
+    shown = ctx.show(path)
+    gdf = _read_layer(ctx, path, what, key)
+    if gdf is None:
+        return None
+    has_crs = _check_layer_crs(ctx, gdf, shown, what, require_projected)
+    geoms = gdf.geometry
+    empty = geoms.isna() | geoms.is_empty
+    layer = _Layer(gdf, shown, empty, has_crs)
+    if not layer.usable:
+        fix, severity = no_features
+        ctx.add(shown, "(file)", f"the {what} has no features (or only empty geometries)", fix, severity)
+        return layer
+    if bool(empty.any()):
+        ctx.add(shown, _fid_where(gdf, empty), f"feature(s) of the {what} without geometry", draw, "warning")
+    not_poly = ~empty & ~geoms.geom_type.isin(_POLY)
+    if bool(not_poly.any()):
+        kinds = sorted(set(geoms[not_poly].geom_type))
+        ctx.add(shown, _fid_where(gdf, not_poly), f"the {what} must hold polygons, but has "
+                f"{', '.join(kinds)} geometries", polygon_fix)
+    return layer
+
+
+def _check_in_area(ctx: _Context, layer: _Layer, what: str) -> None:
+    """Error when no feature of the layer lies in the monitoring area (a wrong file or CRS)."""
+    if ctx.area is None or not layer.has_crs or not layer.usable:
+        return
+    try:
+        b = _transform_bounds(tuple(layer.gdf.geometry[~layer.empty].total_bounds), layer.gdf.crs, ctx.area_crs)
+    except Exception:  # noqa: BLE001
+        return
+    from shapely.geometry import box
+
+    if not box(*b).intersects(ctx.area):
+        ctx.add(layer.shown, "(file)", f"no feature of the {what} lies in the monitoring area",
+                "Check that it is the right file and that its CRS is assigned correctly.")
+
+
 def _check_boundary(ctx: _Context) -> None:
     cfg = ctx.cfg
     path = cfg.path(cfg.area.boundary)
     assert path is not None
     if not path.exists():
         return  # reported by _check_files_exist
-    shown, what = ctx.show(path), "boundary layer ([area].boundary)"
-    gdf = _read_layer(ctx, path, what, "[area].boundary")
-    if gdf is None:
+    layer = _polygon_layer(ctx, path, "boundary layer ([area].boundary)", "[area].boundary",
+                           no_features=("Draw the mining-right boundary (采矿权范围) as a polygon in this layer.",
+                                        "error"), require_projected=True,
+                           polygon_fix="Save the boundary as a polygon layer (in QGIS: Vector > Geometry Tools "
+                                       "> Lines to Polygons).")
+    if layer is None or not layer.usable:
         return
-    has_crs = _check_layer_crs(ctx, gdf, shown, what, require_projected=True)
-    geoms = gdf.geometry
-    empty = geoms.isna() | geoms.is_empty
-    if len(gdf) == 0 or bool(empty.all()):
-        ctx.add(shown, "(file)", "the boundary layer has no features (or only empty geometries)",
-                "Draw the mining-right boundary (采矿权范围) as a polygon in this layer.")
-        return
-    if bool(empty.any()):
-        ctx.add(shown, _fid_where(gdf, empty), "feature(s) with an empty geometry in the boundary layer",
-                "Delete them or draw their geometry.", "warning")
-    types = geoms[~empty].geom_type
-    not_poly = ~empty & ~geoms.geom_type.isin(_POLY)
-    if bool(not_poly.any()):
-        ctx.add(shown, _fid_where(gdf, not_poly), f"the boundary must be polygons, but has "
-                f"{', '.join(sorted(set(types[~types.isin(_POLY)])))} geometries", "Save the boundary as "
-                "a polygon layer (in QGIS: Vector > Geometry Tools > Lines to Polygons).")
-    poly = ~empty & ~not_poly
+    gdf, geoms = layer.gdf, layer.gdf.geometry
+    poly = ~layer.empty & geoms.geom_type.isin(_POLY)
     invalid = poly & ~geoms.is_valid
     if bool(invalid.any()):
-        ctx.add(shown, _fid_where(gdf, invalid), "invalid polygon geometry (self-intersection or similar)",
+        ctx.add(layer.shown, _fid_where(gdf, invalid), "invalid polygon geometry (self-intersection or similar)",
                 "Repair it (QGIS: Processing > Fix geometries).", "warning")
-    if not has_crs or not bool(poly.any()):
+    if not layer.has_crs or not bool(poly.any()):
         return
     crs = gdf.crs
     if crs.is_projected:
@@ -880,36 +1066,32 @@ def _check_layers(ctx: _Context) -> None:
         ctx.guard(ctx.show(path), "(file)", _check_layer, ctx, name, path)
 
 
+def _require_attrs(ctx: _Context, layer: _Layer, what: str, required: Sequence[str]) -> list[str]:
+    """Report the required attributes a layer lacks; returns them."""
+    attrs = layer.attrs
+    missing = [c for c in required if c not in attrs]
+    for col in missing:
+        near = [c for c in attrs if c.lower() == col.lower()]
+        ctx.add(layer.shown, f"attribute {col}", f"the {what} lacks the required attribute {col!r} "
+                f"(attributes: {', '.join(attrs) or 'none'})",
+                f"Rename {near[0]!r} to {col!r}." if near else f"Add the attribute {col!r}.")
+    return missing
+
+
 def _check_layer(ctx: _Context, name: str, path: Path) -> None:
     required, year_col, in_period = _LAYERS[name]
-    shown, key = ctx.show(path), f"[inputs].{name}"
-    what = f"{name} layer ({key})"
-    gdf = _read_layer(ctx, path, what, key)
-    if gdf is None:
+    key = f"[inputs].{name}"
+    what = f"{name} layer"
+    layer = _polygon_layer(ctx, path, f"{what} ({key})", key,
+                           no_features=(f"Add the features, or remove {key} from the project file if there are "
+                                        f"none.", "warning"), polygon_fix="Save the patches as polygons.")
+    if layer is None:
         return
-    _check_layer_crs(ctx, gdf, shown, what, require_projected=False)
-    attrs = [c for c in gdf.columns if c != gdf.geometry.name]
-    for col in required:
-        if col not in attrs:
-            near = [c for c in attrs if c.lower() == col.lower()]
-            ctx.add(shown, f"attribute {col}", f"the {name} layer lacks the required attribute {col!r} "
-                    f"(attributes: {', '.join(attrs) or 'none'})",
-                    f"Rename {near[0]!r} to {col!r}." if near else f"Add the attribute {col!r}.")
-    if len(gdf) == 0:
-        ctx.add(shown, "(file)", f"the {name} layer has no features", f"Add the features, or remove {key} "
-                f"from the project file if there are none.", "warning")
+    missing = _require_attrs(ctx, layer, what, required)
+    if not layer.usable:
         return
-    geoms = gdf.geometry
-    empty = geoms.isna() | geoms.is_empty
-    if bool(empty.any()):
-        ctx.add(shown, _fid_where(gdf, empty), f"feature(s) of the {name} layer without geometry",
-                "Delete them or draw their geometry.", "warning")
-    not_poly = ~empty & ~geoms.geom_type.isin(_POLY)
-    if bool(not_poly.any()):
-        kinds = sorted(set(geoms[not_poly].geom_type))
-        ctx.add(shown, _fid_where(gdf, not_poly), f"the {name} layer must hold polygons, but has "
-                f"{', '.join(kinds)} geometries", "Save the patches as polygons.")
-    if "damage_type" in required and "damage_type" in attrs:
+    gdf, shown = layer.gdf, layer.shown
+    if "damage_type" in required and "damage_type" not in missing:
         raw = gdf["damage_type"]
         text = raw.astype(str).str.strip()
         text = text.where(raw.notna(), "")
@@ -921,15 +1103,17 @@ def _check_layer(ctx: _Context, name: str, path: Path) -> None:
                     f"of {', '.join(DAMAGE_TYPES)} (or 挖损, 塌陷, 压占)",
                     "Set damage_type of these features to excavation (挖损), subsidence (塌陷) or "
                     "occupation (压占).")
-    if year_col in attrs:
-        num, missing, badnum = _numeric(gdf[year_col].astype(object).where(gdf[year_col].notna(), ""))
-        if bool(missing.any()):
-            ctx.add(shown, _fid_where(gdf, missing, year_col), f"{year_col} is empty",
+    if year_col not in missing:
+        num, missing_year, badnum = _numeric(gdf[year_col].astype(object).where(gdf[year_col].notna(), ""))
+        if bool(missing_year.any()):
+            ctx.add(shown, _fid_where(gdf, missing_year, year_col), f"{year_col} is empty",
                     f"Fill in {year_col} (4-digit year) for these features.")
-        nonint = ~missing & (badnum | ~num.map(lambda v: _is_int(v) if pd.notna(v) else True))
+        nonint = ~missing_year & (badnum | ~num.map(lambda v: _is_int(v) if pd.notna(v) else True))
         if bool(nonint.any()):
             ctx.add(shown, _fid_where(gdf, nonint, year_col), f"{year_col} {_values(gdf[year_col][nonint])} "
                     f"is not a whole year", f"Give {year_col} as a 4-digit year, e.g. 2015.")
+        if name == "disturbance" and bool(num.notna().any()):
+            ctx.first_disturbance_year = int(num.dropna().min())
         if in_period:
             y0, y1 = ctx.cfg.project.start_year, ctx.cfg.project.end_year
             out = num.notna() & ~nonint & ((num < y0) | (num > y1))
@@ -938,27 +1122,140 @@ def _check_layer(ctx: _Context, name: str, path: Path) -> None:
                         f"{_values(sorted(set(num[out].astype(int))))} is outside the monitoring period "
                         f"{y0}-{y1}", f"Correct the year, or drop these features if they fall outside "
                         f"{y0}-{y1}.")
-    if name == "reclamation" and "species" in attrs:
+    if name == "reclamation" and "species" not in missing:
         sp = gdf["species"]
         blank = sp.isna() | (sp.astype(str).str.strip() == "")
         if bool(blank.any()):
             ctx.add(shown, _fid_where(gdf, blank, "species"), "species is empty", "Fill in the planted "
                     "species (Chinese or Latin name).", "warning")
-    if ctx.area is not None and gdf.crs is not None and not bool(empty.all()):
-        try:
-            b = _transform_bounds(tuple(gdf.geometry[~empty].total_bounds), gdf.crs, ctx.area_crs)
-        except Exception:  # noqa: BLE001
-            b = None
-        if b is not None:
-            from shapely.geometry import box
+    _check_in_area(ctx, layer, what)
 
-            if not box(*b).intersects(ctx.area):
-                ctx.add(shown, "(file)", f"no feature of the {name} layer lies in the monitoring area",
-                        "Check that it is the right file and that its CRS is assigned correctly.")
 
 
 # ---------------------------------------------------------------------------
-# 5. tables
+# 5. inputs of later stages: canopy rasters, zones, covariates, restoration plan
+# ---------------------------------------------------------------------------
+def _check_feature_rasters(ctx: _Context) -> None:
+    """Canopy rasters whose band names collide, and a DEM with several bands (the features stage fails)."""
+    cfg = ctx.cfg
+    seen: dict[str, Path] = {}
+    for r in ctx.rasters:
+        if r.kind == "dem" and r.ok and r.count > 1 and cfg.features.terrain:
+            ctx.add(ctx.show(r.path), "(file)", f"the DEM has {r.count} bands; the terrain features "
+                    f"({', '.join(cfg.features.terrain)}) need one band of elevations (m)",
+                    "Point [inputs].dem at a single-band elevation raster (e.g. 'gdal_translate -b 1').")
+        if r.kind != "canopy" or not r.ok:
+            continue
+        for i, d in enumerate(r.descriptions):
+            name = d or f"band_{i + 1}"
+            other = seen.get(name)
+            if other is None:
+                seen[name] = r.path
+                continue
+            in_what = "another band of this file" if other == r.path else f"a band of {ctx.show(other)}"
+            ctx.add(ctx.show(r.path), f"band {i + 1} ('{name}')", f"canopy band name {name!r} is also "
+                    f"{in_what}; every canopy band becomes a feature named after its description, so names "
+                    f"must be unique across [features].canopy" + ("" if d else " (the band has no description)"),
+                    "Give the bands distinct descriptions (e.g. 'chm_mean_m', 'cover_pct') when writing the "
+                    "rasters.")
+
+
+def _check_zones(ctx: _Context) -> None:
+    a = ctx.cfg.assess
+    path = ctx.cfg.path(a.zones)
+    if path is None or not path.exists():
+        return  # not set, or reported by _check_files_exist
+    what = "zone layer ([assess].zones)"
+    layer = _polygon_layer(ctx, path, what, "[assess].zones",
+                           no_features=("Draw the zones, or remove [assess].zones.", "error"))
+    if layer is None:
+        return
+    if a.zones_field and a.zones_field not in layer.attrs:
+        near = [c for c in layer.attrs if c.lower() == a.zones_field.lower()]
+        ctx.add(layer.shown, f"attribute {a.zones_field}", f"the zone layer has no attribute {a.zones_field!r} "
+                f"([assess].zones_field); attributes: {', '.join(layer.attrs) or 'none'}",
+                f"Set [assess].zones_field = {near[0]!r}." if near else "Set [assess].zones_field to one of its "
+                "attributes, or remove it for one zone per polygon.")
+    elif a.zones_field and layer.usable:
+        vals = layer.gdf[a.zones_field]
+        blank = vals.isna() | (vals.astype(str).str.strip() == "")
+        if bool(blank.any()):
+            ctx.add(layer.shown, _fid_where(layer.gdf, blank, a.zones_field), f"{a.zones_field} is empty, so "
+                    f"these polygons belong to no named zone", f"Fill in {a.zones_field}.", "warning")
+    _check_in_area(ctx, layer, "zone layer")
+
+
+def _check_plan_restoration(ctx: _Context) -> None:
+    path = ctx.cfg.path(ctx.cfg.plots.plan_restoration)
+    if path is None or not path.exists():
+        return
+    layer = _polygon_layer(ctx, path, "planned restoration layer ([plots].plan_restoration)",
+                           "[plots].plan_restoration",
+                           no_features=("Draw the land where restoration is planned, or remove "
+                                        "[plots].plan_restoration.", "warning"))
+    if layer is not None:
+        _check_in_area(ctx, layer, "planned restoration layer")
+
+
+def _cumulative_years(ctx: _Context) -> tuple[list[int], str | None]:
+    """Years the cumulative effect reads covariates for, as the stage ``assess`` chooses them.
+
+    Returns (years, None), or ([], why) when the cumulative effect will not be computed.
+    """
+    cfg, a = ctx.cfg, ctx.cfg.assess
+    years = cfg.project.years
+    start = cfg.project.mining_start_year or ctx.first_disturbance_year
+    if start is None:
+        return [], ("the first mining year is unknown: neither [project].mining_start_year nor disturbance "
+                    "years are given")
+    fit = [y for y in years if y < start]
+    if len(fit) < 2:
+        return [], (f"mining started in {start}, leaving {len(fit)} pre-mining year(s) in {years[0]}-{years[-1]}; "
+                    f"the ideal accumulation needs at least 2")
+    c0 = a.cumulative_start_year or cfg.reference_year
+    c1 = a.cumulative_end_year or cfg.compare_year
+    return sorted(set(fit) | {y for y in range(c0, c1 + 1) if y in years}), None
+
+
+def _check_covariates(ctx: _Context) -> None:
+    cfg, pf, a = ctx.cfg, ctx.project_file, ctx.cfg.assess
+    if not (a.cumulative_covariates or a.cumulative_start_year or a.cumulative_end_year):
+        return
+    years, why = _cumulative_years(ctx)
+    if why is not None:
+        key = "[assess].cumulative_covariates" if a.cumulative_covariates else "[assess]"
+        ctx.add(pf, key, f"the cumulative effect will not be computed ({why}), so the cumulative-effect "
+                f"settings are not used", "Set [project].mining_start_year (leaving at least 2 pre-mining "
+                "years in the monitoring period) or give a disturbance layer with years; or remove the "
+                "settings.", "warning")
+        return
+    for name, pattern in a.cumulative_covariates.items():
+        key = f"[assess].cumulative_covariates.{name}"
+        if "{year}" not in pattern and len(years) > 1:
+            ctx.add(pf, key, f"the path {pattern!r} has no {{year}}; the same grid will be used for every year "
+                    f"(a constant covariate is collinear with the intercept)", "Use one grid per year, e.g. "
+                    f"'climate/{name}_{{year}}.tif'.", "warning")
+        missing = []
+        for y in years:
+            p = cfg.year_path(pattern, y)
+            if not p.is_file():
+                missing.append(y)
+                continue
+            r = _Raster("covariate", key, y, p, label=name)
+            ctx.guard(ctx.show(p), "(file)", _open_one_raster, ctx, r)
+            if r.ok:
+                ctx.guard(ctx.show(p), "(file)", _check_one_raster, ctx, r)
+        if missing:
+            example = ctx.show(cfg.year_path(pattern, missing[0]))
+            ctx.add(ctx.show(cfg.path(pattern)), "(file)", f"{key} has no file for year(s) "
+                    f"{_years_text(missing)} (e.g. {example} does not exist); the cumulative effect reads it for "
+                    f"{_years_text(years)} (the pre-mining years and the cumulative period)",
+                    f"Add the missing file(s) or correct the pattern {pattern!r} in {pf} ({{year}} is replaced "
+                    f"by the 4-digit year).")
+
+
+# ---------------------------------------------------------------------------
+# 6. tables
 # ---------------------------------------------------------------------------
 def _read_sheet(ctx: _Context, path: Path, what: str, key: str) -> tuple[pd.DataFrame, str] | None:
     """Read a CSV / XLSX / Parquet as text, keeping the file's row positions in the index."""
@@ -1067,8 +1364,61 @@ def _check_plots(ctx: _Context) -> None:
                     "degrees", "Give the plot centres in the project's projected CRS (metres), e.g. "
                     "convert them in QGIS.")
         ok &= ~deg
+        ctx.plot_xy = np.column_stack([x[ok].to_numpy(float), y[ok].to_numpy(float)])
         if bool(ok.any()) and ctx.area is not None:
             _plots_outside(ctx, df, shown, word, x, y, ok)
+    if "forest_type" in df.columns:
+        _check_plot_forest_types(ctx, df, shown, word)
+
+
+def _check_plot_forest_types(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> None:
+    """The optional forest_type column: codes of [forest_type_codes] (the model stage reads them as numbers)."""
+    codes = ctx.cfg.forest_type_codes.model_dump()
+    num, missing, bad = _numeric(df["forest_type"])
+    unknown = bad | (num.notna() & ~num.isin([float(v) for v in codes.values()]))
+    if bool(unknown.any()):
+        legend = ", ".join(f"{v} {k}" for k, v in codes.items())
+        ctx.add(shown, _rows(df.index[unknown], word, "forest_type"), f"forest_type "
+                f"{_values(list(dict.fromkeys(df['forest_type'][unknown])))} is not a code of "
+                f"[forest_type_codes] ({legend}); the model would treat it as a type of its own, or ignore it "
+                f"if it is not a number", "Give the code of the forest type (or leave it empty to take the "
+                "forest-type map's), or add the code to [forest_type_codes].")
+
+
+# ---------------------------------------------------------------------------
+# model: the plot sheet against the cross-validation settings
+# ---------------------------------------------------------------------------
+def _check_model_plots(ctx: _Context) -> None:
+    """What the model stage would fail on: too few plots, or too few spatial groups, for the CV."""
+    from .model.cv import MIN_SAMPLES, spatial_groups
+
+    m, cfg = ctx.cfg.model, ctx.cfg
+    if ctx.plot_ids is None:
+        return
+    shown = ctx.show(cfg.path(cfg.inputs.plots))
+    n = len(ctx.plot_ids)
+    need = max(m.cv_folds, MIN_SAMPLES)
+    if 0 < n < need:
+        ctx.add(shown, "(file)", f"the plot sheet has {n} plot(s); the AGC model needs at least {need} "
+                f"({m.cv_folds}-fold cross-validation, [model].cv_folds, and at least {MIN_SAMPLES} plots in any "
+                f"case)", "Survey more plots" + (" or lower [model].cv_folds" if m.cv_folds > MIN_SAMPLES else "")
+                + " (plots without usable features are dropped too, so keep a margin).")
+        return
+    xy = ctx.plot_xy
+    if m.cv_scheme != "spatial" or xy is None or len(xy) < 2:
+        return
+    k = int(np.unique(spatial_groups(xy[:, 0], xy[:, 1], m.cv_block_m, m.cv_link_m)).size)
+    blocks = (f"blocks of [model].cv_block_m = {m.cv_block_m:g} m, plots closer than cv_link_m = "
+              f"{m.cv_link_m:g} m joined")
+    fix = ("Use smaller blocks ([model].cv_block_m) or a smaller cv_link_m, or cv_scheme = 'random' (optimistic "
+           "where plots are spatially autocorrelated).")
+    if k < 2:
+        ctx.add(ctx.project_file, "[model].cv_block_m", f"all {len(xy)} plots of {shown} fall in one spatial "
+                f"cross-validation group ({blocks}), so the cross-validation cannot split them", fix)
+    elif k < m.cv_folds:
+        ctx.add(ctx.project_file, "[model].cv_folds", f"the {len(xy)} plots of {shown} fall in only {k} spatial "
+                f"cross-validation groups ({blocks}), fewer than cv_folds = {m.cv_folds}: the CV will use {k} "
+                f"folds", fix + f" Or set cv_folds = {k} so that the model card says what is done.", "warning")
 
 
 def _report_missing_bad(ctx: _Context, df: pd.DataFrame, shown: str, word: str, col: str,
@@ -1297,7 +1647,7 @@ def _check_species(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> No
 
 
 # ---------------------------------------------------------------------------
-# 6. TLS scans
+# 7. TLS scans
 # ---------------------------------------------------------------------------
 def _check_tls(ctx: _Context) -> None:
     pattern = ctx.cfg.inputs.tls

@@ -170,6 +170,10 @@ class PlotsConfig(_Model):
     mc_draws: int = Field(500, ge=10, le=100000, description="Monte Carlo draws per plot.")
     mc_seed: int = Field(0, description="Seed of the Monte Carlo (results are reproducible).")
     dbh_out_of_range: Literal["warn", "error"] = "warn"
+    tree_source: Literal["tally", "tls"] = Field(
+        "tally", description="Trees of the plot AGC: 'tally' = the tree table [inputs].trees; 'tls' = plots "
+        "with a TLS scan ([inputs].tls) take their scanned trees (the lidar stage's tree list), the other "
+        "plots the tree table; the TLS-vs-tally AGC difference is reported per scanned plot.")
     # -- plot layout design (`minecarbon plots plan`) -------------------------
     plan_plot_size_m: float | None = Field(
         None, gt=0, le=1000, description="Side of the planned square plots (m); default: the pixel "
@@ -197,6 +201,46 @@ class PlotsConfig(_Model):
         if self.plan_max_per_unit < self.min_per_unit:
             raise ValueError(f"plan_max_per_unit {self.plan_max_per_unit} is below min_per_unit "
                              f"{self.min_per_unit}")
+        return self
+
+
+class LidarConfig(_Model):
+    """``[lidar]``: TLS plot processing and airborne scans (ALS).
+
+    Defaults are this project's choices, explained in ``docs/lidar.md``.
+    """
+
+    scan_positions: str | None = Field(
+        None, description="Optional CSV: plot_id, centre_x_m, centre_y_m (the plot centre in the scan "
+        "frame, m; default 0, 0: scanner at the centre), rotation_deg (clockwise angle from the scan's +y "
+        "axis to grid north; default 0: scan oriented to north). Plots not listed take the defaults.")
+    ground_method: Literal["csf", "pmf"] = Field("csf", description="Ground filter of the TLS scans: cloth "
+                                                 "simulation (csf) or progressive morphological filter (pmf).")
+    breast_band_m: tuple[float, float] = Field(
+        (1.0, 1.6), description="Height band (m above ground) in which stems are detected and DBH is fitted.")
+    dbh_min_cm: float = Field(4.0, gt=0, le=50, description="Smallest stem diameter accepted (cm).")
+    als: str | None = Field(None, description="Glob of airborne scans (LAS/LAZ tiles, projected CRS in "
+                            "metres: the header's or the project's). Gives a CHM, treetops and canopy "
+                            "metrics on the project grid.")
+    chm_resolution_m: float = Field(0.5, gt=0, le=10, description="CHM cell size (m).")
+    pit_fill_threshold_m: float = Field(1.0, gt=0, description="A CHM cell this much below its 3x3 median "
+                                        "is a pit and is filled.")
+    treetop_window_slope: float = Field(0.07, ge=0, description="Treetop window radius = slope * h + "
+                                        "intercept (m).")
+    treetop_window_intercept: float = Field(0.8, ge=0, description="See treetop_window_slope (m).")
+    treetop_min_height_m: float = Field(2.0, ge=0, description="Lowest CHM height of a treetop (m).")
+    canopy_metrics: list[str] = Field(
+        default_factory=lambda: ["max", "mean", "std", "p25", "p50", "p75", "p95", "cover_2m"],
+        description="Canopy metrics of the ALS returns per pixel of the project grid and per plot "
+        "(max, mean, std, count, cover_2m, pXX).")
+    cover_threshold_m: float = Field(2.0, gt=0, description="Height (m) above which a first return counts "
+                                     "as canopy for cover_2m.")
+
+    @model_validator(mode="after")
+    def _band_order(self) -> "LidarConfig":
+        lo, hi = self.breast_band_m
+        if not 0.3 <= lo < 1.3 < hi <= 3.0:
+            raise ValueError(f"breast_band_m ({lo}, {hi}) must contain 1.3 m and lie within 0.3-3.0 m")
         return self
 
 
@@ -237,6 +281,8 @@ class FeaturesConfig(_Model):
     canopy: list[str] = Field(default_factory=list, description="Canopy-structure rasters (e.g. the lidar "
                               "stage's CHM / canopy metrics); every band is added under its description, "
                               "averaged onto the project grid when finer.")
+    lidar_canopy: bool = Field(False, description="Add the lidar stage's ALS canopy metrics ([lidar].als) "
+                               "to the feature stack. ALS is one date: the same values serve every year.")
     qa_mask: bool = Field(True, description="Mask clouds, shadows and fill with the image's QA_PIXEL / SCL "
                           "band when it has one.")
     mask_snow: bool = Field(True, description="Also mask snow with the QA band.")
@@ -475,6 +521,7 @@ class ProjectConfig(_Model):
     inputs: InputsConfig
     forest_type_codes: ForestCodes = Field(default_factory=ForestCodes)
     plots: PlotsConfig = Field(default_factory=PlotsConfig)
+    lidar: LidarConfig = Field(default_factory=LidarConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     assess: AssessConfig = Field(default_factory=AssessConfig)
@@ -482,6 +529,16 @@ class ProjectConfig(_Model):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     root: Path = Field(Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _lidar_inputs(self) -> "ProjectConfig":
+        if self.plots.tree_source == "tls" and not self.inputs.tls:
+            raise ValueError("[plots].tree_source = \"tls\" needs the TLS scans: set [inputs].tls (a glob of "
+                             "<plot_id>.laz files), or use tree_source = \"tally\"")
+        if self.features.lidar_canopy and not self.lidar.als:
+            raise ValueError("[features].lidar_canopy = true needs airborne scans: set [lidar].als (a glob of "
+                             "LAS/LAZ tiles), or set lidar_canopy = false")
+        return self
 
     # -- paths ---------------------------------------------------------------
     def path(self, value: str | None) -> Path | None:
@@ -506,7 +563,8 @@ class ProjectConfig(_Model):
                   "inputs.disturbance": self.inputs.disturbance, "inputs.planned": self.inputs.planned,
                   "inputs.reclamation": self.inputs.reclamation, "inputs.plots": self.inputs.plots,
                   "inputs.trees": self.inputs.trees, "inputs.tally": self.inputs.tally,
-                  "plots.allometry": self.plots.allometry}
+                  "plots.allometry": self.plots.allometry, "assess.zones": self.assess.zones,
+                  "lidar.scan_positions": self.lidar.scan_positions}
         for key, val in single.items():
             if val is not None:
                 out[key] = self.path(val)  # type: ignore[assignment]
@@ -518,11 +576,26 @@ class ProjectConfig(_Model):
                 p = self.year_path(pat, y)
                 if p.exists():
                     out[f"{key}[{y}]"] = p
+        for name, pat in sorted(self.assess.cumulative_covariates.items()):
+            for y in self.project.years:
+                p = self.year_path(pat, y)
+                if p.exists():
+                    out[f"assess.cumulative_covariates[{name}][{y}]"] = p
+        for i, val in enumerate(self.features.canopy):
+            out[f"features.canopy[{i}]"] = self.path(val)  # type: ignore[assignment]
         if self.inputs.tls:
-            for p in sorted(self.root.glob(self.inputs.tls)) if not Path(self.inputs.tls).is_absolute() \
-                    else sorted(Path("/").glob(self.inputs.tls.lstrip("/"))):
+            for p in self._glob(self.inputs.tls):
                 out[f"inputs.tls[{p.stem}]"] = p
+        if self.lidar.als:
+            for p in self._glob(self.lidar.als):
+                out[f"lidar.als[{p.name}]"] = p
         return out
+
+    def _glob(self, pattern: str) -> list[Path]:
+        """Files matching a glob pattern (relative to the project folder, or absolute)."""
+        if Path(pattern).is_absolute():
+            return sorted(p for p in Path("/").glob(pattern.lstrip("/")) if p.is_file())
+        return sorted(p for p in self.root.glob(pattern) if p.is_file())
 
     def settings_json(self) -> str:
         """The resolved settings as canonical JSON (for provenance and up-to-date checks)."""

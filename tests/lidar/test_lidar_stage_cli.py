@@ -108,6 +108,63 @@ def test_stage_tree_lists_validation_and_agc(stage_out):
     assert (out / "tls_trees.gpkg").is_file() and (out / "_manifest.json").is_file()
 
 
+def test_scan_positions_rotate_and_shift_the_scan(stage_out, tmp_path):
+    """A scan taken off-centre and not oriented to north gives the same trees once [lidar].scan_positions says so."""
+    import shutil
+
+    import laspy
+
+    out0, project = stage_out
+    root = tmp_path / "rotated"
+    shutil.copytree(project / "inputs" / "field", root / "inputs" / "field")
+    (root / "minecarbon.toml").write_text((project / "minecarbon.toml").read_text(encoding="utf-8")
+                                          + '\n[lidar]\nscan_positions = "inputs/field/scan_positions.csv"\n',
+                                          encoding="utf-8")
+    # scan frame = north frame rotated by -rot about the plot centre, then shifted so the scanner is off-centre
+    rot, sx, sy = 35.0, 2.5, -1.5          # plot centre in the scan frame (m); rotation to north (deg)
+    a = np.radians(rot)
+
+    def to_scan(nx, ny):
+        return nx * np.cos(a) - ny * np.sin(a) + sx, nx * np.sin(a) + ny * np.cos(a) + sy
+
+    las = laspy.read(project / "inputs" / "tls" / "P7.laz")
+    xs, ys = to_scan(np.asarray(las.x), np.asarray(las.y))
+    las.header.offsets = [float(np.floor(xs.min())), float(np.floor(ys.min())), las.header.offsets[2]]
+    las.x, las.y = xs, ys
+    write_laz(las, root / "inputs" / "tls" / "P7.laz")
+    tally = _csv(root / "inputs" / "field" / "tally.csv")
+    tally["x_local_m"], tally["y_local_m"] = to_scan(tally["x_local_m"].to_numpy(), tally["y_local_m"].to_numpy())
+    tally.to_csv(root / "inputs" / "field" / "tally.csv", index=False)
+    pd.DataFrame({"plot_id": ["P7"], "centre_x_m": [sx], "centre_y_m": [sy], "rotation_deg": [rot]}).to_csv(
+        root / "inputs" / "field" / "scan_positions.csv", index=False)
+
+    from minecarbon.config import load_config
+    from minecarbon.pipeline.core import STAGES_BY_NAME, run_stage
+
+    cfg = load_config(root / "minecarbon.toml")
+    run_stage(cfg, STAGES_BY_NAME["lidar"], lambda msg: None, {})
+    got = _csv(cfg.workspace / "outputs" / "lidar" / "tls_trees.csv")
+    ref = _csv(out0 / "tls_trees.csv")
+    # every reference tree is found at the same map position (within a few cm), with the same DBH and plot membership
+    from scipy.spatial import cKDTree
+
+    d, j = cKDTree(got[["x", "y"]].to_numpy()).query(ref[["x", "y"]].to_numpy())
+    assert np.quantile(d, 0.95) < 0.05
+    close = d < 0.05
+    assert np.median(np.abs(got["dbh_cm"].to_numpy()[j[close]] - ref["dbh_cm"].to_numpy()[close])) < 0.3
+    np.testing.assert_array_equal(got["in_plot"].to_numpy(dtype=bool)[j[close]], ref["in_plot"].to_numpy(dtype=bool)[close])
+    val = _csv(cfg.workspace / "outputs" / "lidar" / "tls_validation.csv").iloc[0]
+    assert val["detection_rate"] >= 0.95 and val["dbh_rmse_cm"] <= 1.0
+    # bad scan-position rows are named
+    pd.DataFrame({"plot_id": ["P7", "P7"], "rotation_deg": ["x", 10]}).to_csv(
+        root / "inputs" / "field" / "scan_positions.csv", index=False)
+    res = CliRunner().invoke(main, ["run", str(root / "minecarbon.toml"), "--stages", "lidar"])
+    assert res.exit_code == 2, res.output
+    msg = " ".join(res.output.split())
+    assert "scan_positions.csv" in msg and "line(s) 2, 3" in msg and "rotation_deg" in msg
+    assert "Traceback" not in res.output
+
+
 def test_tool_tls_with_tally_and_labelled_cloud(project, tmp_path):
     scan = project / "inputs" / "tls" / "P7.laz"
     out = tmp_path / "p7.csv"

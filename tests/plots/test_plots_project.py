@@ -125,3 +125,60 @@ def test_plan_never_writes_into_an_input_folder(project):
     res = CliRunner().invoke(main, ["plots", "plan", str(project), "--out", str(field)])
     assert res.exit_code == 2 and "never writes into input folders" in res.output.replace("\n", " ")
     assert sorted(p.name for p in field.iterdir()) == before
+
+
+def test_plots_stage_with_tls_trees(project):
+    """[plots].tree_source = "tls": scanned plots take the lidar stage's trees; the others keep the tally."""
+    from minecarbon.allometry import AllometryTable
+
+    text = project.read_text(encoding="utf-8").replace('workspace = "workspace"', 'workspace = "workspace_tls"')
+    text = text.replace('[plots.carbon_fractions.', '[plots]\ntree_source = "tls"\n\n[plots.carbon_fractions.', 1)
+    variant = project.parent / "minecarbon_tls.toml"
+    variant.write_text(text, encoding="utf-8")
+    cfg = load_config(variant)
+    assert cfg.plots.tree_source == "tls"
+    results = run_pipeline(cfg, ["units", "lidar", "plots"])
+    assert [r.status for r in results] == ["ran", "ran", "ran"]
+    out = cfg.workspace / "outputs"
+    got = pd.read_csv(out / "plots" / "plots_agc.csv", dtype={"plot_id": str}).set_index("plot_id")
+    cmp = pd.read_csv(out / "plots" / "plots_tls_vs_tally.csv", dtype={"plot_id": str}).set_index("plot_id")
+    scans = sorted(p.stem for p in (project.parent / "inputs" / "tls").glob("*.laz"))
+    assert sorted(cmp.index) == scans and len(scans) >= 2
+    assert sorted(got.index[got["tree_source"] == "tls"]) == scans
+    # the plot AGC of a scanned plot is the TLS one, recomputed here from the lidar stage's tree table
+    table = AllometryTable.default(carbon_fractions={k: (v.value, v.source)
+                                                     for k, v in cfg.plots.carbon_fractions.items()})
+    tls = pd.read_csv(out / "lidar" / "tls_trees_table.csv", dtype={"plot_id": str})
+    for pid in scans:
+        t = tls[tls["plot_id"] == pid]
+        agc = table.tree_biomass(t["species"], t["dbh_cm"].to_numpy(), t["height_m"].to_numpy())["agc_kg"].sum()
+        area_ha = float(got.at[pid, "size_m"]) ** 2 / 10_000.0
+        assert got.at[pid, "agc_t_ha"] == pytest.approx(agc / 1000.0 / area_ha, rel=1e-9)
+        assert cmp.at[pid, "agc_t_ha_tls"] == pytest.approx(got.at[pid, "agc_t_ha"], rel=1e-12)
+        assert cmp.at[pid, "n_trees_tls"] == len(t)
+    # ... and the tree-table AGC beside it is the tally run's, near the simulator's tally AGC
+    truth = pd.read_csv(project.parent / "truth" / "plots_truth.csv", dtype={"plot_id": str}).set_index("plot_id")
+    np.testing.assert_allclose(cmp["agc_t_ha_tally"], truth.loc[cmp.index, "agc_tally_t_ha"], atol=5.1e-5)
+    np.testing.assert_allclose(cmp["agc_diff_t_ha"], cmp["agc_t_ha_tls"] - cmp["agc_t_ha_tally"], rtol=1e-12)
+    assert (cmp["agc_diff_pct"].abs() < 12.0).all()  # scans miss a few hidden stems: a small, negative bias
+    # the other plots are untouched by the scans
+    others = got.index[got["tree_source"] == "tally"]
+    np.testing.assert_allclose(got.loc[others.intersection(truth.index), "agc_t_ha"],
+                               truth.loc[others.intersection(truth.index), "agc_tally_t_ha"], atol=5.1e-5)
+    trees = pd.read_csv(out / "plots" / "trees_agc.csv", dtype={"plot_id": str})
+    assert set(trees.loc[trees["plot_id"].isin(scans), "tree_source"]) == {"tls"}
+    # a scan that changes re-runs lidar and plots; without tree_source = "tls" plots would not depend on lidar
+    from minecarbon.pipeline.core import STAGES_BY_NAME
+
+    assert STAGES_BY_NAME["plots"].upstream_for(cfg) == ("units", "lidar")
+    assert STAGES_BY_NAME["plots"].upstream_for(load_config(project)) == ("units",)
+
+
+def test_tree_source_tls_needs_scans(project, tmp_path):
+    text = project.read_text(encoding="utf-8").replace('tls = "inputs/tls/*.laz"\n', "")
+    text = text.replace('[plots.carbon_fractions.', '[plots]\ntree_source = "tls"\n\n[plots.carbon_fractions.', 1)
+    variant = project.parent / "minecarbon_no_tls.toml"
+    variant.write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(variant)])
+    assert res.exit_code != 0
+    assert "[inputs].tls" in res.output.replace("\n", " ")

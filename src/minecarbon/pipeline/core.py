@@ -67,6 +67,14 @@ class Stage:
     settings: tuple[str, ...] = ()
     """Config sections whose values change the result."""
     outputs: tuple[Output, ...] = ()
+    upstream_if: Callable[[ProjectConfig], tuple[str, ...]] | None = None
+    """Upstream stages needed only by some projects (e.g. ``plots`` reads the
+    ``lidar`` stage's trees only with ``[plots].tree_source = "tls"``)."""
+
+    def upstream_for(self, cfg: ProjectConfig) -> tuple[str, ...]:
+        """The upstream stages of this stage for a project."""
+        extra = tuple(u for u in (self.upstream_if(cfg) if self.upstream_if else ()) if u not in self.upstream)
+        return self.upstream + extra
 
 
 @dataclass
@@ -165,9 +173,11 @@ def read_manifest(cfg: ProjectConfig, stage: str) -> dict | None:
 
 
 def _fingerprint(cfg: ProjectConfig, stage: Stage, hash_cache: dict) -> tuple[str, dict]:
-    inputs = {k: sha256_file(p, hash_cache) for k, p in _stage_inputs(cfg, stage).items()}
+    # a missing file is fingerprinted as such; the stage then says which file is missing and how to fix it
+    inputs = {k: sha256_file(p, hash_cache) if p.is_file() else "missing"
+              for k, p in _stage_inputs(cfg, stage).items()}
     upstream = {}
-    for up in stage.upstream:
+    for up in stage.upstream_for(cfg):
         m = read_manifest(cfg, up)
         upstream[up] = m["fingerprint"] if m else None
     settings = _settings_for(cfg, stage.settings)
@@ -184,7 +194,7 @@ def is_up_to_date(cfg: ProjectConfig, stage: Stage, hash_cache: dict | None = No
     m = read_manifest(cfg, stage.name)
     if not m:
         return False
-    if any(m.get("upstream", {}).get(u) is None for u in stage.upstream):
+    if any(m.get("upstream", {}).get(u) is None for u in stage.upstream_for(cfg)):
         return False
     fp, _ = _fingerprint(cfg, stage, hash_cache)
     if fp != m.get("fingerprint"):
@@ -221,7 +231,7 @@ def resolve_stages(names: Iterable[str] | None) -> list[Stage]:
 def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
               hash_cache: dict) -> None:
     """Run one stage unconditionally and write its manifest."""
-    for up in stage.upstream:
+    for up in stage.upstream_for(cfg):
         if read_manifest(cfg, up) is None:
             raise StageError(f"Stage '{stage.name}' needs the outputs of stage '{up}', which has not "
                              f"completed. Run 'minecarbon run PROJECT --stages {up},{stage.name}' "

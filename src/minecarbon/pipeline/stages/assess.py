@@ -370,7 +370,8 @@ register(Stage(
     about="Change, trend (Sen + Mann-Kendall), cumulative effect, natural breaks, zonal statistics, "
           "Gi* hot spots, validation against truth",
     func=_run_assess,
-    inputs=("climate.temperature", "climate.precipitation", "inputs.forest_type", "inputs.disturbance"),
+    inputs=("climate.temperature", "climate.precipitation", "inputs.forest_type", "inputs.disturbance",
+            "assess.zones", "assess.cumulative_covariates"),
     upstream=("map", "units"),
     settings=("assess", "validation", "climate", "forest_type_codes", "inputs"),
     outputs=(

@@ -5,9 +5,12 @@ For every scan matched by ``[inputs].tls`` (named ``<plot_id>.laz``):
 1. :func:`minecarbon.lidar.process_tls_plot` gives the tree list in the
    scanner frame; trees whose stem lies inside the plot square
    (``size_m`` of the plot sheet, centred on the scanner) are the plot's trees.
-2. The tree list is georeferenced from the plot centre of the plot sheet
-   (the scan is taken as levelled and oriented to grid north, the scanner at
-   the plot centre).
+2. The tree list is georeferenced from the plot centre of the plot sheet.
+   The scan is taken as levelled; by default the scanner stood at the plot
+   centre and the scan's +y axis points to grid north.  ``[lidar].scan_positions``
+   gives, per plot, the plot centre in the scan frame and the rotation of the
+   scan (clockwise from its +y axis to grid north).  A tree is in the plot when
+   its stem lies in the plot square (``size_m``, axis-aligned on the grid).
 3. Species: a scanned tree matched to a tallied tree takes its species;
    other trees take the plot's dominant species (largest basal area) of the
    tally, or else of the tree table ``[inputs].trees``.
@@ -39,7 +42,7 @@ from ...config import ProjectConfig
 from ...errors import InputError, MinecarbonWarning
 from ...io import read_table, write_table, write_vector
 from ...io.atomic import atomic_path
-from ...lidar import georeference, process_tls_plot, read_cloud
+from ...lidar import StemParams, TLSParams, georeference, process_tls_plot, read_cloud
 from ...lidar.validate import match_trees, paired_table, scatter_figure, validation_stats
 from ..core import Context, Output, Stage, register
 
@@ -55,6 +58,53 @@ def scan_paths(cfg: ProjectConfig) -> dict[str, Path]:
         if key.startswith("inputs.tls["):
             out[path.stem] = path
     return dict(sorted(out.items()))
+
+
+SCAN_POSITION_COLUMNS = ("centre_x_m", "centre_y_m", "rotation_deg")
+"""Optional columns of ``[lidar].scan_positions`` (besides ``plot_id``); 0 where a column is absent."""
+
+
+def tls_params(cfg: ProjectConfig) -> TLSParams:
+    """TLS processing settings from ``[lidar]``."""
+    lid = cfg.lidar
+    return TLSParams(ground_method=lid.ground_method,
+                     stems=StemParams(band_m=tuple(lid.breast_band_m), dbh_min_cm=lid.dbh_min_cm))
+
+
+def read_scan_positions(cfg: ProjectConfig, scanned: list[str]) -> dict[str, tuple[float, float, float]]:
+    """plot_id -> (centre_x_m, centre_y_m, rotation_deg) from ``[lidar].scan_positions`` (every bad row in one error)."""
+    if not cfg.lidar.scan_positions:
+        return {}
+    path = cfg.path(cfg.lidar.scan_positions)
+    df = read_table(path, ("plot_id",), what="scan positions ([lidar].scan_positions)")
+    df["plot_id"] = df["plot_id"].astype(str).str.strip()
+    problems = []
+    dup = df["plot_id"].duplicated(keep=False)
+    if dup.any():
+        problems.append(f"plot_id repeated on line(s) {', '.join(str(i + 2) for i in np.flatnonzero(dup))}")
+    present = [c for c in SCAN_POSITION_COLUMNS if c in df.columns]
+    if not present:
+        problems.append(f"none of the columns {', '.join(SCAN_POSITION_COLUMNS)}")
+    for c in SCAN_POSITION_COLUMNS:
+        if c not in df.columns:
+            df[c] = 0.0
+            continue
+        v = pd.to_numeric(df[c], errors="coerce")
+        bad = v.isna() | (v.abs() > (360.0 if c == "rotation_deg" else 1000.0))
+        if bad.any():
+            problems.append(f"{c} missing, not a number or out of range on line(s) "
+                            f"{', '.join(str(i + 2) for i in np.flatnonzero(bad))}")
+        df[c] = v
+    if problems:
+        raise InputError(f"Scan positions {path}: " + "; ".join(problems) + ". Each row is plot_id, centre_x_m, "
+                         f"centre_y_m (the plot centre in the scan frame, m) and rotation_deg (clockwise from the "
+                         f"scan's +y axis to grid north).")
+    unknown = sorted(set(df["plot_id"]) - set(scanned))
+    if unknown:
+        log.warning("scan positions %s: plot(s) %s have no scan matched by [inputs].tls; ignored", path,
+                    ", ".join(unknown))
+    return {r.plot_id: (float(r.centre_x_m), float(r.centre_y_m), float(r.rotation_deg))
+            for r in df.itertuples(index=False)}
 
 
 def dominant_species(trees: pd.DataFrame) -> str | None:
@@ -124,6 +174,8 @@ def _run_lidar(ctx: Context) -> None:
         if cfg.inputs.trees and cfg.path(cfg.inputs.trees).is_file():
             ttable = read_table(cfg.path(cfg.inputs.trees), plots.TREE_COLUMNS, what="tree table")
             ttable["plot_id"] = ttable["plot_id"].astype(str)
+        positions = read_scan_positions(cfg, list(scans))
+        params = tls_params(cfg)
         for plot_id, path in scans.items():
             ctx.progress(f"TLS scan {plot_id}")
             row = sheet[sheet["plot_id"] == plot_id]
@@ -131,9 +183,17 @@ def _run_lidar(ctx: Context) -> None:
                 raise InputError(f"TLS scan {path} is named after plot {plot_id!r}, which is not in the plot sheet "
                                  f"{cfg.path(cfg.inputs.plots)}. Name each scan <plot_id>.laz or add the plot.")
             size = float(row["size_m"].iloc[0])
+            cx, cy = float(row["x"].iloc[0]), float(row["y"].iloc[0])
+            sx, sy, rot = positions.get(plot_id, (0.0, 0.0, 0.0))
             what = f"TLS scan of plot {plot_id} ({path})"
-            res = process_tls_plot(read_cloud(path, what=what), plot_size_m=size, what=what)
+            res = process_tls_plot(read_cloud(path, what=what), params, plot_size_m=size, plot_centre=(sx, sy),
+                                   what=what)
             trees = res.trees
+            # east/north offsets of each stem from the plot centre: the plot square is axis-aligned on the grid
+            geo = georeference(trees, cx, cy, crs=crs, rotation_deg=rot, scanner_offset=(sx, sy))
+            off = np.maximum(np.abs(geo["x"].to_numpy(dtype=float) - cx), np.abs(geo["y"].to_numpy(dtype=float) - cy))
+            trees["in_plot"] = off <= size / 2.0
+            geo["in_plot"] = trees["in_plot"].to_numpy()
             ptally = None
             if tally is not None:
                 ptally = tally[tally["plot_id"] == plot_id].reset_index(drop=True)
@@ -148,7 +208,7 @@ def _run_lidar(ctx: Context) -> None:
                                      f"(metres east and north of the scanner). Add them.")
                 # scanned trees in the plot or within the matching distance of its edge may pair with
                 # tallied trees; commission counts only the scanned trees inside the plot
-                near = (np.maximum(np.abs(trees["x"]), np.abs(trees["y"])) <= size / 2.0 + 1.0).to_numpy()
+                near = off <= size / 2.0 + 1.0
                 pairs = match_trees(ptally, trees[near].reset_index(drop=True))
                 pairs["det_index"] = np.flatnonzero(near)[pairs["det_index"].to_numpy()]
                 inplot = trees["in_plot"].to_numpy(dtype=bool)
@@ -162,8 +222,6 @@ def _run_lidar(ctx: Context) -> None:
             if fallback is None and ttable is not None:
                 fallback = dominant_species(ttable[ttable["plot_id"] == plot_id])
             species, source = assign_species(trees, ptally, pairs, fallback)
-            cx, cy = float(row["x"].iloc[0]), float(row["y"].iloc[0])
-            geo = georeference(trees, cx, cy, crs=crs)
             geo.insert(0, "plot_id", plot_id)
             geo["species"] = species
             geo["species_source"] = source
@@ -244,8 +302,9 @@ register(Stage(
     name="lidar",
     about="TLS scans -> tree lists (DBH, height, QC), validation against the tape tally, TLS plot AGC",
     func=_run_lidar,
-    inputs=("inputs.tls", "inputs.tally", "inputs.plots", "inputs.trees", "plots.allometry", "images.path"),
-    settings=("inputs", "plots", "model"),
+    inputs=("inputs.tls", "inputs.tally", "inputs.plots", "inputs.trees", "plots.allometry", "images.path",
+            "lidar.scan_positions"),
+    settings=("inputs", "plots", "model", "lidar"),
     outputs=(
         Output("trees", "tls_trees.csv", "cm, m", "Scanned trees of every plot: position, DBH, height, QC flags"),
         Output("trees_gpkg", "tls_trees.gpkg", "cm, m", "Scanned trees as points in the project CRS"),

@@ -73,19 +73,93 @@ def _forest_type_names(cfg: ProjectConfig) -> dict[int, str]:
     return {int(v): k for k, v in cfg.forest_type_codes.model_dump().items()}
 
 
+TLS_COMPARISON_COLUMNS = ("plot_id", "n_trees_tally", "n_trees_tls", "n_trees_tls_unusable", "agc_t_ha_tally",
+                          "agc_sd_t_ha_tally", "agc_t_ha_tls", "agc_sd_t_ha_tls", "agc_diff_t_ha", "agc_diff_pct")
+
+
+def _carbon(trees: pd.DataFrame, table: AllometryTable, cfg: ProjectConfig, source: str) -> pd.DataFrame:
+    """Per-tree AGB/AGC, the allometry's warnings logged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MinecarbonWarning)
+        out = plots.tree_carbon(trees, table, cfg.plots.dbh_out_of_range, source=source)
+    for w in caught:
+        log.warning("%s", w.message)
+    return out
+
+
+def _plot_agc(sheet: pd.DataFrame, trees: pd.DataFrame, table: AllometryTable, cfg: ProjectConfig) -> pd.DataFrame:
+    return plots.plot_carbon(sheet, trees, table, cfg.plots.dbh_error_cm, cfg.plots.height_error_rel,
+                             cfg.plots.mc_draws, seed=cfg.plots.mc_seed, residual_error=cfg.plots.residual_error)
+
+
+def _tls_trees(ctx: Context, sheet: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, int]]:
+    """The lidar stage's in-plot trees of the scanned plots, ready for the allometry.
+
+    Returns the usable trees (tree-table columns + ``qc``), the scanned plot
+    ids, and per plot the number of scanned trees left out (no species or no
+    usable height; each is logged).
+    """
+    lidar_plots = read_table(ctx.out("plots", stage="lidar"), ("plot_id",), what="TLS plot summary")
+    scanned = sorted(set(lidar_plots["plot_id"].astype(str)))
+    path = ctx.out("tree_table", stage="lidar")
+    tls = read_table(path, plots.TREE_COLUMNS, what="TLS tree table")
+    tls["plot_id"] = tls["plot_id"].astype(str)
+    tls["species"] = tls["species"].fillna("").astype(str)
+    for c in ("dbh_cm", "height_m"):
+        tls[c] = pd.to_numeric(tls[c], errors="coerce")
+    bad = (tls["species"].str.strip() == "") | ~np.isfinite(tls["height_m"]) | (tls["height_m"] <= 1.3)
+    unusable = tls[bad].groupby("plot_id").size().to_dict()
+    for pid, n in sorted(unusable.items()):
+        log.warning("TLS plot %s: %d scanned tree(s) without species or usable height are left out of the plot "
+                    "AGC (see %s); give the plot a tally or tree-table rows so species can be assigned", pid, n,
+                    ctx.out("trees", stage="lidar"))
+    return tls[~bad].reset_index(drop=True), scanned, {str(k): int(v) for k, v in unusable.items()}
+
+
+def _tls_comparison(sheet: pd.DataFrame, tally_carbon: pd.DataFrame, tls_carbon: pd.DataFrame, scanned: list[str],
+                    unusable: dict[str, int], table: AllometryTable, cfg: ProjectConfig) -> pd.DataFrame:
+    """Plot AGC of every scanned plot from the tree table and from the scan, and their difference."""
+    sub = sheet[sheet["plot_id"].isin(scanned)].reset_index(drop=True)
+    if len(sub) == 0:
+        return pd.DataFrame(columns=list(TLS_COMPARISON_COLUMNS))
+    tal = _plot_agc(sub, tally_carbon[tally_carbon["plot_id"].isin(scanned)], table, cfg).set_index("plot_id")
+    tls = _plot_agc(sub, tls_carbon[tls_carbon["plot_id"].isin(scanned)], table, cfg).set_index("plot_id")
+    n_tal = tally_carbon.groupby("plot_id").size()
+    n_tls = tls_carbon.groupby("plot_id").size()
+    rows = []
+    for pid in sub["plot_id"]:
+        a, b = float(tal.at[pid, "agc_t_ha"]), float(tls.at[pid, "agc_t_ha"])
+        rows.append({"plot_id": pid, "n_trees_tally": int(n_tal.get(pid, 0)), "n_trees_tls": int(n_tls.get(pid, 0)),
+                     "n_trees_tls_unusable": unusable.get(pid, 0),
+                     "agc_t_ha_tally": a, "agc_sd_t_ha_tally": float(tal.at[pid, "agc_sd_t_ha"]),
+                     "agc_t_ha_tls": b, "agc_sd_t_ha_tls": float(tls.at[pid, "agc_sd_t_ha"]),
+                     "agc_diff_t_ha": b - a, "agc_diff_pct": 100.0 * (b - a) / a if a > 0 else np.nan})
+    return pd.DataFrame(rows, columns=list(TLS_COMPARISON_COLUMNS))
+
+
 def _run_plots(ctx: Context) -> None:
     cfg = ctx.cfg
     table = load_allometry(cfg)
     sheet = read_plot_sheet(cfg)
     tpath = cfg.path(cfg.inputs.trees)
     trees = plots.validate_trees(read_table(tpath, plots.TREE_COLUMNS, what="tree table"), sheet, str(tpath))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", MinecarbonWarning)
-        trees = plots.tree_carbon(trees, table, cfg.plots.dbh_out_of_range, source=str(tpath))
-    for w in caught:
-        log.warning("%s", w.message)
-    res = plots.plot_carbon(sheet, trees, table, cfg.plots.dbh_error_cm, cfg.plots.height_error_rel,
-                            cfg.plots.mc_draws, seed=cfg.plots.mc_seed, residual_error=cfg.plots.residual_error)
+    trees = _carbon(trees, table, cfg, str(tpath))
+    trees["tree_source"] = "tally"
+    comparison = pd.DataFrame(columns=list(TLS_COMPARISON_COLUMNS))
+    scanned: list[str] = []
+    if cfg.plots.tree_source == "tls":
+        tls, scanned, unusable = _tls_trees(ctx, sheet)
+        src = str(ctx.out("tree_table", stage="lidar"))
+        tls_carbon = _carbon(plots.validate_trees(tls, sheet, src), table, cfg, src)
+        tls_carbon["tree_source"] = "tls"
+        comparison = _tls_comparison(sheet, trees, tls_carbon, scanned, unusable, table, cfg)
+        for _, r in comparison.iterrows():
+            log.info("plot %s: AGC %.2f t C/ha from %d scanned trees, %.2f from %d tree-table trees (%+.1f %%)",
+                     r["plot_id"], r["agc_t_ha_tls"], r["n_trees_tls"], r["agc_t_ha_tally"], r["n_trees_tally"],
+                     r["agc_diff_pct"])
+        trees = pd.concat([trees[~trees["plot_id"].isin(scanned)], tls_carbon], ignore_index=True)
+    res = _plot_agc(sheet, trees, table, cfg)
+    res["tree_source"] = np.where(res["plot_id"].isin(scanned), "tls", "tally")
     l1 = open_raster(ctx.out("level1", stage="units"), what="level-1 units", chunks=None, masked=False)
     l2 = open_raster(ctx.out("level2", stage="units"), what="level-2 units", chunks=None, masked=False)
     xs, ys = res["x"].to_numpy(), res["y"].to_numpy()
@@ -112,6 +186,7 @@ def _run_plots(ctx: Context) -> None:
         log.warning("unit %s (%s) has %d plot(s); the standard asks for at least %d", r["unit_l2"],
                     r["name_en"], r["n_plots"], cfg.plots.min_per_unit)
     ctx.produced(write_table(counts, ctx.out("counts")))
+    ctx.produced(write_table(comparison, ctx.out("tls_vs_tally")))
 
 
 register(Stage(
@@ -120,6 +195,7 @@ register(Stage(
     func=_run_plots,
     inputs=("inputs.plots", "inputs.trees", "plots.allometry"),
     upstream=("units",),
+    upstream_if=lambda cfg: ("lidar",) if cfg.plots.tree_source == "tls" else (),
     settings=("plots", "forest_type_codes"),
     outputs=(
         Output("trees", "trees_agc.csv", "kg, kg C", "Per-tree AGB (kg) and AGC (kg C) with the equation rows used"),
@@ -129,6 +205,9 @@ register(Stage(
         Output("plots_gpkg", "plots_agc.gpkg", "t C/ha", "Plot squares with their AGC"),
         Output("allometry", "allometry_used.csv", "table", "Allometry rows and carbon fractions used, with sources"),
         Output("counts", "plots_per_unit.csv", "count", "Plots per assessment unit vs the minimum of the standard"),
+        Output("tls_vs_tally", "plots_tls_vs_tally.csv", "t C/ha",
+               "With [plots].tree_source = \"tls\": AGC of each scanned plot from its scanned trees and from the "
+               "tree table, and the difference (empty otherwise)"),
     ),
 ))
 
