@@ -18,18 +18,24 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from .config import DAMAGE_TYPE_ALIASES, DAMAGE_TYPES, ProjectConfig, load_config
-from .errors import ConfigError, MissingInputError, MissingValueError, UnknownSpeciesError
+from .errors import (
+    ConfigError,
+    MissingInputError,
+    MissingValueError,
+    UnknownSpeciesError,
+)
 from .features.sensors import get_sensor
 
-__all__ = ["Problem", "check_project", "check_config", "format_problems"]
+__all__ = ["Problem", "check_config", "check_project", "format_problems"]
 
 Severity = Literal["error", "warning"]
 
@@ -548,22 +554,8 @@ def _check_files_exist(ctx: _Context) -> None:
               ("temperature", "[climate].temperature", cfg.climate.temperature),
               ("precipitation", "[climate].precipitation", cfg.climate.precipitation)]
     for kind, key, pattern in yearly:
-        missing = []
-        for y in years:
-            p = cfg.year_path(pattern, y)
-            if p.is_file():
-                ctx.rasters.append(_Raster(kind, key, y, p))
-            else:
-                missing.append(y)
-        if missing:
-            example = ctx.show(cfg.year_path(pattern, missing[0]))
-            every = len(missing) == len(years)
-            ctx.add(ctx.show(cfg.path(pattern)), "(file)",
-                    f"{key} has no file for {'any year' if every else 'year(s)'} "
-                    f"{_years_text(missing)} (e.g. {example} does not exist); one is needed for every year "
-                    f"{years[0]}-{years[-1]}",
-                    f"Add the missing file(s) or correct the pattern {pattern!r} in {pf} ({{year}} is "
-                    f"replaced by the 4-digit year).")
+        for y, p in _year_files(ctx, key, pattern, years, f"every year {years[0]}-{years[-1]}"):
+            ctx.rasters.append(_Raster(kind, key, y, p))
     base = cfg.project.base
     seen = set()
     for y in years:
@@ -578,6 +570,26 @@ def _check_files_exist(ctx: _Context) -> None:
                     f"([inputs].forest_type) does not exist",
                     f"Provide it, or correct the pattern {cfg.inputs.forest_type!r} in {pf}; at least the "
                     f"base year is required.")
+
+
+def _year_files(ctx: _Context, key: str, pattern: str, years: Sequence[int], need: str) -> list[tuple[int, Path]]:
+    """The files of a ``{year}`` pattern that exist; one problem lists the years without a file."""
+    cfg = ctx.cfg
+    found, missing = [], []
+    for y in years:
+        p = cfg.year_path(pattern, y)
+        if p.is_file():
+            found.append((y, p))
+        else:
+            missing.append(y)
+    if missing:
+        example = ctx.show(cfg.year_path(pattern, missing[0]))
+        every = len(missing) == len(years)
+        ctx.add(ctx.show(cfg.path(pattern)), "(file)", f"{key} has no file for {'any year' if every else 'year(s)'} "
+                f"{_years_text(missing)} (e.g. {example} does not exist); one is needed for {need}",
+                f"Add the missing file(s) or correct the pattern {pattern!r} in {ctx.project_file} ({{year}} is "
+                f"replaced by the 4-digit year).")
+    return found
 
 
 def _years_text(years: Sequence[int]) -> str:
@@ -769,7 +781,7 @@ def _image_bands(ctx: _Context, r: _Raster, shown: str, what: str) -> list[tuple
         if sensor is not None and sensor.band(common) is None:
             fix = (f"The sensor {sensor.name} ([images].sensor) has no {common} band: remove {why} from "
                    f"[features], or map {common} to a band of the file in [images].bands.")
-        elif spec:
+        elif spec and spec != common:
             fix = (f"Set the band description in the file or map {common} to one of the bands present in "
                    f"[images].bands.")
         else:
@@ -1083,8 +1095,8 @@ def _check_layer(ctx: _Context, name: str, path: Path) -> None:
     key = f"[inputs].{name}"
     what = f"{name} layer"
     layer = _polygon_layer(ctx, path, f"{what} ({key})", key,
-                           no_features=(f"Add the features, or remove {key} from the project file if there are "
-                                        f"none.", "warning"), polygon_fix="Save the patches as polygons.")
+                           no_features=(f"Add the features, or remove {key} from the project file if none.",
+                                        "warning"), polygon_fix="Save the patches as polygons.")
     if layer is None:
         return
     missing = _require_attrs(ctx, layer, what, required)
@@ -1191,8 +1203,8 @@ def _check_plan_restoration(ctx: _Context) -> None:
         return
     layer = _polygon_layer(ctx, path, "planned restoration layer ([plots].plan_restoration)",
                            "[plots].plan_restoration",
-                           no_features=("Draw the land where restoration is planned, or remove "
-                                        "[plots].plan_restoration.", "warning"))
+                           no_features=("Draw the planned restoration land, or remove [plots].plan_restoration.",
+                                        "warning"))
     if layer is not None:
         _check_in_area(ctx, layer, "planned restoration layer")
 
@@ -1218,7 +1230,7 @@ def _cumulative_years(ctx: _Context) -> tuple[list[int], str | None]:
 
 
 def _check_covariates(ctx: _Context) -> None:
-    cfg, pf, a = ctx.cfg, ctx.project_file, ctx.cfg.assess
+    pf, a = ctx.project_file, ctx.cfg.assess
     if not (a.cumulative_covariates or a.cumulative_start_year or a.cumulative_end_year):
         return
     years, why = _cumulative_years(ctx)
@@ -1235,23 +1247,12 @@ def _check_covariates(ctx: _Context) -> None:
             ctx.add(pf, key, f"the path {pattern!r} has no {{year}}; the same grid will be used for every year "
                     f"(a constant covariate is collinear with the intercept)", "Use one grid per year, e.g. "
                     f"'climate/{name}_{{year}}.tif'.", "warning")
-        missing = []
-        for y in years:
-            p = cfg.year_path(pattern, y)
-            if not p.is_file():
-                missing.append(y)
-                continue
+        need = f"each year the cumulative effect reads, {_years_text(years)} (pre-mining years and period)"
+        for y, p in _year_files(ctx, key, pattern, years, need):
             r = _Raster("covariate", key, y, p, label=name)
             ctx.guard(ctx.show(p), "(file)", _open_one_raster, ctx, r)
             if r.ok:
                 ctx.guard(ctx.show(p), "(file)", _check_one_raster, ctx, r)
-        if missing:
-            example = ctx.show(cfg.year_path(pattern, missing[0]))
-            ctx.add(ctx.show(cfg.path(pattern)), "(file)", f"{key} has no file for year(s) "
-                    f"{_years_text(missing)} (e.g. {example} does not exist); the cumulative effect reads it for "
-                    f"{_years_text(years)} (the pre-mining years and the cumulative period)",
-                    f"Add the missing file(s) or correct the pattern {pattern!r} in {pf} ({{year}} is replaced "
-                    f"by the 4-digit year).")
 
 
 # ---------------------------------------------------------------------------
@@ -1374,7 +1375,7 @@ def _check_plots(ctx: _Context) -> None:
 def _check_plot_forest_types(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> None:
     """The optional forest_type column: codes of [forest_type_codes] (the model stage reads them as numbers)."""
     codes = ctx.cfg.forest_type_codes.model_dump()
-    num, missing, bad = _numeric(df["forest_type"])
+    num, _, bad = _numeric(df["forest_type"])
     unknown = bad | (num.notna() & ~num.isin([float(v) for v in codes.values()]))
     if bool(unknown.any()):
         legend = ", ".join(f"{v} {k}" for k, v in codes.items())

@@ -150,12 +150,16 @@ def _check_not_empty(layer: xr.DataArray, what: str, path) -> None:
                          f"wrong.")
 
 
-def _canopy_layers(cfg, ptmpl: xr.DataArray) -> dict[str, xr.DataArray]:
+def _canopy_layers(ctx: Context, ptmpl: xr.DataArray) -> dict[str, xr.DataArray]:
+    """Bands of the ``[features].canopy`` rasters and, with ``lidar_canopy``, of the lidar stage's ALS metrics."""
+    cfg = ctx.cfg
     out: dict[str, xr.DataArray] = {}
     res_dst = abs(ptmpl.rio.transform().a)
-    for p in cfg.features.canopy:
-        path = cfg.path(p)
-        da = open_raster(path, what="canopy raster", chunks=cfg.run.chunk_px)
+    paths = [(cfg.path(p), "canopy raster") for p in cfg.features.canopy]
+    if cfg.features.lidar_canopy:
+        paths.append((ctx.out("als_metrics", stage="lidar"), "ALS canopy metrics of the lidar stage"))
+    for path, what in paths:
+        da = open_raster(path, what=what, chunks=cfg.run.chunk_px)
         check_overlap(da, tuple(ptmpl.rio.bounds()), "canopy raster")
         finer = abs(da.rio.transform().a) < res_dst / 1.5
         for name in [str(b) for b in da["band"].values]:
@@ -184,7 +188,7 @@ def _run_features(ctx: Context) -> None:
                              f"elevations (m). Point [inputs].dem at a single-band raster.")
         check_overlap(dem_da, bounds, "DEM")
         dem = align_to(dem_da.isel(band=0, drop=True), ptmpl)
-    canopy = _canopy_layers(cfg, ptmpl)
+    canopy = _canopy_layers(ctx, ptmpl)
     need = features.required_bands(spec, sensor)
     if spec.tasseled_cap:
         log.info("tasseled cap: coefficient set %s", features.resolve_set(spec.tc_coefficients, sensor).name)
@@ -221,6 +225,7 @@ register(Stage(
           "terrain and canopy layers (Appendix A)",
     func=_run_features,
     inputs=("images.path", "inputs.dem", "area.boundary", "inputs.forest_type", "features.canopy"),
+    upstream_if=lambda cfg: ("lidar",) if cfg.features.lidar_canopy else (),
     settings=("features", "images", "area", "run"),
     outputs=(Output("stack", "features_{year}.tif", "reflectance / index / m / deg (per band: docs/features.md)",
                     "Feature stack of one year, band descriptions = feature names", per_year=True),),

@@ -1,4 +1,5 @@
-"""Stage `lidar`: TLS plot scans -> tree lists, validation against the tape tally, TLS plot AGC.
+"""Stage `lidar`: TLS plot scans -> tree lists, validation against the tape tally, TLS plot AGC;
+airborne scans -> CHM, treetops and canopy metrics (:mod:`._als`).
 
 For every scan matched by ``[inputs].tls`` (named ``<plot_id>.laz``):
 
@@ -45,6 +46,8 @@ from ...io.atomic import atomic_path
 from ...lidar import StemParams, TLSParams, georeference, process_tls_plot, read_cloud
 from ...lidar.validate import match_trees, paired_table, scatter_figure, validation_stats
 from ..core import Context, Output, Stage, register
+from ._als import OUTPUTS as ALS_OUTPUTS
+from ._als import run_als
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +285,7 @@ def _run_lidar(ctx: Context) -> None:
         with atomic_path(ctx.out("scatter")) as tmp:
             fig.savefig(tmp, dpi=120, format="png")
         ctx.produced(ctx.out("scatter"))
+    run_als(ctx, read_plot_sheet(cfg) if cfg.lidar.als else None)
 
 
 def _validation_row(plot_id: str, st: dict, st_ok: dict) -> dict:
@@ -300,10 +304,11 @@ def _validation_row(plot_id: str, st: dict, st_ok: dict) -> dict:
 
 register(Stage(
     name="lidar",
-    about="TLS scans -> tree lists (DBH, height, QC), validation against the tape tally, TLS plot AGC",
+    about="TLS scans -> tree lists (DBH, height, QC), validation against the tape tally, TLS plot AGC; "
+          "ALS -> CHM, treetops, canopy metrics on the project grid",
     func=_run_lidar,
     inputs=("inputs.tls", "inputs.tally", "inputs.plots", "inputs.trees", "plots.allometry", "images.path",
-            "lidar.scan_positions"),
+            "lidar.scan_positions", "lidar.als", "area.boundary"),
     settings=("inputs", "plots", "model", "lidar"),
     outputs=(
         Output("trees", "tls_trees.csv", "cm, m", "Scanned trees of every plot: position, DBH, height, QC flags"),
@@ -316,5 +321,5 @@ register(Stage(
                "height bias, RMSE, rRMSE (all matched trees and QC-ok trees)"),
         Output("pairs", "tls_pairs.csv", "cm, m", "Matched, omitted and committed trees of the validation plots"),
         Output("scatter", "tls_validation.png", "figure", "Scatter of TLS vs tally DBH and height"),
-    ),
+    ) + ALS_OUTPUTS,
 ))

@@ -1,0 +1,183 @@
+"""Airborne scans (``[lidar].als``) in the `lidar` stage: CHM, treetops, canopy metrics on the project grid.
+
+Every tile is read (CRS from its header, else the project's), its heights are
+normalised (class-2 ground points when the tile has them, else the ground
+filter of ``[lidar].ground_method``), noise classes and returns above
+``MAX_HEIGHT_M`` are dropped, and the returns of all tiles are pooled, so a
+pixel or plot on a tile edge gets the returns of both tiles.  Then:
+
+* ``als_chm.tif``: the canopy height model (highest return per
+  ``[lidar].chm_resolution_m`` cell, pits and empty cells filled);
+* ``als_treetops.gpkg``: treetops by variable-window local maxima of the CHM;
+* ``als_canopy_metrics.tif``: the ``[lidar].canopy_metrics`` of the returns in
+  every pixel of the project grid (bands named ``als_<metric>``), the layer
+  ``[features].lidar_canopy`` adds to the feature stack; NaN where no return;
+* ``als_plots.csv``: the same metrics of the returns inside each plot square.
+
+Memory: the pooled returns take about 40 bytes per point (x, y, z, height,
+return number), so 100 million returns need about 4 GB.  Larger acquisitions
+should be thinned or split into several projects.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...config import ProjectConfig
+from ...errors import CRSError, MissingInputError
+from ...io import write_raster, write_table, write_vector
+from ...lidar import PointCloud, canopy_height_model, find_treetops, normalize_heights, pixel_metrics, plot_metrics
+from ...lidar import read_cloud
+from ...lidar.chm import GROUND_CLASS
+from ..core import Context, Output
+from ._common import project_grid
+
+log = logging.getLogger(__name__)
+
+MAX_HEIGHT_M = 80.0
+"""Returns higher above the ground than this are noise (birds, clouds, multipath); this project's choice."""
+
+OUTPUTS = (
+    Output("als_chm", "als_chm.tif", "m", "Canopy height model of the airborne scans (pits filled)"),
+    Output("als_treetops", "als_treetops.gpkg", "m", "Treetops of the CHM (variable-window local maxima) with "
+           "their heights"),
+    Output("als_metrics", "als_canopy_metrics.tif", "m, fraction",
+           "Canopy metrics of the ALS returns per pixel of the project grid (bands als_<metric>)"),
+    Output("als_plots", "als_plots.csv", "m, fraction", "Canopy metrics of the ALS returns inside each plot"),
+)
+
+
+def als_paths(cfg: ProjectConfig) -> list[Path]:
+    """The ALS tiles matched by ``[lidar].als`` (an error when the pattern matches nothing)."""
+    if not cfg.lidar.als:
+        return []
+    paths = [p for k, p in cfg.input_paths().items() if k.startswith("lidar.als[")]
+    if not paths:
+        raise MissingInputError(f"[lidar].als = {cfg.lidar.als!r} matches no file (relative to {cfg.root}). Check "
+                                f"the pattern (e.g. \"inputs/als/*.laz\") or remove the key.")
+    return paths
+
+
+def _to_crs(cloud: PointCloud, crs, what: str) -> np.ndarray:
+    """x, y, z of a tile in the project CRS (reprojected when the header names another CRS)."""
+    if cloud.crs is None or crs is None:
+        return cloud.xyz
+    from pyproj import CRS, Transformer
+
+    dst = CRS.from_user_input(crs)
+    if cloud.crs.equals(dst):
+        return cloud.xyz
+    if not dst.is_projected:
+        raise CRSError(f"{what}: the project CRS {dst.name} is not projected; canopy metrics need metres.")
+    log.info("%s: reprojecting from %s to %s", what, cloud.crs.name, dst.name)
+    tr = Transformer.from_crs(cloud.crs, dst, always_xy=True)
+    x, y = tr.transform(cloud.xyz[:, 0], cloud.xyz[:, 1])
+    return np.column_stack([x, y, cloud.xyz[:, 2]])
+
+
+TILE_BUFFER_M = 30.0
+"""Ground returns of neighbouring tiles within this distance join a tile's terrain model, so the heights of
+returns near a tile edge are interpolated across the edge rather than extrapolated."""
+
+
+def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda msg: None) -> dict[str, np.ndarray]:
+    """x, y, z, height above ground and return number of the usable returns of all tiles."""
+    tiles = []
+    for path in paths:
+        progress(f"ALS tile {path.name}")
+        what = f"ALS tile {path}"
+        cloud = read_cloud(path, crs=crs, what=what)
+        if cloud.crs is None:
+            raise CRSError(f"{what} has no CRS and the project names none; set [project].crs or write the CRS into "
+                           f"the tile headers.")
+        n = len(cloud)
+        cls = cloud.fields.get("classification")
+        rn = cloud.fields.get("return_number")
+        tiles.append((path, _to_crs(cloud, crs, what), np.zeros(n, np.uint8) if cls is None else np.asarray(cls),
+                      np.ones(n, np.uint8) if rn is None else np.asarray(rn)))
+    ground = np.concatenate([xyz[c == GROUND_CLASS] for _, xyz, c, _ in tiles])
+    parts: dict[str, list[np.ndarray]] = {"x": [], "y": [], "z": [], "hag": [], "return_number": []}
+    for path, xyz, cls, rn in tiles:
+        what = f"ALS tile {path}"
+        lo, hi = xyz[:, :2].min(axis=0) - TILE_BUFFER_M, xyz[:, :2].max(axis=0) + TILE_BUFFER_M
+        near = np.all((ground[:, :2] >= lo) & (ground[:, :2] <= hi), axis=1)
+        # the tile's returns plus the ground returns around it (those of the tile itself come twice: harmless)
+        both = PointCloud(np.vstack([xyz, ground[near]]), crs,
+                          {"classification": np.concatenate([cls, np.full(int(near.sum()), GROUND_CLASS, np.uint8)])})
+        hag = normalize_heights(both, use_classification=True, ground_method=cfg.lidar.ground_method,
+                                ground_cell_m=1.0, what=what)[0][:len(xyz)]
+        ok = np.isfinite(hag) & (hag <= MAX_HEIGHT_M) & (hag >= -0.5)
+        if (~ok).any():
+            log.info("%s: %d noise returns (noise class, > %g m or below the ground) left out", what,
+                     int((~ok).sum()), MAX_HEIGHT_M)
+        parts["x"].append(xyz[ok, 0])
+        parts["y"].append(xyz[ok, 1])
+        parts["z"].append(xyz[ok, 2])
+        parts["hag"].append(np.maximum(hag[ok], 0.0))
+        parts["return_number"].append(rn[ok])
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
+    """The ALS part of the `lidar` stage (nothing when ``[lidar].als`` is unset)."""
+    cfg = ctx.cfg
+    paths = als_paths(cfg)
+    if not paths:
+        return
+    lid = cfg.lidar
+    tmpl, _, area = project_grid(cfg)
+    crs = tmpl.rio.crs
+    pts = pooled_returns(cfg, paths, crs, ctx.progress)
+    n = pts["x"].size
+    ctx.progress(f"ALS: CHM, treetops and canopy metrics of {n:,} returns")
+    cloud = PointCloud(np.column_stack([pts["x"], pts["y"], pts["z"]]), crs, {})
+    chm = canopy_height_model(cloud, lid.chm_resolution_m, hag=pts["hag"], pit_threshold_m=lid.pit_fill_threshold_m,
+                              max_height_m=MAX_HEIGHT_M, what="ALS")
+    del cloud
+    ctx.produced(write_raster(chm, ctx.out("als_chm"), nodata=np.nan, band_names=["chm_m"]))
+    tops = find_treetops(chm, window_slope=lid.treetop_window_slope, window_intercept=lid.treetop_window_intercept,
+                         min_height_m=lid.treetop_min_height_m)
+    ctx.produced(write_vector(tops, ctx.out("als_treetops"), layer="treetops"))
+    metrics = pixel_metrics(pts["x"], pts["y"], pts["hag"], tmpl, metrics=lid.canopy_metrics,
+                            cover_threshold_m=lid.cover_threshold_m, return_number=pts["return_number"])
+    names = [f"als_{m}" for m in metrics["band"].values]
+    metrics = metrics.assign_coords(band=names)
+    _log_coverage(pts["x"], pts["y"], tmpl, area)
+    ctx.produced(write_raster(metrics, ctx.out("als_metrics"), nodata=np.nan, band_names=names))
+    rows = []
+    if sheet is not None:
+        for r in sheet.itertuples(index=False):
+            h = float(r.size_m) / 2.0
+            inside = (np.abs(pts["x"] - r.x) <= h) & (np.abs(pts["y"] - r.y) <= h)
+            row = {"plot_id": r.plot_id, "n_returns": int(inside.sum())}
+            if inside.any():
+                m = plot_metrics(pts["hag"][inside], lid.canopy_metrics, cover_threshold_m=lid.cover_threshold_m,
+                                 return_number=pts["return_number"][inside])
+                row.update({f"als_{k}": v for k, v in m.items()})
+            rows.append(row)
+    ctx.produced(write_table(pd.DataFrame(rows).reindex(columns=["plot_id", "n_returns"] + names),
+                             ctx.out("als_plots")))
+    log.info("ALS: %d tiles, %d returns, %d treetops", len(paths), n, len(tops))
+
+
+def _log_coverage(x: np.ndarray, y: np.ndarray, tmpl, area) -> None:
+    """Warn when the scans leave pixels of the monitoring area without returns."""
+    from ...grid import rasterize
+
+    t = tmpl.rio.transform()
+    ny, nx = tmpl.shape[-2:]
+    col = np.floor((x - t.c) / t.a).astype(np.int64)
+    row = np.floor((y - t.f) / t.e).astype(np.int64)
+    ok = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
+    hit = np.zeros(ny * nx, dtype=bool)
+    hit[row[ok] * nx + col[ok]] = True
+    inside = rasterize(area, tmpl, dtype="uint8").ravel() > 0
+    share = float((inside & ~hit).sum()) / max(int(inside.sum()), 1)
+    if share > 0.01:
+        log.warning("the airborne scans leave %.1f %% of the monitoring area without returns; canopy metrics are "
+                    "NaN there (maps need features everywhere: scan the whole area or leave "
+                    "[features].lidar_canopy off)", 100.0 * share)

@@ -1,0 +1,158 @@
+"""Airborne scans in the `lidar` stage and the ALS canopy metrics in the feature stack, on the tiny simulated area.
+
+The ALS is synthetic with a known answer: a planar ground (so the TIN of the
+class-2 points is exact), vegetation returns with known heights, noise points,
+and two tiles that overlap across a pixel column.  The per-pixel and per-plot
+metrics are recomputed here with pandas from the points, independently of
+:mod:`minecarbon.lidar.metrics`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import laspy
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from minecarbon.config import load_config
+from minecarbon.pipeline import run_pipeline
+
+DENSITY = 0.12  # returns per m2
+
+
+def _plane(x, y):
+    return 850.0 + 0.01 * (x - 380000.0) - 0.02 * (y - 4098000.0)
+
+
+def _write_tile(path: Path, x, y, z, cls, rn, nr, crs: str) -> None:
+    header = laspy.LasHeader(point_format=6, version="1.4")
+    header.offsets = [float(np.floor(x.min())), float(np.floor(y.min())), float(np.floor(z.min()))]
+    header.scales = [0.001, 0.001, 0.001]
+    header.add_crs(__import__("pyproj").CRS.from_user_input(crs))
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = x, y, z
+    las.classification = cls
+    las.return_number = rn
+    las.number_of_returns = nr
+    path.parent.mkdir(parents=True, exist_ok=True)
+    las.write(str(path))
+
+
+@pytest.fixture(scope="module")
+def als_project(tmp_path_factory):
+    from minecarbon.scenario import simulate
+
+    root = tmp_path_factory.mktemp("als_tiny")
+    toml = Path(simulate(root, size="tiny", seed=5, start_year=2014, end_year=2016))
+    cfg = load_config(toml)
+    with rasterio.open(cfg.year_path(cfg.images.path, cfg.project.base)) as src:
+        b = src.bounds
+        crs = src.crs.to_string()
+    rng = np.random.default_rng(42)
+    n = int(DENSITY * (b.right - b.left) * (b.top - b.bottom))
+    x = rng.uniform(b.left, b.right, n)
+    y = rng.uniform(b.bottom, b.top, n)
+    canopy = 6.0 + 5.0 * np.sin((x - b.left) / 300.0) ** 2 + 4.0 * ((y - b.bottom) / (b.top - b.bottom))
+    ground = rng.uniform(size=n) < 0.35
+    hag = np.where(ground, 0.0, canopy * rng.uniform(0.3, 1.0, n))
+    rn = np.where(ground, 2, 1).astype(np.uint8)
+    nr = np.full(n, 2, dtype=np.uint8)
+    cls = np.where(ground, 2, 1).astype(np.uint8)
+    noise = rng.uniform(size=n) < 0.002  # birds: class 7, far above the canopy
+    hag = np.where(noise, 150.0, hag)
+    cls = np.where(noise, 7, cls).astype(np.uint8)
+    z = _plane(x, y) + hag
+    split = b.left + 0.5 * (b.right - b.left) + 7.0  # not on a pixel edge: pixels shared by both tiles
+    west = x < split + 20.0                           # the tiles overlap by 20 m
+    east = x >= split
+    both = west & east
+    for name, m in (("west", west), ("east", east & ~both)):  # overlap points written once (no duplicates)
+        _write_tile(root / "inputs" / "als" / f"{name}.laz", x[m], y[m], z[m], cls[m], rn[m], nr[m], crs)
+    text = toml.read_text(encoding="utf-8")
+    lidar = ('als = "inputs/als/*.laz"\nchm_resolution_m = 2.0\n'
+             'canopy_metrics = ["max", "mean", "p50", "p95", "cover_2m", "count"]\n')
+    text = text.replace("[lidar]\n", "[lidar]\n" + lidar) if "[lidar]\n" in text else text + "\n[lidar]\n" + lidar
+    text = text.replace("[features]\n", "[features]\nlidar_canopy = true\n") if "[features]\n" in text \
+        else text + "\n[features]\nlidar_canopy = true\n"
+    toml.write_text(text, encoding="utf-8")
+    cfg = load_config(toml)
+    # the points as stored (mm coordinates), read back with laspy; heights above the known plane
+    frames = []
+    for f in sorted((root / "inputs" / "als").glob("*.laz")):
+        las = laspy.read(f)
+        lx, ly, lz = np.asarray(las.x), np.asarray(las.y), np.asarray(las.z)
+        frames.append(pd.DataFrame({"x": lx, "y": ly, "hag": lz - _plane(lx, ly), "rn": np.asarray(las.return_number),
+                                    "cls": np.asarray(las.classification)}))
+    return cfg, pd.concat(frames, ignore_index=True)
+
+
+def _pixel_frame(cfg, points: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, dict]:
+    with rasterio.open(path) as src:
+        t = src.transform
+        data = {d: src.read(i + 1) for i, d in enumerate(src.descriptions)}
+    p = points[points["cls"] != 7].copy()
+    p["col"] = np.floor((p["x"] - t.c) / t.a).astype(int)
+    p["row"] = np.floor((p["y"] - t.f) / t.e).astype(int)
+    ny, nx = next(iter(data.values())).shape
+    p["on_grid"] = (p["col"] >= 0) & (p["col"] < nx) & (p["row"] >= 0) & (p["row"] < ny)
+    return p, data
+
+
+def test_als_outputs_against_a_direct_computation(als_project):
+    cfg, points = als_project
+    results = run_pipeline(cfg, ["units", "lidar"])
+    assert [r.status for r in results][-1] == "ran"
+    out = cfg.workspace / "outputs" / "lidar"
+    p, data = _pixel_frame(cfg, points, out / "als_canopy_metrics.tif")
+    assert sorted(data) == sorted(f"als_{m}" for m in ("max", "mean", "p50", "p95", "cover_2m", "count"))
+    q = p[p["on_grid"]]
+    g = q.groupby(["row", "col"])["hag"]
+    first = q[q["rn"] == 1].groupby(["row", "col"])["hag"]
+    expect = {"als_max": g.max(), "als_mean": g.mean(), "als_p50": g.quantile(0.5), "als_p95": g.quantile(0.95),
+              "als_count": g.size(), "als_cover_2m": first.apply(lambda h: float((h > 2.0).mean()))}
+    rows, cols = np.array([k[0] for k in expect["als_max"].index]), np.array([k[1] for k in expect["als_max"].index])
+    for name, e in expect.items():
+        e = e.reindex(expect["als_max"].index)
+        got = data[name][rows, cols]
+        # beyond the outermost ground returns the terrain is the nearest ground return, not the plane
+        np.testing.assert_allclose(got, e.to_numpy(dtype=float), atol=0.03, rtol=1e-4, err_msg=name)
+        assert np.median(np.abs(got - e.to_numpy(dtype=float))) < 1e-3, name
+    assert np.isfinite(data["als_max"]).all()  # the scans cover the whole grid; noise (150 m) never counts
+    assert np.nanmax(data["als_max"]) < 16.0
+    # plot metrics: the returns in each plot square
+    sheet = pd.read_csv(cfg.path(cfg.inputs.plots), dtype={"plot_id": str})
+    got = pd.read_csv(out / "als_plots.csv", dtype={"plot_id": str}).set_index("plot_id")
+    for r in sheet.head(5).itertuples():
+        h = r.size_m / 2
+        sel = p[(np.abs(p["x"] - r.x) <= h) & (np.abs(p["y"] - r.y) <= h)]
+        assert got.at[r.plot_id, "n_returns"] == len(sel)
+        assert got.at[r.plot_id, "als_p95"] == pytest.approx(sel["hag"].quantile(0.95), abs=0.03)
+    # CHM: the highest return per 2 m cell; treetops at CHM heights
+    with rasterio.open(out / "als_chm.tif") as src:
+        chm = src.read(1)
+        assert src.res == (2.0, 2.0) and src.crs.to_string() == cfg.project.crs
+    assert np.nanmax(chm) == pytest.approx(p["hag"].max(), abs=0.03)
+    import geopandas as gpd
+
+    tops = gpd.read_file(out / "als_treetops.gpkg")
+    assert len(tops) > 100 and (tops["height_m"] >= cfg.lidar.treetop_min_height_m).all()
+
+
+def test_lidar_canopy_bands_enter_the_feature_stack(als_project):
+    cfg, _ = als_project
+    run_pipeline(cfg, ["units", "lidar", "features"])
+    from minecarbon.pipeline.core import STAGES_BY_NAME
+
+    assert "lidar" in STAGES_BY_NAME["features"].upstream_for(cfg)
+    out = cfg.workspace / "outputs"
+    with rasterio.open(out / "lidar" / "als_canopy_metrics.tif") as src:
+        ref = {d: src.read(i + 1) for i, d in enumerate(src.descriptions)}
+    for year in cfg.project.years:
+        with rasterio.open(out / "features" / f"features_{year}.tif") as src:
+            names = list(src.descriptions)
+            for name in ("als_max", "als_p95", "als_cover_2m"):
+                assert name in names
+                np.testing.assert_allclose(src.read(names.index(name) + 1), ref[name], rtol=1e-6)
