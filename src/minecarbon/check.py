@@ -11,6 +11,28 @@ The check is read-only: it opens files for reading only, disables GDAL's
 
 Row numbers are reported as they appear in the file: the header is line 1,
 so the first data row is "line 2".
+
+What is checked, in order:
+
+1. settings the schema cannot judge: buffer width, CRS, years of
+   ``[assess]`` (reference, compare, cumulative period), duplicate
+   ``[forest_type_codes]``, covariate names, the tasseled-cap coefficient
+   choice, learners and grids that would be ignored or fail;
+2. every named file exists (``{year}`` patterns for every year);
+3. rasters (images, climate, DEM, forest-type maps, ``[features].canopy``):
+   readable, georeferenced, projected, in the project CRS, overlapping the
+   monitoring area, not all nodata, plausible units; per year image, every
+   band that ``[features]`` needs, found as the features stage finds it
+   (:func:`minecarbon.features.required_bands` and
+   :func:`~minecarbon.features.find_bands`); canopy band names unique;
+4. polygon layers (boundary, disturbance, planned, reclamation,
+   ``[assess].zones`` with ``zones_field``, ``[plots].plan_restoration``):
+   readable, CRS plausible, polygons, attributes, years, in the area;
+5. ``[assess].cumulative_covariates``: a raster for every year the
+   cumulative effect reads (pre-mining years and the cumulative period);
+6. plot sheet, tree tally, tape tally, allometry table, TLS scans;
+7. the plot sheet against ``[model]``: enough plots and enough spatial
+   cross-validation groups for the folds, forest-type codes.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ climate grids; simulate and write every raster window by window
 (:mod:`.plots`); read each plot pixel's history (a 1 x 1 window) and tally
 trees that reproduce its AGC (:mod:`.trees`); scan three plots with the TLS
 simulator (:mod:`.tls`, written separately); write the tables, the project
-file and ``truth/scenario.json``.  The layout of the output is in
-``docs/scenario.md``.
+file and ``truth/scenario.json``; finally fly the airborne laser scan of
+the end year over the monitoring area (:mod:`.als`, tile row by tile row).
+The layout of the output is in ``docs/scenario.md``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .. import __version__
 from ..allometry import AllometryTable
 from ..config import load_config
 from ..io import atomic_path, atomic_write_text, write_table, write_vector
+from .als import ALS_PULSES_PER_M2, AlsParams, CanopyTap, DominantHeight, simulate_als
 from .blocks import simulate_window
 from .climate import CELL_PX
 from .grid import CHUNK_PX, Grid
@@ -56,6 +58,8 @@ def _raster_specs(world: World, out: Path, monthly: bool) -> dict[tuple, RasterS
         ("species",): RasterSpec((inp / "dominant_species.tif",), ("dominant_species",), "uint8", CLASS_NODATA),
         ("units_level1",): RasterSpec((tru / "units_level1.tif",), ("units_level1",), "uint8", CLASS_NODATA),
         ("units_level2",): RasterSpec((tru / "units_level2.tif",), ("units_level2",), "uint8", CLASS_NODATA),
+        ("canopy_height",): RasterSpec((tru / f"canopy_height_{world.end_year}.tif",), ("canopy_height",),
+                                       "float32", FLOAT_NODATA, "m"),
     }
     for y in world.years:
         ft_paths = [tru / f"forest_type_{y}.tif"]
@@ -112,7 +116,7 @@ def _write_climate(world: World, inp: Path) -> None:
         raise
 
 
-def _write_rasters(world: World, out: Path, progress: Progress) -> RasterSink:
+def _write_rasters(world: World, out: Path, progress: Progress, heights: DominantHeight) -> RasterSink:
     g = world.grid
     chunked = g.n_px > CHUNK_PX
     monthly = world.size != "large"
@@ -124,7 +128,7 @@ def _write_rasters(world: World, out: Path, progress: Progress) -> RasterSink:
             progress(f"Simulating rasters: window {i + 1}/{len(windows)}" if chunked
                      else "Simulating rasters (AGC, forest type, images) for every year")
             sink.set_window(win)
-            simulate_window(world, win, sink, images=True, monthly=monthly)
+            simulate_window(world, win, CanopyTap(sink, world.end_year, heights), images=True, monthly=monthly)
         sink.close(progress)
     except BaseException:
         sink.abort()
@@ -165,11 +169,16 @@ def pixel_histories(world: World, rows: np.ndarray, cols: np.ndarray) -> list[di
     return out
 
 
-def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progress: Progress) -> dict:
+def _tree_carbon() -> TreeCarbon:
+    """The allometry of the tallies (shipped table, the demo's Robinia carbon fraction)."""
+    return TreeCarbon(AllometryTable.default(carbon_fractions={"刺槐": (ROBINIA_CF, ROBINIA_CF_SOURCE)}))
+
+
+def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progress: Progress,
+           carbon: TreeCarbon) -> dict:
     """Plots, tallies, TLS scans and tape tally; returns counts for scenario.json."""
     rng = np.random.default_rng([world.seed, 7])
     g = world.grid
-    carbon = TreeCarbon(AllometryTable.default(carbon_fractions={"刺槐": (ROBINIA_CF, ROBINIA_CF_SOURCE)}))
     plots = select_plots(units_l2, ft0, world.size, world.end_year, world.mid_survey_year, rng)
     progress(f"Tallying trees on {len(plots)} plots")
     plot_rows, truth_rows, tree_frames = [], [], []
@@ -271,7 +280,8 @@ def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progr
 
 
 def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year: int = 2005,
-             end_year: int = 2024, progress: Progress | None = None) -> Path:
+             end_year: int = 2024, progress: Progress | None = None,
+             als_pulses_per_m2: float | None = ALS_PULSES_PER_M2) -> Path:
     """Simulate a coal-mining area with known truth and write it to ``out_dir``.
 
     Parameters
@@ -282,6 +292,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     seed : random seed; the output is identical for identical arguments.
     start_year, end_year : the simulated period (mining starts at ``start_year + 3``).
     progress : optional callable receiving one line of text per step.
+    als_pulses_per_m2 : pulse density (pulses/m2) of the simulated airborne laser scan of
+        the end year (``inputs/als/*.laz``, :mod:`.als`); ``None`` or 0 writes no scan.
 
     Returns
     -------
@@ -305,10 +317,18 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
                               "name_latin": [s.name_latin for s in SPECIES]}), inp / "species_codes.csv")
     report("Writing climate grids")
     _write_climate(world, inp)
-    sink = _write_rasters(world, out, report)
+    als_params = AlsParams(pulses_per_m2=float(als_pulses_per_m2)) if als_pulses_per_m2 else None
+    carbon = _tree_carbon()
+    heights = DominantHeight(carbon)
+    sink = _write_rasters(world, out, report, heights)
     units_l2 = sink.kept[("units_level2",)]
     ft0 = sink.kept[("forest_type", world.base_year)]
-    field_counts = _field(world, units_l2, ft0, out, report)
+    field_counts = _field(world, units_l2, ft0, out, report, carbon)
+    als_counts: dict = {}
+    if als_params is not None:
+        summary = simulate_als(world, inp / "als", heights, als_params, report)
+        write_json(tru / "als_points.json", summary)
+        als_counts = {"als_tiles": len(summary["tiles"]), "als_points": summary["points"]}
     codes, pix = np.unique(units_l2, return_counts=True)
     paths = {
         "boundary": "inputs/boundary.gpkg", "images": "inputs/images/LC08_SR_{year}.tif",
@@ -317,7 +337,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "disturbance": "inputs/disturbance.gpkg", "planned": "inputs/planned_mining.gpkg",
         "reclamation": "inputs/reclamation.gpkg", "plots": "inputs/field/plots.csv",
         "trees": "inputs/field/trees.csv", "tls": "inputs/tls/*.laz", "tally": "inputs/field/tally.csv",
-        "truth": "truth",
+        "truth": "truth", "als": "inputs/als/*.laz" if als_params is not None else "",
     }
     text = project_toml(f"Simulated mining area (seed {seed})", world.start_year, world.end_year, world.base_year,
                         world.mining_start_year, world.grid.crs, paths, ROBINIA_CF, ROBINIA_CF_SOURCE)
@@ -335,7 +355,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "afforestation_species": world.layout.afforestation_species,
         "forest_share_base": float((ft0 > 0).mean()),
         "units_level2_pixels": {str(int(c)): int(n) for c, n in zip(codes, pix)},
-        "counts": {**vec_counts, **field_counts},
+        "counts": {**vec_counts, **field_counts, **als_counts},
     })
     report(f"Done: {toml_path}")
     return toml_path
