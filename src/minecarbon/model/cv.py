@@ -99,11 +99,16 @@ def fold_splits(n: int, groups: np.ndarray | None, folds: int, seed: Any) -> lis
     """
     g = np.arange(n) if groups is None else np.asarray(groups)
     labels, inverse, counts = np.unique(g, return_inverse=True, return_counts=True)
-    if folds < 2:
-        raise InputError(f"Cross-validation needs at least 2 folds, not {folds}.")
+    if labels.size < 2:
+        raise InputError(f"All {n} plots fall into one spatial group, so cross-validation has nothing to hold out "
+                         f"(plots are grouped in square blocks of [model].cv_block_m, and plots closer than "
+                         f"[model].cv_link_m share a group). Use smaller blocks ([model].cv_block_m) or "
+                         f"cv_scheme = 'random'.")
     if labels.size < folds:
         raise InputError(f"Only {labels.size} spatial group(s) of plots for {folds}-fold cross-validation. Lower "
                          f"[model].cv_folds, use smaller blocks ([model].cv_block_m) or cv_scheme = 'random'.")
+    if folds < 2:
+        raise InputError(f"Cross-validation needs at least 2 folds, not {folds} ([model].cv_folds).")
     rng = np.random.default_rng(seed)
     perm = rng.permutation(labels.size)
     order = perm[np.argsort(-counts[perm], kind="stable")]

@@ -440,6 +440,10 @@ class ReportBuilder:
                         for _, r in tp.iterrows()]
                 self.table([t("col.plot"), t("col.agc_tls"), t("col.agc_tally"), t("col.agc_diff")], rows,
                            t("plots.tab_tls_agc"))
+        used = d.nonempty("plots", "tls_vs_tally")
+        if self.cfg.plots.tree_source == "tls" and used is not None and "agc_diff_pct" in used:
+            self.para("plots.p_tls_used", n=len(used), plots=t.join(used["plot_id"]),
+                      diff=t.signed(float(np.nanmean(used["agc_diff_pct"].astype(float))), 1))
         pairs = d.nonempty("lidar", "pairs")
         if pairs is not None and "status" in pairs:
             m = pairs[pairs["status"] == "matched"]
@@ -459,6 +463,13 @@ class ReportBuilder:
         feats = [str(f) for f in card.get("features", [])]
         self.section("model.s_features")
         self.para("model.p_features", k=len(feats), features=", ".join(feats), n=card.get("n_plots", "–"))
+        als = d.nonempty("lidar", "als_plots")
+        if als is not None and self.cfg.lidar.als:
+            p95 = als["als_p95"].astype(float) if "als_p95" in als else pd.Series(dtype=float)
+            self.para("model.p_als", res=self.n(self.cfg.lidar.chm_resolution_m, 1),
+                      metrics=", ".join(self.cfg.lidar.canopy_metrics), n=int((als["n_returns"] > 0).sum()),
+                      p95=self.n(float(p95.mean()) if p95.notna().any() else float("nan")),
+                      used=t("model.als_used") if self.cfg.features.lidar_canopy else t("model.als_not_used"))
         sel = card.get("selection")
         if isinstance(sel, dict) and sel:
             pca = sel.get("pca") if isinstance(sel.get("pca"), dict) else {}

@@ -75,14 +75,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import laspy
+import numba
 import numpy as np
 from pyproj import CRS
 from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
 
 from ..io import atomic_path
-from .blocks import burn_layout, simulate_window
+from .blocks import _burn, simulate_window
 from .landscape import MIXED, SPARSE
-from .noise import hash_normal, hash_u64
+from .noise import hash_u64
 from .species import POPLAR, ROBINIA, SPECIES, lookup
 from .terrain import elevation
 from .trees import (
@@ -99,8 +101,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["ALS_PULSES_PER_M2", "AlsParams", "CanopyTap", "DominantHeight", "als_tiles", "simulate_als"]
 
-ALS_PULSES_PER_M2 = 0.25
-"""Default pulse density (pulses/m2); about 1.4 returns per pulse in forest (see ``truth/als_points.json``)."""
+ALS_PULSES_PER_M2 = 0.1
+"""Default pulse density (pulses/m2): low, so that the ``small`` scene's survey (~49 km2) stays ~20 MB
+and a few seconds; about 1.6 returns per pulse (the totals are in ``truth/als_points.json``)."""
 DBH_MAX_CM = 60.0
 YOUNG_AGE_YR = 15.0
 _SCALES_CM = np.exp(np.linspace(np.log(1.5), np.log(45.0), 96))
@@ -333,8 +336,10 @@ def _strip(world: World, heights: DominantHeight, window: Window) -> _Strip:
     dem = elevation(xh, yh, world.field_seed).astype(np.float32).astype(np.float64)
     sp, ft = got[("stand_species", end)], got[("forest_type", end)]
     s = heights.structure(sp, got[("age", end)], got[("agc", end)], ft)
-    lay = burn_layout(world, window)
-    mined = ((lay["exc_year"] > 0) & (lay["exc_year"] <= end)) | ((lay["occ_year"] > 0) & (lay["occ_year"] <= end))
+    dist = world.layout.disturbance
+    bare = dist[dist.damage_type.isin(("excavation", "occupation")) & (dist.year <= end)]
+    mined = _burn([(geom, 1) for geom in bare.geometry], (h, w), window_transform(window, g.transform),
+                  "uint8").astype(bool)
     cls = np.zeros(len(SPECIES) + 1, dtype=bool)
     for spc in SPECIES:
         cls[spc.code] = spc.forest_class == 1
@@ -363,8 +368,81 @@ def _pulses(tile: Tile, density: float, rng: np.random.Generator) -> tuple[np.nd
     yy, xx = np.meshgrid(ys, xs, indexing="ij")
     x = xx.ravel() + rng.uniform(0.0, step, xx.size)
     y = yy.ravel() - rng.uniform(0.0, step, yy.size)
-    keep = (x < tile.xmax) & (y > tile.ymin)
+    x, y = np.round(x, 2), np.round(y, 2)  # on the LAS coordinate lattice (0.01 m) from the start
+    keep = (x < tile.xmax) & (y > tile.ymin) & (x >= tile.xmin) & (y <= tile.ymax)
     return x[keep], y[keep]
+
+
+def _unit_fields(h: np.ndarray, k: int, bits: int = 12) -> np.ndarray:
+    """The ``k``-th ``bits``-bit field of 64-bit hashes as U(0, 1) (centred bins)."""
+    f = (h >> np.uint64(bits * k)) & np.uint64((1 << bits) - 1)
+    return (f.astype(np.float64) + 0.5) / float(1 << bits)
+
+
+def crown_table(world: World, strip: _Strip, r0: int, r1: int, c0: int, c1: int) -> dict[str, np.ndarray]:
+    """The trees of the strip-relative pixels ``[r0, r1) x [c0, c1)`` (module docstring).
+
+    Returns flat arrays: ``offset`` ((r1-r0)*(c1-c0) + 1, index of each pixel's
+    first tree), ``m`` (cells per side per pixel, 0 unstocked), and per tree
+    ``x``, ``y`` (m from the pixel's west / north edge), ``height_m``,
+    ``radius_m``, ``length_m`` (crown length), ``conifer``.
+    """
+    g = world.grid
+    s = strip.structure
+    px = g.pixel_m
+    sl = (slice(r0, r1), slice(c0, c1))
+    stocked = s["stocked"][sl].ravel()
+    m = np.maximum(1, np.rint(np.sqrt(s["density_per_ha"][sl].ravel() * px * px / 10_000.0))).astype(np.int64)
+    m = np.where(stocked, m, 0)
+    count = m * m
+    offset = np.concatenate([[0], np.cumsum(count)])
+    pix = np.repeat(np.arange(m.size), count)
+    k = np.arange(pix.size) - offset[pix]
+    mm = m[pix]
+    ti, tj = k // mm, k % mm
+    rows = np.repeat(np.arange(r0, r1)[:, None], c1 - c0, axis=1).ravel()[pix]
+    cols = np.repeat(np.arange(c0, c1)[None, :], r1 - r0, axis=0).ravel()[pix]
+    gid = (rows + strip.row0) * g.n_px + (cols + strip.col0)
+    hsh = hash_u64(gid, k, world.field_seed, 501)
+    cell = px / mm
+    x = (ti + 0.5 + 0.8 * (_unit_fields(hsh, 0) - 0.5)) * cell
+    y = (tj + 0.5 + 0.8 * (_unit_fields(hsh, 1) - 0.5)) * cell
+    dbh = _weibull_quantile(_unit_fields(hsh, 2), s["scale_cm"][rows, cols], s["shape"][rows, cols],
+                            s["lo_cm"][rows, cols])
+    normal = np.sqrt(-2.0 * np.log(_unit_fields(hsh, 3))) * np.cos(2.0 * np.pi * _unit_fields(hsh, 4))
+    sp = strip.species[rows, cols]
+    height = np.maximum(_hd_curve(sp, dbh) * np.exp(0.08 * normal), 1.5)
+    conifer = strip.conifer[rows, cols]
+    return {"offset": offset, "m": m, "x": x, "y": y, "height_m": height,
+            "radius_m": np.minimum(cell, 0.6 + 0.12 * dbh),
+            "length_m": np.where(conifer, 0.6, 0.5) * height, "conifer": conifer}
+
+
+@numba.njit(cache=True, nogil=True)
+def _crown_kernel(u, v, p, m_px, first_px, tx, ty, radius, height, length, conifer, pixel_m):  # pragma: no cover
+    """Highest crown surface over each pulse among the trees of the 3 x 3 cells around it (numba)."""
+    n = u.size
+    best = np.full(n, -1.0)
+    base = np.zeros(n)
+    for k in range(n):
+        m = m_px[p[k]]
+        if m == 0:
+            continue
+        cell = pixel_m / m
+        ci = min(int(u[k] / cell), m - 1)
+        cj = min(int(v[k] / cell), m - 1)
+        f0 = first_px[p[k]]
+        for ti in range(max(ci - 1, 0), min(ci + 2, m)):
+            for tj in range(max(cj - 1, 0), min(cj + 2, m)):
+                t = f0 + ti * m + tj
+                d = math.hypot(u[k] - tx[t], v[k] - ty[t]) / radius[t]
+                if d >= 1.0:
+                    continue
+                z = height[t] - length[t] * (d if conifer[t] else d * d)
+                if z > best[k]:
+                    best[k] = z
+                    base[k] = height[t] - length[t]
+    return best, base
 
 
 def _crowns(strip: _Strip, world: World, row: np.ndarray, col: np.ndarray, u: np.ndarray,
@@ -372,52 +450,19 @@ def _crowns(strip: _Strip, world: World, row: np.ndarray, col: np.ndarray, u: np
     """Crown surface height (m above ground, -1 = no crown), crown base (m) and hit flag at pulses.
 
     ``row, col`` are the pixels (strip-relative), ``u, v`` the positions inside
-    the pixel (m from its west and north edges).
+    the pixel (m from its west and north edges).  A crown's radius never
+    exceeds its cell, so only the trees of the 3 x 3 cells around a pulse
+    can cover it.
     """
-    g = world.grid
-    s = strip.structure
-    px = g.pixel_m
-    stocked = s["stocked"][row, col]
-    m = np.maximum(1, np.rint(np.sqrt(s["density_per_ha"][row, col] * px * px / 10_000.0))).astype(np.int64)
-    m = np.where(stocked, m, 0)
-    cell = px / np.maximum(m, 1)
-    ci = np.minimum((u / cell).astype(np.int64), np.maximum(m - 1, 0))
-    cj = np.minimum((v / cell).astype(np.int64), np.maximum(m - 1, 0))
-    gid = (row + strip.row0).astype(np.int64) * g.n_px + (col + strip.col0)
-    scale = s["scale_cm"][row, col]
-    shape = s["shape"][row, col]
-    lo = s["lo_cm"][row, col]
-    sp = strip.species[row, col]
-    conifer = strip.conifer[row, col]
-    crown_frac = np.where(conifer, 0.6, 0.5)
-    best = np.full(u.shape, -1.0)
-    base = np.zeros(u.shape)
-    seed = world.field_seed
-    for di in (-1, 0, 1):
-        for dj in (-1, 0, 1):
-            ti, tj = ci + di, cj + dj
-            ok = stocked & (ti >= 0) & (ti < m) & (tj >= 0) & (tj < m)
-            if not ok.any():
-                continue
-            idx = np.flatnonzero(ok)
-            tid = ti[idx] * m[idx] + tj[idx]
-            hsh = hash_u64(gid[idx], tid, seed, 501)
-            b16 = [((hsh >> np.uint64(16 * k)) & np.uint64(0xFFFF)).astype(np.float64) / 65536.0 + 0.5 / 65536.0
-                   for k in range(3)]
-            c = cell[idx]
-            tx = (ti[idx] + 0.5 + 0.8 * (b16[0] - 0.5)) * c
-            ty = (tj[idx] + 0.5 + 0.8 * (b16[1] - 0.5)) * c
-            dbh = _weibull_quantile(b16[2], scale[idx], shape[idx], lo[idx])
-            h = np.maximum(_hd_curve(sp[idx], dbh) * np.exp(0.08 * hash_normal(gid[idx], tid, seed, 502)), 1.5)
-            r = np.minimum(c, 0.6 + 0.12 * dbh)
-            d = np.hypot(u[idx] - tx, v[idx] - ty) / r
-            length = crown_frac[idx] * h
-            z = np.where(conifer[idx], h - length * d, h - length * d * d)
-            z = np.where(d < 1.0, z, -1.0)
-            better = z > best[idx]
-            upd = idx[better]
-            best[upd] = z[better]
-            base[upd] = (h - length)[better]
+    if u.size == 0:
+        return np.full(0, -1.0), np.zeros(0), np.zeros(0, dtype=bool)
+    r0, r1 = int(row.min()), int(row.max()) + 1
+    c0, c1 = int(col.min()), int(col.max()) + 1
+    t = crown_table(world, strip, r0, r1, c0, c1)
+    p = (row - r0) * (c1 - c0) + (col - c0)
+    best, base = _crown_kernel(np.ascontiguousarray(u, dtype=np.float64), np.ascontiguousarray(v, dtype=np.float64),
+                               p.astype(np.int64), t["m"], t["offset"], t["x"], t["y"], t["radius_m"],
+                               t["height_m"], t["length_m"], t["conifer"], float(world.grid.pixel_m))
     return best, base, best > 0.0
 
 
@@ -441,27 +486,32 @@ def tile_points(world: World, strip: _Strip, tile: Tile, params: AlsParams) -> d
     lowveg = ~hit & strip.low_vegetation[row, col] & (r1 < params.p_low_vegetation)
     lv_lo, lv_hi = params.low_vegetation_m
     first_h = np.where(hit, top, np.where(lowveg, lv_lo + (lv_hi - lv_lo) * r3, 0.0))
-    first_veg = hit | lowveg
-    n_ret = 1 + second.astype(np.int64) + under.astype(np.int64) + lowveg.astype(np.int64)
-    pulse = np.arange(n)
+    n_ret = (1 + second.astype(np.int64) + under.astype(np.int64) + lowveg.astype(np.int64)).astype(np.uint8)
     # second return: inside the crown, between its base and the first return
-    h2 = np.maximum(base, 0.0) + (top - np.maximum(base, 0.0)) * rng.uniform(size=n)
-    has_ground_last = lowveg | under
-    parts = [
-        (pulse, first_h, np.where(first_veg, 1, 2), np.ones(n, dtype=np.int64)),
-        (pulse[second], h2[second], np.ones(int(second.sum()), dtype=np.int64), np.full(int(second.sum()), 2)),
-        (pulse[has_ground_last], np.zeros(int(has_ground_last.sum())), np.full(int(has_ground_last.sum()), 2),
-         n_ret[has_ground_last]),
-    ]
-    pid = np.concatenate([p[0] for p in parts])
-    hag = np.concatenate([p[1] for p in parts])
-    cls = np.concatenate([p[2] for p in parts]).astype(np.uint8)
-    rn = np.concatenate([p[3] for p in parts])
-    order = np.lexsort((rn, pid))
-    pid, hag, cls, rn = pid[order], hag[order], cls[order], rn[order]
-    z = ground[pid] + hag + rng.normal(0.0, params.ground_sd_m, pid.size)
-    return {"x": x[pid], "y": y[pid], "z": z, "classification": cls, "return_number": rn.astype(np.uint8),
-            "number_of_returns": n_ret[pid].astype(np.uint8)}
+    bot = np.maximum(base, 0.0)
+    h2 = bot + (top - bot) * rng.uniform(size=n)
+    last_ground = lowveg | under
+    # returns in pulse order: first at start, second at start + 1, ground last
+    end = np.cumsum(n_ret, dtype=np.int64)
+    start = end - n_ret
+    total = int(end[-1]) if n else 0
+    pid = np.repeat(np.arange(n), n_ret)
+    hag = np.zeros(total)
+    cls = np.full(total, 2, dtype=np.uint8)
+    rn = np.empty(total, dtype=np.uint8)
+    hag[start] = first_h
+    cls[start] = np.where(hit | lowveg, 1, 2)
+    rn[start] = 1
+    hag[start[second] + 1] = h2[second]
+    cls[start[second] + 1] = 1
+    rn[start[second] + 1] = 2
+    gi = end[last_ground] - 1
+    hag[gi] = 0.0
+    cls[gi] = 2
+    rn[gi] = n_ret[last_ground]
+    z = ground[pid] + hag + rng.normal(0.0, params.ground_sd_m, total)
+    return {"x": x[pid], "y": y[pid], "z": z, "classification": cls, "return_number": rn,
+            "number_of_returns": n_ret[pid]}
 
 
 def _write_tile(path: Path, pts: dict[str, np.ndarray], crs: str, end_year: int) -> None:
@@ -473,12 +523,11 @@ def _write_tile(path: Path, pts: dict[str, np.ndarray], crs: str, end_year: int)
     header.generating_software = "minecarbon.scenario.als"
     header.creation_date = datetime.date(end_year, 8, 1)
     header.add_crs(CRS.from_user_input(crs))
-    las = laspy.LasData(header)
+    las = laspy.LasData(header, points=laspy.ScaleAwarePointRecord.zeros(len(pts["x"]), header=header))
     las.x, las.y, las.z = pts["x"], pts["y"], pts["z"]
     las.classification = pts["classification"]
     las.return_number = pts["return_number"]
     las.number_of_returns = pts["number_of_returns"]
-    las.update_header()
     with atomic_path(path) as tmp:
         backend = laspy.LazBackend.LazrsParallel if laspy.LazBackend.LazrsParallel.is_available() else None
         if backend is not None:

@@ -164,6 +164,9 @@ def project_toml(name: str, start_year: int, end_year: int, base_year: int, mini
     for key in ("dem", "forest_type", "disturbance", "planned", "reclamation", "plots", "trees", "tls", "tally"):
         if paths.get(key):
             lines.append(f"{key} = {q(paths[key])}")
+    lidar = {key: paths[key] for key in ("als",) if paths.get(key)}
+    if lidar:  # one [lidar] table holding every lidar key
+        lines += ["", "[lidar]"] + [f"{key} = {q(value)}" for key, value in lidar.items()]
     lines += [
         "",
         f"[plots.carbon_fractions.{q('刺槐')}]",
