@@ -287,7 +287,7 @@ def test_spatial_cv_groups(tmp_path: Path) -> None:
     # the model stage fails on these groups
     groups = spatial_groups(PLOTS["x"].to_numpy(), PLOTS["y"].to_numpy(), 5000.0, 100.0)
     X = np.random.default_rng(0).normal(size=(len(PLOTS), 2))
-    with pytest.raises(InputError, match="at least 2 folds"):
+    with pytest.raises(InputError, match="one spatial group|at least 2 folds"):
         fit_model_set(X, X[:, 0] + 5, ["a", "b"], None, groups, FitOptions(learners=("mlr",)))
     # 500 m blocks: the 10 plots of the 1 km mine fall in the 4 quarters, fewer than 5 folds -> a warning
     toml.write_text(PROJECT_TOML.replace("cv_block_m = 300", "cv_block_m = 500"), encoding="utf-8")
