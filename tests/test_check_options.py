@@ -329,3 +329,41 @@ def test_model_options_that_would_be_ignored(tmp_path: Path, monkeypatch) -> Non
     toml.write_text(PROJECT_TOML, encoding="utf-8")
     p = one(check_project(toml), where="[model].learners", text="xgboost")
     assert "pip install xgboost" in p.fix and p.severity == "error"
+
+
+def test_lidar_scan_positions_and_als_tiles(tmp_path):
+    """[lidar].scan_positions rows and [lidar].als tiles are checked before the lidar stage runs."""
+    import laspy
+
+    toml = build_project(tmp_path)
+    base = toml.read_text(encoding="utf-8")
+    # a scan-position sheet with a repeated plot and a rotation that is not a number
+    (tmp_path / "pos.csv").write_text("plot_id,rotation_deg\nP1,x\nP1,10\n", encoding="utf-8")
+    toml.write_text(base + '\n[lidar]\nscan_positions = "pos.csv"\nals = "als/*.laz"\n', encoding="utf-8")
+    problems = check_project(toml)
+    p = one(problems, where="(file)", text="line(s) 2, 3")
+    assert p.file.endswith("pos.csv") and p.severity == "error" and "rotation_deg" in p.fix
+    p = one(problems, where="[lidar].als", text="matches no file")
+    assert p.severity == "error"
+    # tiles: an empty one, one in degrees, one far away from the mine, one good
+    tiles = tmp_path / "als"
+    tiles.mkdir()
+    (tmp_path / "pos.csv").write_text("plot_id,rotation_deg\nP1,10\n", encoding="utf-8")
+
+    def tile(name, x, y, crs):
+        header = laspy.LasHeader(point_format=6, version="1.4")
+        header.offsets = [float(np.min(x)), float(np.min(y)), 0.0]
+        header.scales = [0.001, 0.001, 0.001]
+        if crs:
+            header.add_crs(__import__("pyproj").CRS.from_user_input(crs))
+        las = laspy.LasData(header)
+        las.x, las.y, las.z = np.asarray(x, float), np.asarray(y, float), np.zeros(len(x))
+        las.write(str(tiles / name))
+
+    tile("degrees.laz", [110.1, 110.2], [35.1, 35.2], "EPSG:4326")
+    tile("far.laz", [100.0, 200.0], [100.0, 200.0], "EPSG:32649")
+    problems = check_project(toml)
+    assert not [q for q in problems if q.file.endswith("pos.csv")]
+    p = one(problems, where="(header)", text="not projected")
+    assert p.file.endswith("degrees.laz")
+    one(problems, where="[lidar].als", text="no ALS tile overlaps")

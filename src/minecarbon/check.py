@@ -51,6 +51,7 @@ import pandas as pd
 from .config import DAMAGE_TYPE_ALIASES, DAMAGE_TYPES, ProjectConfig, load_config
 from .errors import (
     ConfigError,
+    MinecarbonError,
     MissingInputError,
     MissingValueError,
     UnknownSpeciesError,
@@ -212,6 +213,8 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
             (ctx.show(cfg.path(cfg.inputs.trees)), "(file)", _check_trees),
             (ctx.show(cfg.path(cfg.inputs.tally)) if cfg.inputs.tally else "", "(file)", _check_tally),
             (ctx.project_file, "[inputs].tls", _check_tls),
+            (ctx.project_file, "[lidar].scan_positions", _check_scan_positions),
+            (ctx.project_file, "[lidar].als", _check_als),
             (ctx.project_file, "[model]", _check_model_plots),
         ]
         for file, where, step in steps:
@@ -1692,3 +1695,79 @@ def _check_tls(ctx: _Context) -> None:
             ctx.add(ctx.project_file, "[inputs].tls", f"scan(s) {_values([f.name for f in unknown], 8)} are "
                     f"not named after a plot_id of the plot sheet", "Name each scan <plot_id>.laz.",
                     "warning")
+
+
+def _check_scan_positions(ctx: _Context) -> None:
+    """``[lidar].scan_positions``: readable, one row per plot, numbers in range (the stage's own reader)."""
+    cfg = ctx.cfg
+    if not cfg.lidar.scan_positions:
+        return
+    path = cfg.path(cfg.lidar.scan_positions)
+    if not path.is_file():
+        ctx.add(ctx.project_file, "[lidar].scan_positions", f"the file {ctx.show(path)} does not exist",
+                "Correct the path (relative to the project folder) or remove the key; without it every scan is "
+                "taken at its plot centre, oriented to grid north.")
+        return
+    from .pipeline.stages.lidar import read_scan_positions, scan_paths
+
+    try:
+        read_scan_positions(cfg, list(scan_paths(cfg)))
+    except MinecarbonError as exc:
+        ctx.add(ctx.show(path), "(file)", str(exc).split(". Each row")[0],
+                "Each row is plot_id, centre_x_m, centre_y_m (the plot centre in the scan frame, m) and "
+                "rotation_deg (clockwise from the scan's +y axis to grid north).")
+
+
+def _check_als(ctx: _Context) -> None:
+    """``[lidar].als``: tiles exist, have points, a projected CRS (header or project) and overlap the area."""
+    cfg = ctx.cfg
+    if not cfg.lidar.als:
+        return
+    files = [p for k, p in cfg.input_paths().items() if k.startswith("lidar.als[")]
+    if not files:
+        ctx.add(ctx.project_file, "[lidar].als", f"the pattern {cfg.lidar.als!r} matches no file",
+                "Correct the glob (relative to the project folder, e.g. 'inputs/als/*.laz') or remove [lidar].als.")
+        return
+    import laspy
+
+    from .lidar.lasfile import _crs_of
+
+    hit, placed = False, 0
+    for f in files:
+        shown = ctx.show(f)
+        try:
+            with laspy.open(str(f)) as reader:
+                header = reader.header
+                n = int(header.point_count)
+                crs = _crs_of(header, f, "ALS tile")
+        except Exception as exc:  # noqa: BLE001 - laspy and lazrs raise many kinds
+            ctx.add(shown, "(file)", f"cannot be read as LAS/LAZ ({_one_line(str(exc))})",
+                    "Re-export the tile as LAS 1.2-1.4 or LAZ.")
+            continue
+        if n == 0:
+            ctx.add(shown, "(file)", "the tile holds no points", "Re-export the tile or remove it from the folder.")
+            continue
+        crs = crs if crs is not None else ctx.target_crs
+        if crs is None:
+            ctx.add(shown, "(header)", "no CRS in the header and none in the project",
+                    "Set [project].crs or write the CRS into the tile headers.")
+            continue
+        crs = _pyproj(crs)
+        if crs is not None and not crs.is_projected:
+            ctx.add(shown, "(header)", f"the CRS {_crs_name(crs)} is not projected (heights and cells need metres)",
+                    "Reproject the tiles to the project's projected CRS (e.g. with PDAL or lasinfo/las2las).")
+            continue
+        if ctx.area is not None and crs is not None:
+            from shapely.geometry import box
+
+            try:
+                b = _transform_bounds((header.mins[0], header.mins[1], header.maxs[0], header.maxs[1]), crs,
+                                      ctx.area_crs)
+                hit |= box(*b).intersects(ctx.area)
+                placed += 1
+            except Exception:  # noqa: BLE001 - bounds that cannot be transformed are not judged
+                pass
+    if placed and not hit:
+        ctx.add(ctx.project_file, "[lidar].als", "no ALS tile overlaps the monitoring area",
+                "Check that these are the tiles of this mine and that their CRS is right.")
+
