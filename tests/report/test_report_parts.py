@@ -28,6 +28,17 @@ def test_every_message_has_both_languages():
             assert fields[0] == fields[1], key
 
 
+def test_every_declared_output_is_described_in_chinese():
+    """The Chinese report's inventory names every output of every stage in Chinese (no English fallback)."""
+    from minecarbon.pipeline import stages  # noqa: F401  (registers the stages)
+    from minecarbon.pipeline.core import STAGES
+
+    zh = Translator("zh")
+    missing = [f"{st.name}.{o.id}" for st in STAGES for o in st.outputs if not zh.has(f"output.{st.name}.{o.id}")]
+    assert missing == []
+    assert any(not all(ord(c) < 128 for c in zh(f"output.{st.name}.{o.id}")) for st in STAGES for o in st.outputs)
+
+
 def test_number_formatting_by_hand():
     t = Translator("zh")
     assert t.num(1234.5678, 2) == "1,234.57"

@@ -496,7 +496,8 @@ class ReportBuilder:
         learners = card.get("learners") if isinstance(card.get("learners"), dict) else {}
         cv = card.get("cv") or {}
         if learners:
-            self.doc.add(Bullets([f"{k}: {v.get('about', '')}" for k, v in learners.items() if isinstance(v, dict)]))
+            self.doc.add(Bullets([f"{k}: {t.get(f'model.learner.{k}', str(v.get('about', '')))}"
+                                  for k, v in learners.items() if isinstance(v, dict)]))
         self.para("model.p_cv", scheme=cv.get("scheme", "–"), folds=cv.get("folds", "–"),
                   inner=cv.get("inner_folds", "–"))
         cmp_ = d.nonempty("model", "comparison")
@@ -515,7 +516,19 @@ class ReportBuilder:
                         t("col.mae_t_ha"), t("col.rrmse_pct"), t("col.chosen")], rows, t("model.tab_candidates"),
                        align=["l", "l", "l", "r", "r", "r", "r", "r", "l"], long=len(rows) > 15)
         self.section("model.s_selected")
-        self.para("model.p_choice", learner=str(card.get("learner", "–")))
+        pooled = card.get("pooled") if isinstance(card.get("pooled"), dict) else {}
+        best = str(pooled.get("learner", "–"))
+        types = [ty for ty in card.get("types") or [] if isinstance(ty, dict)]
+        if types and any(ty.get("source") == "own" or ty.get("learner") != best for ty in types):
+            entries = []
+            for ty in types:
+                source = str(ty.get("source", "–"))
+                entries.append(f"{self.forest_type_name(ty.get('name', ty.get('code')))}: {ty.get('learner', '–')} "
+                               f"({t.get('model.source.' + source, source)})")
+            self.para("model.p_choice_types", learner=best, types=t.join(entries))
+        else:
+            self.para("model.p_choice_pooled", learner=best,
+                      about=t.get(f"model.learner.{best}", str(pooled.get("learner_about", ""))))
         rows = []
         for ty in card.get("types") or []:
             if not isinstance(ty, dict):
