@@ -38,7 +38,8 @@ def test_chunked_writer_gives_the_same_files(tiny, tmp_path, monkeypatch):
     out = tmp_path / "chunked"
     sim.simulate(out, size="tiny", seed=0)
     for rel in ["inputs/dem.tif", "inputs/images/LC08_SR_2024.tif", "inputs/images_monthly/LC08_SR_2024-07.tif",
-                "truth/agc_2019.tif", "truth/units_level2.tif", "inputs/forest_type/forest_type_2005.tif"]:
+                "truth/agc_2019.tif", "truth/units_level2.tif", "inputs/forest_type/forest_type_2005.tif",
+                "truth/canopy_height_2024.tif"]:
         with rasterio.open(tiny.out / rel) as a, rasterio.open(out / rel) as b:
             assert np.array_equal(a.read(), b.read()), rel
             assert a.descriptions == b.descriptions and a.nodata == b.nodata and a.crs == b.crs
@@ -46,3 +47,7 @@ def test_chunked_writer_gives_the_same_files(tiny, tmp_path, monkeypatch):
             assert b.profile.get("tiled") and b.overviews(1) == a.overviews(1)
     for rel in ["inputs/field/plots.csv", "inputs/field/trees.csv", "truth/plots_truth.csv"]:
         pd.testing.assert_frame_equal(pd.read_csv(tiny.out / rel), pd.read_csv(out / rel))
+    als_a = sorted((tiny.out / "inputs" / "als").glob("*.laz"))
+    assert als_a and [p.name for p in als_a] == sorted(p.name for p in (out / "inputs" / "als").glob("*.laz"))
+    for p in als_a:
+        assert p.read_bytes() == (out / "inputs" / "als" / p.name).read_bytes(), p.name

@@ -29,7 +29,8 @@ def test_every_documented_file_exists(tiny):
                 inp / "species_codes.csv", inp / "field" / "plots.csv", inp / "field" / "trees.csv",
                 inp / "field" / "tally.csv", inp / "forest_type" / "forest_type_2005.tif",
                 inp / "forest_type" / "forest_type_2024.tif", tru / "units_level1.tif", tru / "units_level2.tif",
-                tru / "plots_truth.csv", tru / "scenario.json"]
+                tru / "plots_truth.csv", tru / "scenario.json", tru / "canopy_height_2024.tif", tru / "als_points.json"]
+    expected += [inp / "als" / f"als_{e}_{n}.laz" for e in (380, 381) for n in (4098, 4099)]
     for y in YEARS:
         expected += [inp / "images" / f"LC08_SR_{y}.tif", inp / "climate" / f"tmean_{y}.tif",
                      inp / "climate" / f"prcp_{y}.tif", tru / f"agc_{y}.tif", tru / f"agc_nomining_{y}.tif",
@@ -53,6 +54,7 @@ def test_every_documented_file_exists(tiny):
     ("truth/forest_type_2015.tif", "uint8", 255, ("forest_type",)),
     ("truth/units_level1.tif", "uint8", 255, ("units_level1",)),
     ("truth/units_level2.tif", "uint8", 255, ("units_level2",)),
+    ("truth/canopy_height_2024.tif", "float32", -9999.0, ("canopy_height",)),
 ])
 def test_rasters_are_valid_geotiffs(tiny, rel, dtype, nodata, bands):
     with rasterio.open(tiny.out / rel) as src:

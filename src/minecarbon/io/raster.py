@@ -82,7 +82,8 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
     """Write a DataArray (2-D or band, y, x) as a (Cloud-Optimized) GeoTIFF, atomically.
 
     Dask-backed arrays are written chunk by chunk into a tiled GeoTIFF, then
-    turned into a COG by GDAL's COG driver (which streams from disk).
+    turned into a COG by GDAL's COG driver (which streams from disk).  Files
+    that may pass 4 GB become BigTIFF (GDAL's ``BIGTIFF=IF_SAFER``).
     """
     path = Path(path)
     if da.ndim == 2:
@@ -113,7 +114,7 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
         tiled = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp
         try:
             da.rio.to_raster(tiled, driver="GTiff", tiled=True, blockxsize=256, blockysize=256,
-                             compress="DEFLATE", lock=_WRITE_LOCK if da.chunks else None,
+                             compress="DEFLATE", BIGTIFF="IF_SAFER", lock=_WRITE_LOCK if da.chunks else None,
                              windowed=bool(da.chunks))
             with rasterio.open(tiled, "r+") as dst:
                 for i, n in enumerate(names, start=1):
@@ -124,7 +125,7 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
                         dst.set_band_unit(i, units)
             if cog:
                 rasterio.shutil.copy(tiled, tmp, driver="COG", compress="DEFLATE", blocksize=256,
-                                     overview_resampling="average")
+                                     overview_resampling="average", BIGTIFF="IF_SAFER")
         finally:
             if cog and tiled.exists():
                 tiled.unlink()

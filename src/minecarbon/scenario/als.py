@@ -350,11 +350,13 @@ def _strip(world: World, heights: DominantHeight, window: Window) -> _Strip:
 def _bilinear(strip: _Strip, world: World, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """DEM (m) at points, bilinear between pixel centres (halo array of the strip)."""
     g = world.grid
-    fc = (x - g.x0_m) / g.pixel_m - 0.5 - (strip.col0 - 1)
-    fr = (g.y0_m - y) / g.pixel_m - 0.5 - (strip.row0 - 1)
-    j0 = np.floor(fc).astype(np.int64)
-    i0 = np.floor(fr).astype(np.int64)
+    fc = (x - g.x0_m) / g.pixel_m - 0.5  # scene pixel-centre coordinates: independent of the strip
+    fr = (g.y0_m - y) / g.pixel_m - 0.5
+    j0 = np.floor(fc)
+    i0 = np.floor(fr)
     tx, ty = fc - j0, fr - i0
+    j0 = j0.astype(np.int64) - (strip.col0 - 1)
+    i0 = i0.astype(np.int64) - (strip.row0 - 1)
     z = strip.dem_halo
     return ((z[i0, j0] * (1 - tx) + z[i0, j0 + 1] * tx) * (1 - ty)
             + (z[i0 + 1, j0] * (1 - tx) + z[i0 + 1, j0 + 1] * tx) * ty)
@@ -586,7 +588,7 @@ def simulate_als(world: World, out_dir: Path, heights: DominantHeight, params: A
             _write_tile(out_dir / t.name, pts, world.grid.crs, world.end_year)
             first = int((pts["return_number"] == 1).sum())
             records.append({"file": t.name, "xmin": t.xmin, "ymin": t.ymin, "xmax": t.xmax, "ymax": t.ymax,
-                            "pulses": first, "points": int(len(pts["x"])),
+                            "pulses": first, "points": len(pts["x"]),
                             "ground_points": int((pts["classification"] == 2).sum())})
             n_pulses += first
             n_points += len(pts["x"])

@@ -135,7 +135,7 @@ def write_stack(stack: xr.DataArray, path: Path) -> Path:
         try:
             write_raster(stack, tiled, dtype="float32", units="mixed", cog=False)
             rasterio.shutil.copy(tiled, tmp, driver="COG", compress="DEFLATE", blocksize=WRITE_TILE,
-                                 overviews="NONE")
+                                 overviews="NONE", BIGTIFF="IF_SAFER")
         finally:
             if tiled.exists():
                 tiled.unlink()
