@@ -46,7 +46,7 @@ def als_project(tmp_path_factory):
     from minecarbon.scenario import simulate
 
     root = tmp_path_factory.mktemp("als_tiny")
-    toml = Path(simulate(root, size="tiny", seed=5, start_year=2014, end_year=2016))
+    toml = Path(simulate(root, size="tiny", seed=5, start_year=2014, end_year=2016, als_pulses_per_m2=None))
     cfg = load_config(toml)
     with rasterio.open(cfg.year_path(cfg.images.path, cfg.project.base)) as src:
         b = src.bounds

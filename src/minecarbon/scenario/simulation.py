@@ -13,6 +13,7 @@ The layout of the output is in ``docs/scenario.md``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -339,8 +340,15 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "trees": "inputs/field/trees.csv", "tls": "inputs/tls/*.laz", "tally": "inputs/field/tally.csv",
         "truth": "truth", "als": "inputs/als/*.laz" if als_params is not None else "",
     }
+    settings: dict[str, dict[str, float]] = {}
+    if als_params is not None:
+        # CHM cells of about one first return each (pulses = first returns); finer cells would be pit-filled
+        settings["lidar"] = {"chm_resolution_m": max(0.5, math.ceil(2.0 / math.sqrt(als_params.pulses_per_m2)) / 2.0)}
+    if world.grid.n_px * world.grid.pixel_m < 3000.0:
+        # spatial CV blocks of 1 km would hold every plot of an area this small in one or two groups
+        settings["model"] = {"cv_block_m": 500.0}
     text = project_toml(f"Simulated mining area (seed {seed})", world.start_year, world.end_year, world.base_year,
-                        world.mining_start_year, world.grid.crs, paths, ROBINIA_CF, ROBINIA_CF_SOURCE)
+                        world.mining_start_year, world.grid.crs, paths, ROBINIA_CF, ROBINIA_CF_SOURCE, settings)
     toml_path = atomic_write_text(out / "minecarbon.toml", text)
     load_config(toml_path)  # the simulator must write a valid project file
     write_json(tru / "scenario.json", {

@@ -132,8 +132,14 @@ def _toml_str(value: str) -> str:
 
 
 def project_toml(name: str, start_year: int, end_year: int, base_year: int, mining_start_year: int,
-                 crs: str, paths: dict[str, str], robinia_cf: float, robinia_cf_source: str) -> str:
-    """The text of ``minecarbon.toml`` naming every simulated input (paths relative to the file)."""
+                 crs: str, paths: dict[str, str], robinia_cf: float, robinia_cf_source: str,
+                 settings: dict[str, dict[str, float]] | None = None) -> str:
+    """The text of ``minecarbon.toml`` naming every simulated input (paths relative to the file).
+
+    ``settings``: extra numeric keys per table (``{"lidar": {"chm_resolution_m": 3.5}, "model": {...}}``)
+    that suit the simulated data; each is written with a comment saying why.
+    """
+    settings = settings or {}
     q = _toml_str
     lines = [
         "# Project file written by minecarbon.scenario (simulated mining area).",
@@ -167,6 +173,11 @@ def project_toml(name: str, start_year: int, end_year: int, base_year: int, mini
     lidar = {key: paths[key] for key in ("als",) if paths.get(key)}
     if lidar:  # one [lidar] table holding every lidar key
         lines += ["", "[lidar]"] + [f"{key} = {q(value)}" for key, value in lidar.items()]
+        lines += [f"{key} = {value}  # suits the simulated scan's density" for key, value in
+                  settings.get("lidar", {}).items()]
+    if settings.get("model"):
+        lines += ["", "[model]"] + [f"{key} = {value}  # suits the size of the simulated area" for key, value in
+                                    settings["model"].items()]
     lines += [
         "",
         f"[plots.carbon_fractions.{q('刺槐')}]",

@@ -22,6 +22,7 @@ should be thinned or split into several projects.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +147,7 @@ def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
                             cover_threshold_m=lid.cover_threshold_m, return_number=pts["return_number"])
     names = [f"als_{m}" for m in metrics["band"].values]
     metrics = metrics.assign_coords(band=names)
-    _log_coverage(pts["x"], pts["y"], tmpl, area)
+    _log_coverage(pts["x"], pts["y"], tmpl, area, pts["return_number"] == 1, lid.chm_resolution_m)
     ctx.produced(write_raster(metrics, ctx.out("als_metrics"), nodata=np.nan, band_names=names))
     rows = []
     if sheet is not None:
@@ -164,8 +165,8 @@ def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
     log.info("ALS: %d tiles, %d returns, %d treetops", len(paths), n, len(tops))
 
 
-def _log_coverage(x: np.ndarray, y: np.ndarray, tmpl, area) -> None:
-    """Warn when the scans leave pixels of the monitoring area without returns."""
+def _log_coverage(x: np.ndarray, y: np.ndarray, tmpl, area, first: np.ndarray, chm_cell_m: float) -> None:
+    """Warn when the scans leave pixels of the monitoring area without returns, or are too sparse for the CHM."""
     from ...grid import rasterize
 
     t = tmpl.rio.transform()
@@ -177,6 +178,14 @@ def _log_coverage(x: np.ndarray, y: np.ndarray, tmpl, area) -> None:
     hit[row[ok] * nx + col[ok]] = True
     inside = rasterize(area, tmpl, dtype="uint8").ravel() > 0
     share = float((inside & ~hit).sum()) / max(int(inside.sum()), 1)
+    covered_m2 = float(hit.sum()) * abs(t.a * t.e)
+    density = float(first[ok].sum()) / covered_m2 if covered_m2 else 0.0
+    per_cell = density * chm_cell_m ** 2
+    log.info("ALS: %.2f first returns per m2 on the scanned pixels, %.2f per CHM cell", density, per_cell)
+    if 0 < per_cell < 1.0:
+        log.warning("the airborne scans have %.2f first returns per m2, %.2f per %g m CHM cell: most CHM cells are "
+                    "empty and only filled by pit filling, and treetops follow the fill. Set [lidar].chm_resolution_m "
+                    "to at least %.1f m", density, per_cell, chm_cell_m, math.ceil(2.0 / math.sqrt(density)) / 2.0)
     if share > 0.01:
         log.warning("the airborne scans leave %.1f %% of the monitoring area without returns; canopy metrics are "
                     "NaN there (maps need features everywhere: scan the whole area or leave "
