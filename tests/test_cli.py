@@ -42,3 +42,16 @@ def test_unknown_stage(tmp_path):
 def test_version():
     res = CliRunner().invoke(main, ["--version"])
     assert res.exit_code == 0 and "minecarbon" in res.output
+
+
+def test_simulate_without_airborne_scan(tmp_path):
+    """--als-density 0 writes no ALS tiles and no [lidar] table; the project file stays valid."""
+    from minecarbon.config import load_config
+
+    res = CliRunner().invoke(main, ["simulate", str(tmp_path / "sim"), "--size", "tiny", "--start-year", "2014",
+                                    "--end-year", "2016", "--als-density", "0"])
+    assert res.exit_code == 0, res.output
+    cfg = load_config(tmp_path / "sim" / "minecarbon.toml")
+    assert cfg.lidar.als is None
+    assert not (tmp_path / "sim" / "inputs" / "als").exists()
+    assert cfg.model.cv_block_m == 500.0  # a tiny area gets smaller spatial CV blocks

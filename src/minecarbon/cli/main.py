@@ -87,15 +87,20 @@ def main(debug: bool, verbose: int) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--start-year", type=int, default=2005, show_default=True)
 @click.option("--end-year", type=int, default=2024, show_default=True)
+@click.option("--als-density", type=click.FloatRange(min=0), default=None,
+              help="Airborne-scan pulses per m2 (0: no ALS). Default 0.1, and no ALS for --size large "
+                   "(it would write several GB of tiles).")
 @handle_errors
-def simulate(out_dir: Path, size: str, seed: int, start_year: int, end_year: int) -> None:
+def simulate(out_dir: Path, size: str, seed: int, start_year: int, end_year: int,
+             als_density: float | None) -> None:
     """Write a simulated coal-mining area (inputs, project file and truth) to OUT_DIR."""
     from ..scenario import simulate as simulate_tool
 
     con = _console()
+    kw = {} if als_density is None and size != "large" else {"als_pulses_per_m2": als_density or None}
     with con.status("simulating ...") as status:
         toml = simulate_tool(out_dir, size=size, seed=seed, start_year=start_year, end_year=end_year,
-                             progress=lambda msg: status.update(f"simulating: {msg}"))
+                             progress=lambda msg: status.update(f"simulating: {msg}"), **kw)
     con.print(f"Wrote the simulated project {toml}")
 
 
