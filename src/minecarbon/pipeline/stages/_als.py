@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ...config import ProjectConfig
 from ...errors import CRSError, MissingInputError
@@ -85,6 +88,17 @@ TILE_BUFFER_M = 30.0
 returns near a tile edge are interpolated across the edge rather than extrapolated."""
 
 
+def dtm_cell_m(n_ground: int, lo: np.ndarray, hi: np.ndarray) -> float:
+    """DTM cell of a tile: half the mean spacing of its ground returns, within 1-5 m (our choice).
+
+    A grid finer than the ground returns adds nothing to the TIN it samples, only cells to evaluate.
+    """
+    area = float(np.prod(np.maximum(hi - lo, 1.0)))
+    if n_ground < 3:
+        return 1.0
+    return float(np.clip(0.5 * np.sqrt(area / n_ground), 1.0, 5.0))
+
+
 def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda msg: None) -> dict[str, np.ndarray]:
     """x, y, z, height above ground and return number of the usable returns of all tiles."""
     tiles = []
@@ -101,8 +115,9 @@ def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda m
         tiles.append((path, _to_crs(cloud, crs, what), np.zeros(n, np.uint8) if cls is None else np.asarray(cls),
                       np.ones(n, np.uint8) if rn is None else np.asarray(rn)))
     ground = np.concatenate([xyz[c == GROUND_CLASS] for _, xyz, c, _ in tiles])
-    parts: dict[str, list[np.ndarray]] = {"x": [], "y": [], "z": [], "hag": [], "return_number": []}
-    for path, xyz, cls, rn in tiles:
+
+    def normalise(tile: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        path, xyz, cls, rn = tile
         what = f"ALS tile {path}"
         lo, hi = xyz[:, :2].min(axis=0) - TILE_BUFFER_M, xyz[:, :2].max(axis=0) + TILE_BUFFER_M
         near = np.all((ground[:, :2] >= lo) & (ground[:, :2] <= hi), axis=1)
@@ -110,17 +125,23 @@ def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda m
         both = PointCloud(np.vstack([xyz, ground[near]]), crs,
                           {"classification": np.concatenate([cls, np.full(int(near.sum()), GROUND_CLASS, np.uint8)])})
         hag = normalize_heights(both, use_classification=True, ground_method=cfg.lidar.ground_method,
-                                ground_cell_m=1.0, what=what)[0][:len(xyz)]
+                                ground_cell_m=1.0, dtm_cell_m=dtm_cell_m(int((cls == GROUND_CLASS).sum()), lo, hi),
+                                what=what)[0][:len(xyz)]
         ok = np.isfinite(hag) & (hag <= MAX_HEIGHT_M) & (hag >= -0.5)
         if (~ok).any():
             log.info("%s: %d noise returns (noise class, > %g m or below the ground) left out", what,
                      int((~ok).sum()), MAX_HEIGHT_M)
-        parts["x"].append(xyz[ok, 0])
-        parts["y"].append(xyz[ok, 1])
-        parts["z"].append(xyz[ok, 2])
-        parts["hag"].append(np.maximum(hag[ok], 0.0))
-        parts["return_number"].append(rn[ok])
-    return {k: np.concatenate(v) for k, v in parts.items()}
+        return xyz[ok], np.maximum(hag[ok], 0.0), rn[ok]
+
+    # tiles are independent: the triangulations (qhull, without the GIL) run on every core; results keep the
+    # order of the tiles, so the output does not depend on scheduling
+    progress(f"ALS: heights above ground of {len(tiles)} tiles")
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=max(1, min(len(tiles), os.cpu_count() or 1))) as pool:
+        done = list(pool.map(normalise, tiles))
+    xyz = np.concatenate([d[0] for d in done])
+    return {"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2], "hag": np.concatenate([d[1] for d in done]),
+            "return_number": np.concatenate([d[2] for d in done])}
 
 
 def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
