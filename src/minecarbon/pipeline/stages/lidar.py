@@ -4,8 +4,7 @@ airborne scans -> CHM, treetops and canopy metrics (:mod:`._als`).
 For every scan matched by ``[inputs].tls`` (named ``<plot_id>.laz``):
 
 1. :func:`minecarbon.lidar.process_tls_plot` gives the tree list in the
-   scanner frame; trees whose stem lies inside the plot square
-   (``size_m`` of the plot sheet, centred on the scanner) are the plot's trees.
+   scanner frame (settings from ``[lidar]``).
 2. The tree list is georeferenced from the plot centre of the plot sheet.
    The scan is taken as levelled; by default the scanner stood at the plot
    centre and the scan's +y axis points to grid north.  ``[lidar].scan_positions``
@@ -208,7 +207,7 @@ def _run_lidar(ctx: Context) -> None:
                 if missing:
                     raise InputError(f"Tape tally {cfg.path(cfg.inputs.tally)} lacks column(s) {', '.join(missing)}; "
                                      f"TLS validation needs each tallied tree's position in the scan frame "
-                                     f"(metres east and north of the scanner). Add them.")
+                                     f"(metres along the scan's x and y axes from the scanner). Add them.")
                 # scanned trees in the plot or within the matching distance of its edge may pair with
                 # tallied trees; commission counts only the scanned trees inside the plot
                 near = off <= size / 2.0 + 1.0
