@@ -29,12 +29,11 @@ import numba
 import numpy as np
 import xarray as xr
 from rasterio.transform import from_origin
-from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
 from ..errors import InputError
 from ._threads import single_threaded_blas
 from .cloud import PointCloud, col_max, col_min
-from .ground import GroundMethod, Surface, classify_ground
+from .ground import GroundMethod, Surface, classify_ground, tin_surface
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def normalize_heights(cloud: PointCloud, *, use_classification: bool = True, gro
             ground = xyz[g]
             log.info("%s: using the %d points of class 2 as ground", what, int(g.sum()))
     if ground is not None:
-        dtm = _tin_surface(ground, col_min(xyz[keep, :2]), col_max(xyz[keep, :2]), dcell, cloud.crs)
+        dtm = tin_surface(ground, col_min(xyz[keep, :2]), col_max(xyz[keep, :2]), dcell, cloud.crs)
     else:
         res = classify_ground(xyz[keep], method=ground_method, cell_m=ground_cell_m, dtm_cell_m=dcell,
                               crs=cloud.crs, what=what)
@@ -90,19 +89,6 @@ def normalize_heights(cloud: PointCloud, *, use_classification: bool = True, gro
     hag = np.full(len(cloud), np.nan)
     hag[keep] = xyz[keep, 2] - dtm(xyz[keep, 0], xyz[keep, 1])
     return hag, dtm
-
-
-def _tin_surface(g: np.ndarray, lo: np.ndarray, hi: np.ndarray, cell: float, crs: Any) -> Surface:
-    x0 = math.floor(lo[0] / cell) * cell + cell / 2
-    y0 = math.floor(lo[1] / cell) * cell + cell / 2
-    nx = math.floor((hi[0] - x0) / cell) + 2
-    ny = math.floor((hi[1] - y0) / cell) + 2
-    xx, yy = np.meshgrid(x0 + np.arange(nx) * cell, y0 + np.arange(ny) * cell)
-    z = LinearNDInterpolator(g[:, :2], g[:, 2])(np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
-    miss = ~np.isfinite(z)
-    if miss.any():
-        z[miss] = NearestNDInterpolator(g[:, :2], g[:, 2])(np.column_stack([xx[miss], yy[miss]]))
-    return Surface(float(x0), float(y0), float(cell), z, crs)
 
 
 def grid_for_points(x: np.ndarray, y: np.ndarray, cell: float, align: bool = True) -> tuple[float, float, int, int]:

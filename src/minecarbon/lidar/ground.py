@@ -454,7 +454,7 @@ def classify_ground(xyz: np.ndarray, *, method: GroundMethod = "csf", cell_m: fl
                          f"around local planes is {robust_sd:.2f} m, more than {max_roughness_m} m). The cloud "
                          f"looks like noise, or its units are not metres. Check the file and its units.")
     dcell = float(dtm_cell_m or cell_m)
-    dtm = _interpolate_dtm(g, col_min(xyz[:, :2]), col_max(xyz[:, :2]), dcell, crs)
+    dtm = tin_surface(g, col_min(xyz[:, :2]), col_max(xyz[:, :2]), dcell, crs)
     info = {"candidates": int(p.shape[0]), "ground_cells": int(g.shape[0]), "low_outliers": int(removed.size),
             "ground_roughness_m": robust_sd, "cell_m": cell_m, "dtm_cell_m": dcell}
     log.info("ground (%s): %d of %d cells are ground, %d low outliers removed, roughness %.3f m",
@@ -462,24 +462,30 @@ def classify_ground(xyz: np.ndarray, *, method: GroundMethod = "csf", cell_m: fl
     return GroundResult(dtm, p, ground, removed, method, info)
 
 
-def _interpolate_dtm(g: np.ndarray, lo: np.ndarray, hi: np.ndarray, cell: float, crs: Any) -> Surface:
+def tin_surface(g: np.ndarray, lo: np.ndarray, hi: np.ndarray, cell: float, crs: Any) -> Surface:
+    """Grid of ``cell`` (m) over [lo, hi] sampled from the TIN of the points ``g`` (n, 3).
+
+    Cells outside the triangulation take the nearest point's height; a degenerate (collinear) set gives
+    the nearest heights everywhere.  The triangulation works in coordinates relative to the points'
+    lower-left corner: with raw projected coordinates (10^5-10^6 m) qhull loses precision (up to ~1 mm)
+    and locating the cells in the triangulation took 100 x longer (``benchmarks/results/als.md``).
+    """
     x0 = math.floor(lo[0] / cell) * cell + cell / 2
     y0 = math.floor(lo[1] / cell) * cell + cell / 2
     nx = math.floor((hi[0] - x0) / cell) + 2
     ny = math.floor((hi[1] - y0) / cell) + 2
-    gx = x0 + np.arange(nx) * cell
-    gy = y0 + np.arange(ny) * cell
-    xx, yy = np.meshgrid(gx, gy)
+    origin = col_min(g[:, :2]) if g.shape[0] else np.zeros(2)
+    gxy = g[:, :2] - origin
+    xx, yy = np.meshgrid(x0 - origin[0] + np.arange(nx) * cell, y0 - origin[1] + np.arange(ny) * cell)
+    z = np.full(xx.shape, np.nan)
     if g.shape[0] >= 3:
         try:
-            z = LinearNDInterpolator(g[:, :2], g[:, 2])(np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
+            z = LinearNDInterpolator(gxy, g[:, 2])(np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
         except Exception:  # noqa: BLE001 - degenerate (collinear) ground
-            z = np.full(xx.shape, np.nan)
-    else:
-        z = np.full(xx.shape, np.nan)
+            pass
     miss = ~np.isfinite(z)
-    if miss.any():
-        z[miss] = NearestNDInterpolator(g[:, :2], g[:, 2])(np.column_stack([xx[miss], yy[miss]]))
+    if miss.any() and g.shape[0]:
+        z[miss] = NearestNDInterpolator(gxy, g[:, 2])(np.column_stack([xx[miss], yy[miss]]))
     return Surface(float(x0), float(y0), float(cell), z, crs)
 
 

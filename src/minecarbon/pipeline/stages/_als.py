@@ -14,9 +14,10 @@ pixel or plot on a tile edge gets the returns of both tiles.  Then:
   ``[features].lidar_canopy`` adds to the feature stack; NaN where no return;
 * ``als_plots.csv``: the same metrics of the returns inside each plot square.
 
-Memory: the pooled returns take about 40 bytes per point (x, y, z, height,
-return number), so 100 million returns need about 4 GB.  Larger acquisitions
-should be thinned or split into several projects.
+Memory: the stage peaked at about 270 bytes per return (20 million returns: 5.4 GiB,
+``benchmarks/results/als.md``; the tiles as read, the pooled arrays and the
+triangulations), so 100 million returns need about 25 GiB.  Larger
+acquisitions should be thinned or split into several projects.
 """
 
 from __future__ import annotations
@@ -115,13 +116,15 @@ def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda m
         tiles.append((path, _to_crs(cloud, crs, what), np.zeros(n, np.uint8) if cls is None else np.asarray(cls),
                       np.ones(n, np.uint8) if rn is None else np.asarray(rn)))
     ground = np.concatenate([xyz[c == GROUND_CLASS] for _, xyz, c, _ in tiles])
+    ground_tile = np.concatenate([np.full(int((c == GROUND_CLASS).sum()), i, np.int32)
+                                  for i, (_, _, c, _) in enumerate(tiles)])
 
-    def normalise(tile: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        path, xyz, cls, rn = tile
+    def normalise(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        path, xyz, cls, rn = tiles[i]
         what = f"ALS tile {path}"
         lo, hi = xyz[:, :2].min(axis=0) - TILE_BUFFER_M, xyz[:, :2].max(axis=0) + TILE_BUFFER_M
-        near = np.all((ground[:, :2] >= lo) & (ground[:, :2] <= hi), axis=1)
-        # the tile's returns plus the ground returns around it (those of the tile itself come twice: harmless)
+        # the tile's returns plus the ground returns of the other tiles around it
+        near = np.all((ground[:, :2] >= lo) & (ground[:, :2] <= hi), axis=1) & (ground_tile != i)
         both = PointCloud(np.vstack([xyz, ground[near]]), crs,
                           {"classification": np.concatenate([cls, np.full(int(near.sum()), GROUND_CLASS, np.uint8)])})
         hag = normalize_heights(both, use_classification=True, ground_method=cfg.lidar.ground_method,
@@ -138,7 +141,7 @@ def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda m
     progress(f"ALS: heights above ground of {len(tiles)} tiles")
     with threadpool_limits(limits=1, user_api="blas"), \
             ThreadPoolExecutor(max_workers=max(1, min(len(tiles), os.cpu_count() or 1))) as pool:
-        done = list(pool.map(normalise, tiles))
+        done = list(pool.map(normalise, range(len(tiles))))
     xyz = np.concatenate([d[0] for d in done])
     return {"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2], "hag": np.concatenate([d[1] for d in done]),
             "return_number": np.concatenate([d[2] for d in done])}
