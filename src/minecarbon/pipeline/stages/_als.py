@@ -14,9 +14,9 @@ pixel or plot on a tile edge gets the returns of both tiles.  Then:
   ``[features].lidar_canopy`` adds to the feature stack; NaN where no return;
 * ``als_plots.csv``: the same metrics of the returns inside each plot square.
 
-Memory: the stage peaked at about 270 bytes per return (20 million returns: 5.4 GiB,
+Memory: the stage peaked at about 200 bytes per return (20 million returns: 4.2 GiB,
 ``benchmarks/results/als.md``; the tiles as read, the pooled arrays and the
-triangulations), so 100 million returns need about 25 GiB.  Larger
+triangulations), so 100 million returns need about 20 GiB.  Larger
 acquisitions should be thinned or split into several projects.
 """
 
