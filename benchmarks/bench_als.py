@@ -41,6 +41,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from bench_lidar import peak_rss_mib  # noqa: E402  (same folder: the scripts run from it)
 
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,18 +50,6 @@ X0, Y0, SIDE, TILE = 380000.0, 4098000.0, 2000.0, 1000.0
 CRS = "EPSG:32649"
 PIXEL_M, CHM_M = 30.0, 0.5
 METRICS = ["max", "mean", "std", "p25", "p50", "p75", "p95", "cover_2m", "count"]
-
-
-def peak_rss_mib() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def ground_z(x: np.ndarray, y: np.ndarray) -> np.ndarray:
