@@ -160,5 +160,8 @@ def test_report_cli_writes_the_asked_language_and_format(project_copy):
     rep = load_config(project_copy).workspace / "outputs" / "report"
     assert sorted(os.path.basename(f) for f in files) == ["management_advice.csv", "report_zh.html"]
     assert not (rep / "report.pdf").exists()  # the folder matches the stage manifest
+    assert json.loads(r.output)["written"] is True
+    again = CliRunner().invoke(main, ["report", str(project_copy), "--lang", "zh", "--format", "html"])
+    assert again.exit_code == 0 and "Report up to date" in again.output  # nothing changed: not rewritten
     r = CliRunner().invoke(main, ["report", str(project_copy), "--lang", "fr"])
     assert r.exit_code == 2 and "--lang fr" in r.output

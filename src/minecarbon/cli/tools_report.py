@@ -47,15 +47,22 @@ def report_cmd(project: Path, lang: str | None, formats: str | None, as_json: bo
 
     cfg = load_config(project)
     con = _console()
+    statuses: dict[str, str] = {}
     with con.status("building the report ...") as status:
         files = make_report(cfg, _split(lang, LANGUAGES, "lang"), _split(formats, FORMATS, "format"),
-                            progress=lambda msg: status.update(f"{msg} ..."))
+                            progress=lambda msg: status.update(f"{msg} ..."),
+                            on_stage=lambda stage, st: statuses.__setitem__(stage.name, st))
+    written = statuses.get("report") == "ran"
     if as_json:
-        click.echo(json.dumps({"files": [str(f) for f in files]}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"files": [str(f) for f in files], "written": written}, ensure_ascii=False, indent=2))
         return
     for f in files:
         con.print(f"  {f}", markup=False)
-    con.print(f"[green]Report written[/] ({len(files)} files).")
+    if written:
+        con.print(f"[green]Report written[/] ({len(files)} files).")
+    else:
+        con.print(f"[green]Report up to date[/] ({len(files)} files): no input, setting or upstream result changed "
+                  f"since it was written.")
 
 
 @main.group("catalog")

@@ -29,11 +29,12 @@ __all__ = ["FORMATS", "LANGUAGES", "Document", "ReportBuilder", "Translator", "b
 
 
 def make_report(cfg, languages: Iterable[str] | None = None, formats: Iterable[str] | None = None,
-                progress=None) -> list[Path]:
+                progress=None, on_stage=None) -> list[Path]:
     """Run what the report needs (stages up to date are skipped) and write the report; returns its files.
 
     ``languages`` and ``formats`` override ``[report].languages`` / ``[report].formats`` for this run
     (the report stage's settings change, so it re-runs and its manifest records what was written).
+    ``on_stage(stage, status)`` is passed to :func:`minecarbon.pipeline.run_pipeline`.
     """
     from ..pipeline import run_pipeline
     from ..pipeline.core import read_manifest
@@ -46,7 +47,7 @@ def make_report(cfg, languages: Iterable[str] | None = None, formats: Iterable[s
         update["formats"] = list(dict.fromkeys(formats))
     if update:
         cfg = cfg.model_copy(update={"report": rep.model_copy(update=update)})
-    run_pipeline(cfg, progress=progress)
+    run_pipeline(cfg, progress=progress, on_stage=on_stage)
     m = read_manifest(cfg, "report") or {}
     out = cfg.workspace / "outputs" / "report"
     return [out / rel for rel in sorted(m.get("outputs", {}))]
