@@ -182,3 +182,38 @@ def test_tree_source_tls_needs_scans(project, tmp_path):
     res = CliRunner().invoke(main, ["check", str(variant)])
     assert res.exit_code != 0
     assert "[inputs].tls" in res.output.replace("\n", " ")
+
+
+def test_scanned_plot_without_species_is_an_error_until_the_sheet_names_one(project):
+    """A plot only scanned (no tally, no tree-table rows) has no species: zero AGC is refused, not written."""
+    root = project.parent
+    scans = sorted(p.stem for p in (root / "inputs" / "tls").glob("*.laz"))
+    only_scanned = scans[-1]
+    field = root / "inputs" / "field_scan_only"
+    field.mkdir(exist_ok=True)
+    trees = pd.read_csv(root / "inputs" / "field" / "trees.csv", dtype={"plot_id": str}, encoding="utf-8-sig")
+    trees[trees["plot_id"] != only_scanned].to_csv(field / "trees.csv", index=False)
+    sheet = pd.read_csv(root / "inputs" / "field" / "plots.csv", dtype={"plot_id": str}, encoding="utf-8-sig")
+    sheet.to_csv(field / "plots.csv", index=False)
+    text = project.read_text(encoding="utf-8").replace('workspace = "workspace"', 'workspace = "workspace_scan_only"')
+    text = text.replace('tally = "inputs/field/tally.csv"\n', "")
+    text = text.replace('"inputs/field/trees.csv"', '"inputs/field_scan_only/trees.csv"')
+    text = text.replace('"inputs/field/plots.csv"', '"inputs/field_scan_only/plots.csv"')
+    text = text.replace('[plots.carbon_fractions.', '[plots]\ntree_source = "tls"\n\n[plots.carbon_fractions.', 1)
+    variant = root / "minecarbon_scan_only.toml"
+    variant.write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(main, ["run", str(variant), "--stages", "units,lidar,plots"])
+    assert res.exit_code == 2, res.output
+    msg = " ".join(res.output.split())
+    assert only_scanned in msg and "dominant_species" in msg and "Traceback" not in res.output
+    # the plot sheet names the plot's species: the scanned trees take it
+    sheet["dominant_species"] = np.where(sheet["plot_id"] == only_scanned, "油松", "")
+    sheet.to_csv(field / "plots.csv", index=False)
+    res = CliRunner().invoke(main, ["run", str(variant), "--stages", "units,lidar,plots"])
+    assert res.exit_code == 0, res.output
+    out = load_config(variant).workspace / "outputs"
+    tls = pd.read_csv(out / "lidar" / "tls_trees.csv", dtype={"plot_id": str})
+    mine = tls[tls["plot_id"] == only_scanned]
+    assert len(mine) and set(mine["species"]) == {"油松"} and set(mine["species_source"]) == {"plot_dominant"}
+    got = pd.read_csv(out / "plots" / "plots_agc.csv", dtype={"plot_id": str}).set_index("plot_id")
+    assert got.at[only_scanned, "tree_source"] == "tls" and got.at[only_scanned, "agc_t_ha"] > 0

@@ -13,7 +13,8 @@ For every scan matched by ``[inputs].tls`` (named ``<plot_id>.laz``):
    its stem lies in the plot square (``size_m``, axis-aligned on the grid).
 3. Species: a scanned tree matched to a tallied tree takes its species;
    other trees take the plot's dominant species (largest basal area) of the
-   tally, or else of the tree table ``[inputs].trees``.
+   tally, or else of the tree table ``[inputs].trees``, or else the plot
+   sheet's optional ``dominant_species`` column (plots only scanned).
 4. Plots with a tally (``[inputs].tally``, positions ``x_local_m``,
    ``y_local_m`` in the scan frame) are validated: one-to-one matching by
    position and DBH, detection and commission rates, DBH and height bias,
@@ -223,6 +224,9 @@ def _run_lidar(ctx: Context) -> None:
             fallback = dominant_species(ptally) if ptally is not None else None
             if fallback is None and ttable is not None:
                 fallback = dominant_species(ttable[ttable["plot_id"] == plot_id])
+            if fallback is None and "dominant_species" in row.columns:
+                sp = str(row["dominant_species"].iloc[0]).strip() if pd.notna(row["dominant_species"].iloc[0]) else ""
+                fallback = sp or None
             species, source = assign_species(trees, ptally, pairs, fallback)
             geo.insert(0, "plot_id", plot_id)
             geo["species"] = species
@@ -246,8 +250,8 @@ def _run_lidar(ctx: Context) -> None:
                 log.warning("%s: %d in-plot tree(s) without species or usable height are left out of the TLS AGC",
                             what, len(as_table) - len(usable))
             if fallback is None and len(as_table):
-                log.warning("%s: no species known for the plot (no tally, no tree table rows); TLS AGC not "
-                            "computed", what)
+                log.warning("%s: no species known for the plot (no tally, no tree-table rows, no dominant_species "
+                            "in the plot sheet); TLS AGC not computed", what)
                 prow.update(agc_t_ha_tls=np.nan, agc_sd_t_ha_tls=np.nan)
             else:
                 r = _plot_agc(row, usable[list(plots.TREE_COLUMNS)], table, cfg, what)

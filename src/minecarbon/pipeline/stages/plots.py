@@ -109,6 +109,12 @@ def _tls_trees(ctx: Context, sheet: pd.DataFrame) -> tuple[pd.DataFrame, list[st
         tls[c] = pd.to_numeric(tls[c], errors="coerce")
     bad = (tls["species"].str.strip() == "") | ~np.isfinite(tls["height_m"]) | (tls["height_m"] <= 1.3)
     unusable = tls[bad].groupby("plot_id").size().to_dict()
+    none_left = sorted(set(tls["plot_id"]) - set(tls.loc[~bad, "plot_id"]))
+    if none_left:
+        raise InputError(f"[plots].tree_source = \"tls\": no scanned tree of plot(s) {', '.join(none_left)} can be used "
+                         f"(no species known, or no usable height; see {ctx.out('trees', stage='lidar')}), so their "
+                         f"AGC would be 0. Give these plots a species: tree-table rows, a tape tally, or a "
+                         f"dominant_species column in the plot sheet {ctx.cfg.path(ctx.cfg.inputs.plots)}.")
     for pid, n in sorted(unusable.items()):
         log.warning("TLS plot %s: %d scanned tree(s) without species or usable height are left out of the plot "
                     "AGC (see %s); give the plot a tally or tree-table rows so species can be assigned", pid, n,
