@@ -156,3 +156,17 @@ def test_lidar_canopy_bands_enter_the_feature_stack(als_project):
             for name in ("als_max", "als_p95", "als_cover_2m"):
                 assert name in names
                 np.testing.assert_allclose(src.read(names.index(name) + 1), ref[name], rtol=1e-6)
+
+
+def test_too_many_returns_for_the_memory_is_a_clear_error(als_project):
+    """Before pooling, the returns counted in the tile headers are checked against the available memory."""
+    from minecarbon.errors import InputError
+    from minecarbon.pipeline.stages._als import BYTES_PER_RETURN, als_paths, check_memory
+
+    cfg, points = als_project
+    paths = als_paths(cfg)
+    n = check_memory(paths, available=10**15)
+    assert n == len(points)  # header counts = the points written
+    with pytest.raises(InputError, match="Thin the tiles") as err:
+        check_memory(paths, available=n * BYTES_PER_RETURN)  # needs more than 80 % of it
+    assert f"{n:,} returns" in str(err.value)

@@ -33,7 +33,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ...config import ProjectConfig
-from ...errors import CRSError, MissingInputError
+from ...errors import CRSError, InputError, MissingInputError
 from ...io import write_raster, write_table, write_vector
 from ...lidar import PointCloud, canopy_height_model, find_treetops, normalize_heights, pixel_metrics, plot_metrics
 from ...lidar import read_cloud
@@ -65,6 +65,43 @@ def als_paths(cfg: ProjectConfig) -> list[Path]:
         raise MissingInputError(f"[lidar].als = {cfg.lidar.als!r} matches no file (relative to {cfg.root}). Check "
                                 f"the pattern (e.g. \"inputs/als/*.laz\") or remove the key.")
     return paths
+
+
+BYTES_PER_RETURN = 210
+"""Peak memory per return of the ALS path, measured (``benchmarks/results/als.md``: 4.19 GiB for 20 M returns)."""
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can still give (Linux ``MemAvailable``), or None where it is not known."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(paths: list[Path], available: int | None = None) -> int:
+    """Total returns of the tiles (from their headers); an error when pooling them would not fit in memory."""
+    import laspy
+
+    n = 0
+    for p in paths:
+        try:
+            with laspy.open(str(p)) as reader:
+                n += int(reader.header.point_count)
+        except Exception:  # noqa: BLE001 - unreadable tiles are reported by read_cloud with the file named
+            continue
+    need = n * BYTES_PER_RETURN
+    available = available_memory_bytes() if available is None else available
+    if available is not None and need > 0.8 * available:
+        raise InputError(f"The {len(paths)} ALS tiles of [lidar].als hold {n:,} returns; processing them needs about "
+                         f"{need / 2**30:.1f} GiB of memory ({BYTES_PER_RETURN} bytes per return, measured), and "
+                         f"{available / 2**30:.1f} GiB are available. Thin the tiles (e.g. keep first and last "
+                         f"returns, or a lower density with PDAL/LAStools), split the area into several projects, "
+                         f"or run on a machine with more memory.")
+    return n
 
 
 def _to_crs(cloud: PointCloud, crs, what: str) -> np.ndarray:
@@ -154,6 +191,7 @@ def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
     if not paths:
         return
     lid = cfg.lidar
+    check_memory(paths)
     tmpl, _, area = project_grid(cfg)
     crs = tmpl.rio.crs
     pts = pooled_returns(cfg, paths, crs, ctx.progress)
