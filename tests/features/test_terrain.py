@@ -155,3 +155,21 @@ def test_equals_gdaldem_on_interior_pixels(tmp_path):
             assert not np.isnan(mine).any()
             diff = np.abs(mine - ref)
         assert diff.max() <= tolerance[mode], (mode, diff.max())
+
+
+def test_terrain_and_texture_take_one_band():
+    """A single band is used as is; several bands are refused with the band count and the fix."""
+    import xarray as xr
+
+    from minecarbon.features import glcm_texture
+
+    dem = make_raster(smooth_field((20, 20), seed=1) * 100.0)
+    one = dem.expand_dims(band=[1])
+    np.testing.assert_array_equal(terrain_variables(one, ["slope"]).values, terrain_variables(dem, ["slope"]).values)
+    two = xr.concat([one, one.assign_coords(band=[2])], dim="band")
+    with pytest.raises(InputError, match="has 2 bands; a DEM must have one band"):
+        terrain_variables(two, ["slope"])
+    with pytest.raises(InputError, match="has 2 bands; texture is computed on one band"):
+        glcm_texture(two, measures=["contrast"])
+    with pytest.raises(InputError, match=r"must be a \(y, x\) raster"):
+        terrain_variables(dem.expand_dims(t=[0, 1]), ["slope"])

@@ -52,6 +52,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import CRSError, InputError
+from .texture import _single_band
 
 TERRAIN = ("elevation", "slope", "aspect", "aspect_sin", "aspect_cos", "tpi", "tri", "roughness",
            "curvature", "plan_curvature", "profile_curvature")
@@ -180,13 +181,7 @@ def terrain_variables(dem: xr.DataArray, variables: list[str] | tuple[str, ...])
     if bad:
         raise InputError(f"Unknown terrain variable(s) {', '.join(bad)}; known: {', '.join(TERRAIN)}. "
                          f"Fix [features].terrain (or --vars).")
-    if "band" in dem.dims:
-        if dem.sizes["band"] != 1:
-            raise InputError(f"DEM {dem.attrs.get('source_path', '')} has {dem.sizes['band']} bands; a DEM "
-                             f"must have one band of elevations. Extract the elevation band first.")
-        dem = dem.isel(band=0, drop=True)
-    if dem.ndim != 2:
-        raise InputError(f"DEM must be a (y, x) raster, got dimensions {dem.dims}.")
+    dem = _single_band(dem, "a DEM must have one band of elevations. Extract the elevation band first.", "DEM")
     res_x, res_y = _resolution(dem)
     data = dem.data
     if hasattr(data, "map_blocks"):

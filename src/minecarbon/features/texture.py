@@ -165,6 +165,18 @@ def _min_chunks(data, depth: int):
     return data if chunks == data.chunks else data.rechunk(chunks)
 
 
+def _single_band(da: xr.DataArray, many_bands: str, what: str) -> xr.DataArray:
+    """``da`` as a (y, x) array: a length-1 ``band`` dimension is dropped; more bands raise
+    :class:`InputError` with ``"<n> bands; " + many_bands``, other shapes with ``what`` and the dimensions."""
+    if "band" in da.dims:
+        if da.sizes["band"] != 1:
+            raise InputError(f"{what} {da.attrs.get('source_path', '')} has {da.sizes['band']} bands; {many_bands}")
+        da = da.isel(band=0, drop=True)
+    if da.ndim != 2:
+        raise InputError(f"{what} must be a (y, x) raster, got dimensions {da.dims}.")
+    return da
+
+
 def _strided(da: xr.DataArray, max_px: int = SAMPLE_PX) -> xr.DataArray:
     n = da.sizes[da.dims[-2]] * da.sizes[da.dims[-1]]
     k = max(1, int(np.ceil(np.sqrt(n / max_px))))
@@ -264,13 +276,7 @@ def glcm_texture(band: xr.DataArray, window: int = 7, levels: int = 32, distance
     if bad:
         raise InputError(f"Unknown GLCM measure(s) {', '.join(bad)}; known: {', '.join(MEASURES)}. "
                          f"Fix [features].texture_measures (or --measures).")
-    if "band" in band.dims:
-        if band.sizes["band"] != 1:
-            raise InputError(f"Texture is computed on one band; got {band.sizes['band']} bands "
-                             f"({band.attrs.get('source_path', '')}). Select one band (--band).")
-        band = band.isel(band=0, drop=True)
-    if band.ndim != 2:
-        raise InputError(f"Texture needs a (y, x) band, got dimensions {band.dims}.")
+    band = _single_band(band, "texture is computed on one band. Select one band (--band).", "Texture band")
     q, lo_hi = quantize(band, levels, value_range, percentiles)
     select = tuple(MEASURES.index(m) for m in measures)
     half = window // 2
