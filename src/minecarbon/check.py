@@ -1234,31 +1234,13 @@ def _check_plan_restoration(ctx: _Context) -> None:
         _check_in_area(ctx, layer, "planned restoration layer")
 
 
-def _cumulative_years(ctx: _Context) -> tuple[list[int], str | None]:
-    """Years the cumulative effect reads covariates for, as the stage ``assess`` chooses them.
-
-    Returns (years, None), or ([], why) when the cumulative effect will not be computed.
-    """
-    cfg, a = ctx.cfg, ctx.cfg.assess
-    years = cfg.project.years
-    start = cfg.project.mining_start_year or ctx.first_disturbance_year
-    if start is None:
-        return [], ("the first mining year is unknown: neither [project].mining_start_year nor disturbance "
-                    "years are given")
-    fit = [y for y in years if y < start]
-    if len(fit) < 2:
-        return [], (f"mining started in {start}, leaving {len(fit)} pre-mining year(s) in {years[0]}-{years[-1]}; "
-                    f"the ideal accumulation needs at least 2")
-    c0 = a.cumulative_start_year or cfg.reference_year
-    c1 = a.cumulative_end_year or cfg.compare_year
-    return sorted(set(fit) | {y for y in range(c0, c1 + 1) if y in years}), None
-
-
 def _check_covariates(ctx: _Context) -> None:
     pf, a = ctx.project_file, ctx.cfg.assess
     if not (a.cumulative_covariates or a.cumulative_start_year or a.cumulative_end_year):
         return
-    years, why = _cumulative_years(ctx)
+    from .pipeline.stages.assess import cumulative_years
+
+    _, years, why = cumulative_years(ctx.cfg, ctx.cfg.project.mining_start_year or ctx.first_disturbance_year)
     if why is not None:
         key = "[assess].cumulative_covariates" if a.cumulative_covariates else "[assess]"
         ctx.add(pf, key, f"the cumulative effect will not be computed ({why}), so the cumulative-effect "

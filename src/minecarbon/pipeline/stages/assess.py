@@ -20,6 +20,7 @@ import xarray as xr
 from ... import assess, units
 from ...assess.cumulative import EFFECT_CLASSES, LAYERS
 from ...assess.trend import TREND_CLASSES
+from ...config import ProjectConfig
 from ...errors import InputError
 from ...grid import align, pixel_area_m2
 from ...io import open_raster, read_vector, write_raster, write_table, write_vector
@@ -64,6 +65,23 @@ def _mining_start(ctx: Context) -> int | None:
         if len(yrs):
             return int(yrs.min())
     return None
+
+
+def cumulative_years(cfg: ProjectConfig, mining_start: int | None) -> tuple[list[int], list[int], str | None]:
+    """The years of the cumulative effect: (pre-mining fit years, every year whose climate and covariates it
+    reads, None) - or ([...], [], why) when it will not be computed.  Also used by ``minecarbon check``."""
+    years = cfg.project.years
+    fit_years = [y for y in years if mining_start is not None and y < mining_start]
+    if mining_start is None:
+        return fit_years, [], ("the first mining year is unknown: set [project].mining_start_year or give a "
+                               "disturbance layer with years")
+    if len(fit_years) < 2:
+        return fit_years, [], (f"mining started in {mining_start}, leaving {len(fit_years)} pre-mining year(s) in "
+                               f"{cfg.project.start_year}-{cfg.project.end_year}; the ideal accumulation needs at "
+                               f"least 2")
+    c0 = cfg.assess.cumulative_start_year or cfg.reference_year
+    c1 = cfg.assess.cumulative_end_year or cfg.compare_year
+    return fit_years, sorted(set(fit_years) | {y for y in range(c0, c1 + 1) if y in years}), None
 
 
 def _climate(ctx: Context, years: list[int], tmpl: xr.DataArray) -> dict[str, xr.DataArray]:
@@ -177,15 +195,8 @@ def _run_assess(ctx: Context) -> None:
     c0 = a.cumulative_start_year or y1
     c1 = a.cumulative_end_year or y2
     mstart = _mining_start(ctx)
-    fit_years = [y for y in years if mstart is not None and y < mstart]
-    cum_reason = None
-    if mstart is None:
-        cum_reason = ("the first mining year is unknown: set [project].mining_start_year or give a disturbance "
-                      "layer with years")
-    elif len(fit_years) < 2:
-        cum_reason = (f"mining started in {mstart}, leaving {len(fit_years)} pre-mining year(s) in "
-                      f"{cfg.project.start_year}-{cfg.project.end_year}; the ideal accumulation needs at least 2")
-    elif not (cfg.project.start_year <= c0 < c1 <= cfg.project.end_year):
+    fit_years, need, cum_reason = cumulative_years(cfg, mstart)
+    if cum_reason is None and not (cfg.project.start_year <= c0 < c1 <= cfg.project.end_year):
         raise InputError(f"[assess] cumulative period {c0}-{c1} is not inside the project period "
                          f"{cfg.project.start_year}-{cfg.project.end_year} (or is empty). Fix "
                          f"cumulative_start_year / cumulative_end_year.")
@@ -196,7 +207,6 @@ def _run_assess(ctx: Context) -> None:
     train = None
     if cum_reason is None:
         ctx.progress("cumulative effect")
-        need = sorted(set(fit_years) | set(range(c0, c1 + 1)))
         clim = _climate(ctx, need, tmpl)
         ft = read_forest_type(cfg, cfg.project.base, tmpl)
         codes = cfg.forest_type_codes
