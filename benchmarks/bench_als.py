@@ -199,7 +199,7 @@ def worker_e2e(paths: list[str], trees_path: str, peers: bool) -> dict:
     t1 = time.perf_counter()
     n = int(pts["x"].size)
     mem_pooled = peak_rss_mib()
-    cloud = PointCloud(np.column_stack([pts["x"], pts["y"], pts["z"]]), CRS, {})
+    cloud = PointCloud(pts["xyz"], CRS, {})
     chm = canopy_height_model(cloud, CHM_M, hag=pts["hag"], pit_threshold_m=1.0, max_height_m=_als.MAX_HEIGHT_M,
                               what="ALS")
     del cloud

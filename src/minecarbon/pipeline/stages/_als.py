@@ -138,7 +138,8 @@ def dtm_cell_m(n_ground: int, lo: np.ndarray, hi: np.ndarray) -> float:
 
 
 def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda msg: None) -> dict[str, np.ndarray]:
-    """x, y, z, height above ground and return number of the usable returns of all tiles."""
+    """(n, 3) ``xyz`` (with its columns as views ``x``, ``y``, ``z``), height above ground ``hag`` and
+    ``return_number`` of the usable returns of all tiles."""
     tiles = []
     for path in paths:
         progress(f"ALS tile {path.name}")
@@ -180,7 +181,7 @@ def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda m
             ThreadPoolExecutor(max_workers=max(1, min(len(tiles), os.cpu_count() or 1))) as pool:
         done = list(pool.map(normalise, range(len(tiles))))
     xyz = np.concatenate([d[0] for d in done])
-    return {"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2], "hag": np.concatenate([d[1] for d in done]),
+    return {"xyz": xyz, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2], "hag": np.concatenate([d[1] for d in done]),
             "return_number": np.concatenate([d[2] for d in done])}
 
 
@@ -197,7 +198,7 @@ def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
     pts = pooled_returns(cfg, paths, crs, ctx.progress)
     n = pts["x"].size
     ctx.progress(f"ALS: CHM, treetops and canopy metrics of {n:,} returns")
-    cloud = PointCloud(np.column_stack([pts["x"], pts["y"], pts["z"]]), crs, {})
+    cloud = PointCloud(pts["xyz"], crs, {})
     chm = canopy_height_model(cloud, lid.chm_resolution_m, hag=pts["hag"], pit_threshold_m=lid.pit_fill_threshold_m,
                               max_height_m=MAX_HEIGHT_M, what="ALS")
     del cloud
@@ -213,11 +214,14 @@ def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
     ctx.produced(write_raster(metrics, ctx.out("als_metrics"), nodata=np.nan, band_names=names))
     rows = []
     if sheet is not None:
+        order = np.argsort(pts["x"], kind="stable")  # each plot then reads only the returns of its x range
+        xs = pts["x"][order]
         for r in sheet.itertuples(index=False):
             h = float(r.size_m) / 2.0
-            inside = (np.abs(pts["x"] - r.x) <= h) & (np.abs(pts["y"] - r.y) <= h)
-            row = {"plot_id": r.plot_id, "n_returns": int(inside.sum())}
-            if inside.any():
+            cand = order[np.searchsorted(xs, r.x - h, side="left"):np.searchsorted(xs, r.x + h, side="right")]
+            inside = np.sort(cand[np.abs(pts["y"][cand] - r.y) <= h])
+            row = {"plot_id": r.plot_id, "n_returns": int(inside.size)}
+            if inside.size:
                 m = plot_metrics(pts["hag"][inside], lid.canopy_metrics, cover_threshold_m=lid.cover_threshold_m,
                                  return_number=pts["return_number"][inside])
                 row.update({f"als_{k}": v for k, v in m.items()})
