@@ -158,8 +158,8 @@ def _run_lidar(ctx: Context) -> None:
     pair_rows: list[pd.DataFrame] = []
     table_rows: list[pd.DataFrame] = []
     crs = None
+    sheet = read_plot_sheet(cfg) if scans or cfg.lidar.als else None
     if scans:
-        sheet = read_plot_sheet(cfg)
         table = load_allometry(cfg)
         crs = cfg.project.crs
         if crs is None:
@@ -288,7 +288,7 @@ def _run_lidar(ctx: Context) -> None:
         with atomic_path(ctx.out("scatter")) as tmp:
             fig.savefig(tmp, dpi=120, format="png")
         ctx.produced(ctx.out("scatter"))
-    run_als(ctx, read_plot_sheet(cfg) if cfg.lidar.als else None)
+    run_als(ctx, sheet)
 
 
 def _validation_row(plot_id: str, st: dict, st_ok: dict) -> dict:
