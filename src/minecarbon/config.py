@@ -466,7 +466,8 @@ class AssessConfig(_Model):
 class RunConfig(_Model):
     """``[run]``: execution."""
 
-    scheduler: str = Field("threads", description="threads, processes, synchronous or tcp://HOST:PORT")
+    scheduler: str = Field("threads", description="threads, processes, synchronous, local:N (LocalCluster of N "
+                           "worker processes) or tcp://HOST:PORT (dask.distributed)")
     chunk_px: int = Field(512, ge=64, le=8192, description="Dask chunk size (pixels per side).")
 
 

@@ -122,7 +122,7 @@ def check(project: Path) -> None:
     con.print(f"[green]Project {project} is valid[/] ({len(problems)} warning(s)).")
 
 
-def _setup_logfile(workspace: Path) -> Path:
+def _setup_logfile(workspace: Path) -> tuple[Path, logging.Handler]:
     logs = workspace / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     path = logs / time.strftime("run-%Y%m%d-%H%M%S.log")
@@ -132,7 +132,45 @@ def _setup_logfile(workspace: Path) -> Path:
     root = logging.getLogger("minecarbon")
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    return path
+    return path, handler
+
+
+def _run_loaded(cfg, stages: str | None, force: bool, info, con) -> list:
+    """Run one loaded project on the active scheduler, with its own log file and progress line."""
+    from ..pipeline import run_pipeline
+    from ..pipeline.scheduler import check_workers_see
+
+    logfile, handler = _setup_logfile(cfg.workspace)
+    try:
+        if info.client is not None:
+            check_workers_see(info.client, cfg.workspace, cfg.input_paths().values())
+        names = [s.strip() for s in stages.split(",")] if stages else None
+        t0 = {}
+        with con.status("starting ...") as status:
+            def on_stage(stage, state):
+                if state == "start":
+                    t0[stage.name] = time.time()
+                    status.update(f"stage [bold]{stage.name}[/]: {stage.about}")
+                elif state == "skipped":
+                    con.print(f"  {stage.name:<9} up to date, skipped")
+                else:
+                    con.print(f"  {stage.name:<9} done in {time.time() - t0[stage.name]:.1f} s")
+
+            results = run_pipeline(cfg, names, force=force,
+                                   progress=lambda msg: status.update(f"{msg} ..."), on_stage=on_stage)
+    except Exception:
+        logging.getLogger("minecarbon").exception("run failed")
+        raise
+    finally:
+        logging.getLogger("minecarbon").removeHandler(handler)
+        handler.close()
+        con.print(f"Log: {logfile}")
+    return results
+
+
+def _announce(info, con) -> None:
+    if info.client is not None:
+        con.print(f"dask cluster: {info.name}, {info.workers} worker(s); dashboard {info.dashboard}")
 
 
 def run_project(project: Path, stages: str | None, force: bool, scheduler: str | None) -> list:
@@ -140,40 +178,113 @@ def run_project(project: Path, stages: str | None, force: bool, scheduler: str |
     from rich.console import Console
 
     from ..config import load_config
-    from ..pipeline import run_pipeline
     from ..pipeline.scheduler import use_scheduler
 
     cfg = load_config(project)
-    logfile = _setup_logfile(cfg.workspace)
     con = Console(stderr=True, highlight=False)
-    names = [s.strip() for s in stages.split(",")] if stages else None
-    t0 = {}
-    with use_scheduler(scheduler or cfg.run.scheduler), con.status("starting ...") as status:
-        def on_stage(stage, state):
-            if state == "start":
-                t0[stage.name] = time.time()
-                status.update(f"stage [bold]{stage.name}[/]: {stage.about}")
-            elif state == "skipped":
-                con.print(f"  {stage.name:<9} up to date, skipped")
-            else:
-                con.print(f"  {stage.name:<9} done in {time.time() - t0[stage.name]:.1f} s")
+    with use_scheduler(scheduler or cfg.run.scheduler) as info:
+        _announce(info, con)
+        return _run_loaded(cfg, stages, force, info, con)
 
-        results = run_pipeline(cfg, names, force=force,
-                               progress=lambda msg: status.update(f"{msg} ..."), on_stage=on_stage)
-    con.print(f"Log: {logfile}")
-    return results
+
+def run_projects(projects: list[Path], stages: str | None, force: bool, scheduler: str | None) -> list[dict]:
+    """Run several projects one after the other on one scheduler; a failing project does not stop the others.
+
+    Returns one row per project: ``project``, ``status`` ('ok' or 'failed'), ``ran``, ``skipped``,
+    ``seconds`` and ``error`` (the message, for a failed project).
+    """
+    from rich.console import Console
+
+    from ..config import load_config
+    from ..pipeline.scheduler import use_scheduler
+
+    con = Console(stderr=True, highlight=False)
+    cfgs: dict[Path, object] = {}
+    rows: dict[Path, dict] = {}
+    for p in projects:
+        try:
+            cfgs[p] = load_config(p)
+        except Exception as exc:  # noqa: BLE001  (named in the summary; the others still run)
+            rows[p] = _failed_row(p, exc, 0.0)
+    if scheduler is None:
+        chosen = {c.run.scheduler for c in cfgs.values()} or {"threads"}
+        scheduler = sorted(chosen)[0]
+        if len(chosen) > 1:
+            con.print(f"The projects ask for different schedulers ({', '.join(sorted(chosen))}); all run on "
+                      f"{scheduler}. Use --scheduler to choose.")
+    with use_scheduler(scheduler) as info:
+        _announce(info, con)
+        for p in projects:
+            if p not in cfgs:
+                continue
+            con.print(f"[bold]{p}[/]")
+            t0 = time.time()
+            try:
+                results = _run_loaded(cfgs[p], stages, force, info, con)
+            except Exception as exc:  # noqa: BLE001
+                rows[p] = _failed_row(p, exc, time.time() - t0)
+                from rich.markup import escape
+
+                con.print(f"  [bold red]failed:[/] {escape(rows[p]['error'])}", soft_wrap=True)
+                continue
+            rows[p] = {"project": str(p), "status": "ok", "ran": sum(r.status == "ran" for r in results),
+                       "skipped": sum(r.status == "skipped" for r in results),
+                       "seconds": time.time() - t0, "error": ""}
+    return [rows[p] for p in projects]
+
+
+def _failed_row(project: Path, exc: Exception, seconds: float) -> dict:
+    if isinstance(exc, MinecarbonError):
+        msg = str(exc)
+    else:
+        msg = (f"internal error ({type(exc).__name__}: {exc}); this is a bug in minecarbon, re-run this "
+               f"project alone with --debug for the traceback")
+    return {"project": str(project), "status": "failed", "ran": 0, "skipped": 0, "seconds": seconds,
+            "error": msg}
+
+
+def _summary_table(rows: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="Projects")
+    for col, kw in (("project", {}), ("status", {}), ("stages ran", {"justify": "right"}),
+                    ("skipped", {"justify": "right"}), ("time (s)", {"justify": "right"}),
+                    ("error", {"overflow": "fold"})):
+        table.add_column(col, **kw)
+    for r in rows:
+        status = "[green]ok[/]" if r["status"] == "ok" else "[bold red]failed[/]"
+        from rich.markup import escape
+
+        table.add_row(escape(r["project"]), status, str(r["ran"]), str(r["skipped"]), f"{r['seconds']:.1f}",
+                      escape(r["error"]))
+    return table
 
 
 @main.command()
-@click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("projects", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--stages", help="Comma-separated stages to run (default: all): "
               "units,plots,features,model,map,assess,report")
 @click.option("--force", is_flag=True, help="Re-run the selected stages even when up to date.")
-@click.option("--scheduler", help="threads | processes | synchronous | tcp://HOST:PORT (dask.distributed)")
+@click.option("--scheduler", help="threads | processes | synchronous | local[:N] (a dask.distributed LocalCluster "
+                                  "of N worker processes) | tcp://HOST:PORT (a running dask.distributed scheduler)")
 @handle_errors
-def run(project: Path, stages: str | None, force: bool, scheduler: str | None) -> None:
-    """Run the pipeline of PROJECT (skips stages that are up to date)."""
-    run_project(project, stages, force, scheduler)
+def run(projects: tuple[Path, ...], stages: str | None, force: bool, scheduler: str | None) -> None:
+    """Run the pipeline of PROJECTS (skips stages that are up to date).
+
+    With several project files, all run on one scheduler (start the cluster once), each with its own
+    outputs and log; a project that fails does not stop the others; a summary table ends the run
+    (exit status 2 if any project failed).
+    """
+    if len(projects) == 1:
+        run_project(projects[0], stages, force, scheduler)
+        return
+    rows = run_projects(list(projects), stages, force, scheduler)
+    _console().print(_summary_table(rows))
+    failed = [r for r in rows if r["status"] != "ok"]
+    if failed:
+        _console().print(f"[bold red]{len(failed)} of {len(rows)} project(s) failed:[/] "
+                         + ", ".join(r["project"] for r in failed))
+        sys.exit(2)
 
 
 @main.command()
@@ -181,7 +292,7 @@ def run(project: Path, stages: str | None, force: bool, scheduler: str | None) -
               default=Path("minecarbon-demo"), show_default=True)
 @click.option("--size", type=click.Choice(SIZES), default="small", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--scheduler", help="threads | processes | synchronous | tcp://HOST:PORT")
+@click.option("--scheduler", help="threads | processes | synchronous | local[:N] | tcp://HOST:PORT")
 @handle_errors
 def demo(out_dir: Path, size: str, seed: int, scheduler: str | None) -> None:
     """Simulate a mining area, run the whole method on it and summarise the results."""

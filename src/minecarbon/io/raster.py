@@ -6,7 +6,6 @@ become the ``band`` coordinate so that bands are addressed by name.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -19,8 +18,7 @@ from rasterio.errors import RasterioIOError
 
 from ..errors import CRSError, GridError, InputError, MissingInputError
 from .atomic import atomic_path
-
-_WRITE_LOCK = threading.Lock()
+from .locks import chunk_write_lock
 
 
 def open_raster(path: str | Path, what: str = "raster", chunks: int | bool | None = 512,
@@ -112,10 +110,10 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tiled = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp
+        lock, unlock_file = chunk_write_lock(tiled) if da.chunks else (None, lambda: None)
         try:
             da.rio.to_raster(tiled, driver="GTiff", tiled=True, blockxsize=256, blockysize=256,
-                             compress="DEFLATE", BIGTIFF="IF_SAFER", lock=_WRITE_LOCK if da.chunks else None,
-                             windowed=bool(da.chunks))
+                             compress="DEFLATE", BIGTIFF="IF_SAFER", lock=lock, windowed=bool(da.chunks))
             with rasterio.open(tiled, "r+") as dst:
                 for i, n in enumerate(names, start=1):
                     dst.set_band_description(i, n)
@@ -127,6 +125,7 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
                 rasterio.shutil.copy(tiled, tmp, driver="COG", compress="DEFLATE", blocksize=256,
                                      overview_resampling="average", BIGTIFF="IF_SAFER")
         finally:
+            unlock_file()
             if cog and tiled.exists():
                 tiled.unlink()
     return path
