@@ -95,7 +95,7 @@ def chunk_write_lock(path: str | Path):
     if client is not None:
         from distributed import Lock
 
-        return Lock(name=f"minecarbon-write:{path.resolve()}", client=client), lambda: None
+        return Lock(name=f"minecarbon-write:{path.resolve()}"), lambda: None
     import dask.multiprocessing
 
     if dask.base.get_scheduler() is dask.multiprocessing.get:

@@ -1,0 +1,115 @@
+"""Scale-out: the tiny simulated project on the dask ``processes`` scheduler and on a LocalCluster of 2
+worker processes writes the same bytes as the threaded run; several projects share one cluster and a
+broken one is named in the summary without stopping the others.
+
+The reference is the threaded run itself (an independent schedule of the same graph): any
+dependence of the outputs on where and in which order chunks are computed and written shows up
+as a differing byte.  Only run times differ, so manifests (times) are left out, and the three
+kinds of file that embed their creation time are compared without it: GeoPackages by content,
+PDFs with /CreationDate and /ModDate masked, .docx archives member by member without
+docProps/core.xml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from minecarbon.cli.main import main
+from minecarbon.pipeline.core import MANIFEST
+
+pytest.importorskip("distributed")
+
+
+def _gpkg_digest(path: Path) -> str:
+    """Digest of every table's rows, except the timestamps GeoPackage keeps of the last change."""
+    h = hashlib.sha256()
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        for t in tables:
+            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{t}")') if r[1] != "last_change"]
+            h.update(t.encode())
+            for row in con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{t}" '
+                                   f'ORDER BY rowid'):
+                h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+def _digest(path: Path) -> str:
+    data = path.read_bytes()
+    if path.suffix == ".gpkg":
+        return _gpkg_digest(path)
+    if path.suffix == ".pdf":
+        data = re.sub(rb"/(CreationDate|ModDate) ?\(D:[^)]*\)", rb"/\1()", data)
+    elif path.suffix == ".docx":
+        with zipfile.ZipFile(path) as z:
+            data = b"".join(n.encode() + z.read(n) for n in sorted(z.namelist()) if n != "docProps/core.xml")
+    return hashlib.sha256(data).hexdigest()
+
+
+def _outputs(ws: Path) -> dict[str, str]:
+    files = sorted(p for p in (ws / "outputs").rglob("*") if p.is_file() and p.name != MANIFEST)
+    return {p.relative_to(ws).as_posix(): _digest(p) for p in files}
+
+
+def _run(*args: str):
+    res = CliRunner().invoke(main, ["run", *args])
+    return res
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    from minecarbon.scenario import simulate
+
+    out = tmp_path_factory.mktemp("scaleout")
+    return Path(simulate(out, size="tiny", seed=7, start_year=2005, end_year=2014))
+
+
+@pytest.fixture(scope="module")
+def threaded(tiny) -> dict[str, str]:
+    res = _run(str(tiny), "--scheduler", "threads")
+    assert res.exit_code == 0, res.output
+    return _outputs(tiny.parent / "workspace")
+
+
+def _assert_same(got: dict[str, str], ref: dict[str, str]) -> None:
+    assert sorted(got) == sorted(ref)
+    differ = [k for k in ref if got[k] != ref[k]]
+    assert not differ, f"outputs differ from the threaded run: {differ}"
+
+
+def test_processes_scheduler_writes_the_threaded_bytes(tiny, threaded):
+    assert len(threaded) > 50 and any(k.endswith(".tif") for k in threaded)
+    res = _run(str(tiny), "--force", "--scheduler", "processes")
+    assert res.exit_code == 0, res.output
+    _assert_same(_outputs(tiny.parent / "workspace"), threaded)
+    assert not list((tiny.parent / "workspace").rglob("*.lock"))  # the file locks are cleaned up
+
+
+def test_local_cluster_runs_two_projects_one_broken(tiny, threaded, tmp_path):
+    # a second project whose boundary is not a GeoPackage: it fails in its first stage
+    broken_dir = tmp_path / "broken"
+    shutil.copytree(tiny.parent / "inputs", broken_dir / "inputs")
+    shutil.copy(tiny, broken_dir / "minecarbon.toml")
+    (broken_dir / "inputs" / "boundary.gpkg").write_bytes(b"not a geopackage")
+    broken = broken_dir / "minecarbon.toml"
+
+    res = _run(str(broken), str(tiny), "--force", "--scheduler", "local:2")
+    assert res.exit_code == 2, res.output
+    out = " ".join(res.output.split())
+    assert "dashboard http" in out
+    assert "1 of 2 project(s) failed" in out and str(broken) in out.split("failed:")[-1]
+    assert "boundary.gpkg" in out  # the broken project is named with its error
+    # the good project ran after the broken one, on the cluster, and wrote the threaded bytes
+    _assert_same(_outputs(tiny.parent / "workspace"), threaded)
+    # each project has its own log; the broken one's log holds its error
+    logs = sorted((broken_dir / "workspace" / "logs").glob("run-*.log"))
+    assert logs and "boundary.gpkg" in logs[-1].read_text(encoding="utf-8")
+    assert not (broken_dir / "workspace" / "outputs" / "units" / MANIFEST).exists()
