@@ -113,3 +113,75 @@ def test_local_cluster_runs_two_projects_one_broken(tiny, threaded, tmp_path):
     logs = sorted((broken_dir / "workspace" / "logs").glob("run-*.log"))
     assert logs and "boundary.gpkg" in logs[-1].read_text(encoding="utf-8")
     assert not (broken_dir / "workspace" / "outputs" / "units" / MANIFEST).exists()
+
+
+# ---------------------------------------------------------------------------
+# clear errors: a scheduler that cannot be reached, workers that cannot see the project
+# ---------------------------------------------------------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_scheduler_names_the_fix(tiny, monkeypatch):
+    from minecarbon.pipeline import scheduler
+
+    monkeypatch.setattr(scheduler, "CONNECT_TIMEOUT_S", 2)
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    res = _run(str(tiny), "--scheduler", address)
+    assert res.exit_code == 2, res.output
+    out = " ".join(res.output.split())
+    assert f"Cannot reach the dask scheduler at {address} within 2 s" in out
+    assert "dask scheduler" in out and "--scheduler threads" in out
+    assert "Traceback" not in res.output
+
+
+def test_bad_scheduler_names():
+    from minecarbon.errors import ConfigError
+    from minecarbon.pipeline.scheduler import parse_local, use_scheduler
+
+    assert parse_local("local") is None and parse_local("local:3") == 3
+    for bad in ("local:0", "local:two"):
+        with pytest.raises(ConfigError, match="whole number >= 1"):
+            parse_local(bad)
+    with pytest.raises(ConfigError, match="Unknown scheduler 'thread'"):
+        with use_scheduler("thread"):
+            pass
+
+
+def _blind_worker(address: str, hidden: Path):
+    """A real ``dask worker`` process in its own mount namespace, where ``hidden`` is an empty tmpfs."""
+    import subprocess
+    import sys
+
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("needs 'unshare -m' (root, Linux) to give a worker a different view of the disk")
+    cmd = (f"mount -t tmpfs none {hidden} && exec {sys.executable} -m distributed.cli.dask_worker {address} "
+           f"--nworkers 1 --nthreads 1 --no-dashboard")
+    return subprocess.Popen(["unshare", "-m", "sh", "-c", cmd], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def test_workers_that_cannot_see_the_project_are_named(tiny):
+    from distributed import Client, LocalCluster
+
+    hidden = tiny.parent
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster:
+        worker = _blind_worker(cluster.scheduler_address, hidden)
+        try:
+            with Client(cluster.scheduler_address) as client:
+                client.wait_for_workers(1, timeout=120)
+            res = _run(str(tiny), "--scheduler", cluster.scheduler_address)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    assert res.exit_code == 2, res.output
+    out = " ".join(res.output.split())
+    assert "1 of 1 dask worker(s)" in out
+    assert f"cannot see the project's workspace {(hidden / 'workspace').resolve()}" in out
+    assert "shared filesystem" in out and "--scheduler threads" in out
+    assert "Traceback" not in res.output

@@ -23,8 +23,9 @@ import os
 import threading
 from pathlib import Path
 
-import dask
 import dask.base
+
+from ..parallel import distributed_client
 
 _THREAD_LOCK = threading.Lock()
 
@@ -74,14 +75,6 @@ class FileLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def distributed_client():
-    """The ``distributed.Client`` that dask computations currently go to, or None."""
-    owner = getattr(dask.base.get_scheduler(), "__self__", None)
-    if owner is not None and type(owner).__module__.startswith("distributed"):
-        return owner
-    return None
 
 
 def chunk_write_lock(path: str | Path):

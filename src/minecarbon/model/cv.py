@@ -37,6 +37,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from ..errors import InputError
+from ..parallel import joblib_parallel
 from .metrics import mean_metrics, metrics
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -166,7 +167,9 @@ def grid_search(model, grid: dict[str, Sequence], X: np.ndarray, y: np.ndarray, 
 
 
 def _parallel(n_jobs: int) -> Parallel:
-    return Parallel(n_jobs=n_jobs, prefer="threads")
+    """Threads of this process, or the workers of the active dask.distributed cluster (``--scheduler
+    local:N`` / ``tcp://``) through joblib's dask backend; results do not depend on which."""
+    return joblib_parallel(n_jobs)
 
 
 @dataclass

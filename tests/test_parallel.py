@@ -1,0 +1,37 @@
+"""Cross-validation folds and grid search on a dask.distributed cluster give the threaded results exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minecarbon.model import make_model, nested_cv
+from minecarbon.model.learners import pipeline_grid
+from minecarbon.parallel import distributed_client, joblib_parallel
+
+distributed = pytest.importorskip("distributed")
+
+
+def test_cv_folds_on_a_cluster_match_threads():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    y = 10 + 4 * X[:, 0] - 2 * X[:, 1] + rng.normal(scale=0.5, size=60)
+    groups = np.repeat(np.arange(12), 5)
+    model = make_model("rf", seed=0, n_estimators=20)
+    grid = pipeline_grid({"max_depth": [2, 4]})
+
+    assert distributed_client() is None
+    assert joblib_parallel(2)._backend.__class__.__name__ == "ThreadingBackend"
+    ref = nested_cv(model, grid, X, y, groups, folds=4, inner_folds=2, seed=3, n_jobs=2)
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+        assert distributed_client() is client
+        par = joblib_parallel(2)
+        assert par._backend.__class__.__name__ == "DaskDistributedBackend"
+        with distributed.get_task_stream(client) as stream:
+            got = nested_cv(model, grid, X, y, groups, folds=4, inner_folds=2, seed=3, n_jobs=2)
+        assert len(stream.data) >= 4  # the outer folds ran as tasks on the cluster's workers
+    np.testing.assert_array_equal(got.oof, ref.oof)
+    assert got.fold_params == ref.fold_params
+    assert got.metrics == ref.metrics
