@@ -158,8 +158,10 @@ def _run_loaded(cfg, stages: str | None, force: bool, info, con) -> list:
 
             results = run_pipeline(cfg, names, force=force,
                                    progress=lambda msg: status.update(f"{msg} ..."), on_stage=on_stage)
-    except Exception:
-        logging.getLogger("minecarbon").exception("run failed")
+    except Exception as exc:
+        # the traceback goes to this project's log file only (the terminal gets one clear message)
+        handler.handle(logging.getLogger("minecarbon").makeRecord(
+            "minecarbon", logging.ERROR, __file__, 0, "run failed: %s", (exc,), sys.exc_info()))
         raise
     finally:
         logging.getLogger("minecarbon").removeHandler(handler)
