@@ -7,12 +7,13 @@ import pytest
 
 from minecarbon.model import make_model, nested_cv
 from minecarbon.model.learners import pipeline_grid
+from minecarbon import parallel
 from minecarbon.parallel import distributed_client, joblib_parallel
 
 distributed = pytest.importorskip("distributed")
 
 
-def test_cv_folds_on_a_cluster_match_threads():
+def test_cv_folds_on_a_cluster_match_threads(monkeypatch):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 3))
     y = 10 + 4 * X[:, 0] - 2 * X[:, 1] + rng.normal(scale=0.5, size=60)
@@ -27,6 +28,11 @@ def test_cv_folds_on_a_cluster_match_threads():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         assert distributed_client() is client
+        # a cluster no bigger than this machine: the folds stay in threads (cheaper than shipping them)
+        monkeypatch.setattr(parallel, "_local_cores", lambda: 2)
+        assert joblib_parallel(2)._backend.__class__.__name__ == "ThreadingBackend"
+        # a cluster with more cores than this machine (as if of other machines): the folds go to it
+        monkeypatch.setattr(parallel, "_local_cores", lambda: 1)
         par = joblib_parallel(2)
         assert par._backend.__class__.__name__ == "DaskDistributedBackend"
         with distributed.get_task_stream(client) as stream:
