@@ -286,6 +286,13 @@ class FeaturesConfig(_Model):
     qa_mask: bool = Field(True, description="Mask clouds, shadows and fill with the image's QA_PIXEL / SCL "
                           "band when it has one.")
     mask_snow: bool = Field(True, description="Also mask snow with the QA band.")
+    normalize: Literal["gain", "none"] = Field(
+        "gain", description="Relative radiometric normalisation of every year's reflectance to the reference "
+        "year on pseudo-invariant pixels (non-forest in the base and end years, outside every disturbance, "
+        "planned and reclamation polygon): 'gain' divides each band by its robust gain; 'none' leaves the "
+        "images as they are. Gains are written to normalization.csv.")
+    normalize_reference_year: int | None = Field(
+        None, description="Year whose radiometry the others are brought to (default: the base year).")
 
     @model_validator(mode="after")
     def _names(self) -> "FeaturesConfig":
