@@ -263,7 +263,7 @@ def _vector(x: Any, name: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(a))
     if bad.size:
         i = int(bad[0])
-        raise _err(f"{name}[{i}] = {a[i]!r} is not a finite number ({bad.size} such value(s) in "
+        raise _err(f"{name}[{i}] = {float(a[i])!r} is not a finite number ({bad.size} such value(s) in "
                    f"{name}); drop those plots or fill their value before estimating.")
     return a
 
