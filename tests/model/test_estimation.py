@@ -187,7 +187,7 @@ def test_regression_equals_lstsq_and_calibration_weights(seed):
     (a, b), *_ = np.linalg.lstsq(X, y[s], rcond=None)
     assert (r.strata[0].a, r.strata[0].b) == (pytest.approx(a, rel=1e-9), pytest.approx(b, rel=1e-9))
     # GREG as a weighted sum: calibration weights w_i = d_i (1 + x_i' lam), d_i = N/n, with
-    # sum_s w_i x_i = (N, sum_U yhat) (Sarndal et al. 1992, eq. 6.5.9-6.5.12)
+    # sum_s w_i x_i = (N, sum_U yhat): the g-weight form of the GREG (Sarndal et al. 1992, ch. 6)
     d = N / n
     t_x = np.array([N, yhat.sum()])
     lam = np.linalg.solve(d * X.T @ X, t_x - d * X.sum(axis=0))
@@ -373,7 +373,7 @@ def _raises(match, fn, *args, **kw):
     return str(info.value)
 
 
-STRAT = dict(stratum_sizes={"a": 10, "b": 5}, stratum_map_totals={"a": 95.0, "b": 12.0})
+STRAT = {"stratum_sizes": {"a": 10, "b": 5}, "stratum_map_totals": {"a": 95.0, "b": 12.0}}
 
 
 def test_errors_too_few_plots():

@@ -9,15 +9,15 @@ sampling design, not from the model.  Formulas, sources and assumptions are in
 :math:`y_i` and map values :math:`\\hat y_i` at the plots and the map total
 :math:`\\sum_U \\hat y_k`:
 
-Difference estimator (``method="difference"``; Särndal, Swensson & Wretman 1992, §6.3;
+Difference estimator (``method="difference"``; Särndal, Swensson & Wretman 1992, ch. 6;
 Stehman 2009; McRoberts 2011)
     :math:`e_i = y_i - \\hat y_i`,
     :math:`\\hat T = \\sum_U \\hat y_k + N\\,\\bar e_s`,
     :math:`\\hat V = N^2 (1 - n/N)\\, s_e^2 / n` with
     :math:`s_e^2 = \\sum_s (e_i - \\bar e_s)^2 / (n-1)`; degrees of freedom :math:`n-1`.
 
-Regression (GREG) estimator (``method="regression"``; Särndal et al. 1992, §6.4-6.5 and
-§7.9-7.10 for strata; Cochran 1977, §7.1-7.3 for the :math:`n-2` form)
+Regression (GREG) estimator (``method="regression"``; Särndal et al. 1992, ch. 6, and ch. 7
+for strata; Cochran 1977, ch. 7 for the :math:`n-2` form)
     :math:`y \\approx a + b\\hat y` fitted by ordinary least squares on the plots,
     :math:`e_i = y_i - a - b\\hat y_i`,
     :math:`\\hat T = N a + b \\sum_U \\hat y_k + N \\bar e_s` (:math:`\\bar e_s = 0` with the intercept),
@@ -434,26 +434,26 @@ _STRATUM_TOTALS_OF = {"map_total": "stratum_map_totals",
 def _estimate(y: np.ndarray, yhat: np.ndarray, labels: np.ndarray | None,
               sizes: dict[Hashable, int], stratum_totals: dict[Hashable, float] | None,
               map_total: float | None, n_population: int | None, method: str, level: float
-              ) -> tuple[GregResult, dict[Hashable, np.ndarray], dict[Hashable, np.ndarray]]:
-    """The estimate and, per stratum, the plot indices and residuals (for change covariances)."""
+              ) -> tuple[GregResult, dict[Hashable, np.ndarray]]:
+    """The estimate and, per stratum, the plot residuals (for the change covariances)."""
     if labels is None:
         row, e = _one_stratum(y, yhat, n_population, map_total, method, ALL)
-        rows, idx, res = [row], {ALL: np.arange(y.size)}, {ALL: e}
+        rows, res = [row], {ALL: e}
         design = "srs"
     else:
-        rows, idx, res = [], {}, {}
-        for h in sizes:
+        rows, res = [], {}
+        for h, Nh in sizes.items():
             ih = np.flatnonzero(labels == h)
-            row, e = _one_stratum(y[ih], yhat[ih], sizes[h], stratum_totals[h], method, h)
+            row, e = _one_stratum(y[ih], yhat[ih], Nh, stratum_totals[h], method, h)
             rows.append(row)
-            idx[h], res[h] = ih, e
+            res[h] = e
         design = "stratified"
     est, se, lo, hi, df, df_method = _combine(rows, level, method, design)
     mt = math.fsum(r.map_total for r in rows)
     result = GregResult(estimate=est, se=se, lo=lo, hi=hi, map_total=mt, correction=est - mt,
                         n=int(y.size), N=int(sum(r.N for r in rows)), df=df, method=method,
                         design=design, df_method=df_method, level=level, strata=tuple(rows))
-    return result, idx, res
+    return result, res
 
 
 # ----------------------------------------------------------------------------- API
@@ -510,9 +510,9 @@ def greg_estimate(y: Any, yhat: Any, map_total: float | None, n_population: int 
         if map_total is None or n_population is None:
             raise _err("map_total and n_population are required without strata.")
         mt, npop = _scalar(map_total, "map_total"), _count(n_population, "n_population")
-        result, _, _ = _estimate(y, yhat, None, {}, None, mt, npop, method, level)
+        result, _ = _estimate(y, yhat, None, {}, None, mt, npop, method, level)
     else:
-        result, _, _ = _estimate(y, yhat, labels, sizes, per["stratum_map_totals"], None, None,
+        result, _ = _estimate(y, yhat, labels, sizes, per["stratum_map_totals"], None, None,
                                  method, level)
     return result
 
@@ -555,15 +555,15 @@ def greg_change(y0: Any, y1: Any, yhat0: Any, yhat1: Any, map_total0: float | No
             raise _err("map_total0, map_total1 and n_population are required without strata.")
         mt0, mt1 = _scalar(map_total0, "map_total0"), _scalar(map_total1, "map_total1")
         npop = _count(n_population, "n_population")
-        r0, idx, e0 = _estimate(y0, yhat0, None, {}, None, mt0, npop, method, level)
-        r1, _, e1 = _estimate(y1, yhat1, None, {}, None, mt1, npop, method, level)
-        rd, _, _ = _estimate(y1 - y0, yhat1 - yhat0, None, {}, None, mt1 - mt0, npop, method,
+        r0, e0 = _estimate(y0, yhat0, None, {}, None, mt0, npop, method, level)
+        r1, e1 = _estimate(y1, yhat1, None, {}, None, mt1, npop, method, level)
+        rd, _ = _estimate(y1 - y0, yhat1 - yhat0, None, {}, None, mt1 - mt0, npop, method,
                              level)
     else:
         t0, t1 = per["stratum_map_totals0"], per["stratum_map_totals1"]
-        r0, idx, e0 = _estimate(y0, yhat0, labels, sizes, t0, None, None, method, level)
-        r1, _, e1 = _estimate(y1, yhat1, labels, sizes, t1, None, None, method, level)
-        rd, _, _ = _estimate(y1 - y0, yhat1 - yhat0, labels, sizes,
+        r0, e0 = _estimate(y0, yhat0, labels, sizes, t0, None, None, method, level)
+        r1, e1 = _estimate(y1, yhat1, labels, sizes, t1, None, None, method, level)
+        rd, _ = _estimate(y1 - y0, yhat1 - yhat0, labels, sizes,
                              {h: t1[h] - t0[h] for h in sizes}, None, None, method, level)
     # covariance of the two year estimates, with the divisor of each method's variance
     cov, rho_h = 0.0, {}
