@@ -377,6 +377,10 @@ class ModelConfig(_Model):
     uncertainty: Literal["cv_residual", "none"] = Field(
         "cv_residual", description="Per-pixel uncertainty: a model of the cross-validated residuals, or none.")
     interval: float = Field(0.9, gt=0.5, lt=1, description="Level of the per-pixel prediction interval.")
+    calibration: Literal["inverse", "none"] = Field(
+        "inverse", description="Inverse (classical) calibration of the maps on the plots' out-of-fold "
+        "predictions, so that the maps do not shrink toward the plots' mean and change is not attenuated "
+        "(docs/model.md); 'none' maps the models' predictions as they are.")
     seed: int = Field(0, description="Seeds folds and learners (results are reproducible).")
     n_jobs: int = Field(-1, description="Threads for cross-validation folds (-1: all cores); results do not "
                         "depend on it.")

@@ -329,11 +329,41 @@ def _run_assess(ctx: Context) -> None:
         if effect is not None:
             crows = _validate_cumulative(ctx, tdir, truth, c0, c1, effect, stack, clim, fit_years, train, groups,
                                          l1, px_ha)
+        _validate_change(ctx, agc, truth, tr, l1, l2, px_ha)
     vcols = ["year", "n", "r2", "rmse", "mae", "bias", "mean_truth", "mean_est", "total_truth_t", "total_est_t"]
     ctx.produced(write_table(pd.DataFrame(rows, columns=vcols), ctx.out("validation")))
     ccols = ["source", "scope", "unit_l1", "n", "r2", "rmse", "mae", "bias", "mean_truth", "mean_est",
              "total_truth_t", "total_est_t"]
     ctx.produced(write_table(pd.DataFrame(crows, columns=ccols), ctx.out("validation_cumulative")))
+
+
+def _validate_change(ctx: Context, agc: dict, truth: dict, map_trend: xr.DataArray, l1: np.ndarray, l2: np.ndarray,
+                     px_ha: float) -> None:
+    """Change of the maps against the truth's change per unit and period, and trends against the truth's trends
+    (``validation_change.csv``, ``validation_trend.csv``; :mod:`minecarbon.assess.validation`)."""
+    from ...assess import validation
+
+    cfg = ctx.cfg
+    a = cfg.assess
+    masks = validation.zone_masks({"level1": l1, "level2": l2}, FOREST_L1,
+                                  lambda lvl, c: units.unit_name(c * 10 if lvl == "level1" else c))
+    pers = validation.periods(sorted(truth), cfg.reference_year, cfg.compare_year)
+    need = sorted({y for pr in pers for y in pr})
+    maps = {y: np.asarray(agc[y].values, dtype=float) for y in need if y in agc}
+    tv = {y: np.asarray(truth[y].values, dtype=float) for y in need}
+    ctx.produced(write_table(validation.change_table(maps, tv, masks, pers, px_ha), ctx.out("validation_change")))
+    years = sorted(truth)
+    if len(years) == len(cfg.project.years):
+        tstack = xr.concat([truth[y] for y in years], dim="year").assign_coords(year=years)
+        ttr = assess.mann_kendall_sen(tstack, min_years=a.trend_min_years, alpha=a.trend_alpha,
+                                      stable_slope=a.trend_stable_slope_t_ha_yr)
+        tab = validation.trend_table(np.asarray(map_trend.sel(stat="slope").values),
+                                     np.asarray(ttr.sel(stat="slope").values),
+                                     np.asarray(map_trend.sel(stat="trend").values),
+                                     np.asarray(ttr.sel(stat="trend").values), masks)
+    else:
+        tab = pd.DataFrame(columns=validation.TREND_COLUMNS)
+    ctx.produced(write_table(tab, ctx.out("validation_trend")))
 
 
 def _validate_cumulative(ctx: Context, tdir, truth: dict, c0: int, c1: int, effect: xr.DataArray,
@@ -409,6 +439,10 @@ register(Stage(
                "per unit"),
         Output("totals", "agc_totals.csv", "t C", "AGC stock per level-1 unit and year"),
         Output("validation", "validation_truth.csv", "t C/ha", "Pixel agreement of the maps with known truth"),
+        Output("validation_change", "validation_change.csv", "t C",
+               "Stock change of the maps vs the truth per unit and period (sign, error, per-pixel change agreement)"),
+        Output("validation_trend", "validation_trend.csv", "t C/ha/yr",
+               "Sen slopes and trend classes of the maps vs those of the truth, per unit"),
         Output("validation_cumulative", "validation_cumulative.csv", "t C/ha",
                "Cumulative effect against the truth's no-mining counterfactual"),
     ),

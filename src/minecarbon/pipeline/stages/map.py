@@ -29,6 +29,7 @@ from ... import model, units
 from ...errors import StageError
 from ...grid import align, pixel_area_m2
 from ...io import open_raster, write_raster, write_table
+from ...model.calibration import InverseCalibration
 from ..core import Context, Output, Stage, read_manifest, register
 from ._common import L1_NODATA, read_forest_type
 from .model import type_names
@@ -68,6 +69,7 @@ def _run_map(ctx: Context) -> None:
     pooled = models[model.POOLED]
     by_code = {int(c): models[k] for c, k in info.get("type_models", {}).items() if k in models}
     interval = model.ResidualIntervalModel.from_dict(info["interval"]) if info.get("interval") else None
+    cal = InverseCalibration.from_dict(info.get("calibration"))
     chunks = cfg.run.chunk_px
     l1 = open_raster(ctx.out("level1", stage="units"), what="units", chunks=chunks, masked=False).isel(band=0, drop=True)
     l2 = open_raster(ctx.out("level2", stage="units"), what="units", chunks=chunks, masked=False).isel(band=0, drop=True)
@@ -88,7 +90,7 @@ def _run_map(ctx: Context) -> None:
         mask = units_mask
         if mc.nonforest_in_units == "nodata":
             mask = mask & (types != nonforest)
-        agc = model.predict_by_type(stack, by_code, pooled, types, mask).clip(min=0)
+        agc = cal.apply(model.predict_by_type(stack, by_code, pooled, types, mask).clip(min=0))
         agc = agc.rio.write_crs(stack.rio.crs)
         path = ctx.produced(write_raster(agc, ctx.out("agc", year=year), ["agc_t_ha"], units="t C/ha"))
         agc = _band(path, f"AGC map {year}", chunks)  # the written map: predictions are not recomputed
