@@ -169,6 +169,10 @@ class PlotsConfig(_Model):
                                  "allometry table gives residual_sd_log.")
     mc_draws: int = Field(500, ge=10, le=100000, description="Monte Carlo draws per plot.")
     mc_seed: int = Field(0, description="Seed of the Monte Carlo (results are reproducible).")
+    sample_design: Literal["purposive", "probability"] = Field(
+        "purposive", description="How the plots were placed: 'probability' (random or stratified random within "
+        "assessment units, e.g. 'minecarbon plots plan') makes the model-assisted unit intervals design-based; "
+        "'purposive' labels the same intervals model-based.")
     dbh_out_of_range: Literal["warn", "error"] = "warn"
     tree_source: Literal["tally", "tls"] = Field(
         "tally", description="Trees of the plot AGC: 'tally' = the tree table [inputs].trees; 'tls' = plots "

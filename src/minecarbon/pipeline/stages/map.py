@@ -28,7 +28,7 @@ import xarray as xr
 from ... import model, units
 from ...errors import StageError
 from ...grid import align, pixel_area_m2
-from ...io import open_raster, write_raster, write_table
+from ...io import open_raster, read_table, write_raster, write_table
 from ...model.calibration import InverseCalibration
 from ..core import Context, Output, Stage, read_manifest, register
 from ._common import L1_NODATA, read_forest_type
@@ -80,6 +80,7 @@ def _run_map(ctx: Context) -> None:
     tnames = type_names(cfg)
     truth_dir = cfg.path(cfg.validation.truth_dir) if cfg.validation.truth_dir else None
     totals, checks = [], []
+    truth_totals: dict[tuple[int, int], float] = {}
     for year in cfg.project.years:
         ctx.progress(f"AGC map {year}")
         stack = open_raster(ctx.out("stack", year=year, stage="features"), what=f"feature stack {year}",
@@ -117,6 +118,10 @@ def _run_map(ctx: Context) -> None:
             if tp.exists():
                 truth = np.asarray(align(_band(tp, f"truth AGC {year}", None), tmpl).values, dtype=float)
                 est = np.asarray(agc.values, dtype=float)
+                l1v = np.asarray(l1.values)
+                for code in range(1, 6):
+                    sel = (l1v == code) & np.isfinite(est) & np.isfinite(truth)
+                    truth_totals[(year, code)] = float(truth[sel].sum() * px_ha)
                 lo = hi = None
                 if layers is not None:
                     lv = np.asarray(layers.values, dtype=float)
@@ -136,6 +141,7 @@ def _run_map(ctx: Context) -> None:
     tab = pd.DataFrame(totals)
     ctx.produced(write_table(tab[[c for c in tcols if c in tab.columns]] if len(tab) else pd.DataFrame(columns=tcols),
                              ctx.out("totals")))
+    ctx.produced(write_table(_unit_estimates(ctx, tab, px_ha, truth_totals), ctx.out("estimates")))
     vcols = ["year", "forest_type", "n", "r2", "rmse", "mae", "bias", "interval_coverage", "below", "above",
              "mean_width_t_ha"]
     vt = pd.DataFrame(checks)
@@ -147,18 +153,46 @@ def _run_map(ctx: Context) -> None:
                  100 * allrows["interval_coverage"].min(), 100 * allrows["interval_coverage"].max())
 
 
+def _unit_estimates(ctx: Context, totals: pd.DataFrame, px_ha: float, truth_totals: dict) -> pd.DataFrame:
+    """Model-assisted unit stocks per survey year and the reference -> compare change
+    (:mod:`minecarbon.model.unit_estimates`), with the truth beside them when the project has one."""
+    from ...model.unit_estimates import COLUMNS, unit_estimates
+
+    cfg = ctx.cfg
+    plots = read_table(ctx.out("training", stage="model"), ("plot_id", "survey_year", "agc_t_ha"),
+                       what="training table")
+    if not len(totals):
+        return pd.DataFrame(columns=COLUMNS)
+    est = unit_estimates(plots, totals, px_ha, cfg.reference_year, cfg.compare_year,
+                         lambda u: units.unit_name(u * 10), design=cfg.plots.sample_design)
+    if truth_totals and len(est):
+        def truth_of(r) -> float:
+            codes = [r.unit] if r.level == "level1" else range(1, 6)
+            t0 = sum(truth_totals.get((int(r.year0), c), np.nan) for c in codes)
+            t1 = sum(truth_totals.get((int(r.year1), c), np.nan) for c in codes)
+            return t1 - t0 if r.kind == "change" else t1
+
+        est["truth_t"] = [truth_of(r) for r in est.itertuples()]
+        inside = (est["truth_t"] >= est["lo_t"]) & (est["truth_t"] <= est["hi_t"])
+        est["truth_in_interval"] = inside.astype(object).where(est["estimate_t"].notna(), None)
+    return est
+
+
 register(Stage(
     name="map",
     about="Yearly AGC maps per forest type (t C/ha), per-pixel uncertainty, unit totals with intervals",
     func=_run_map,
     inputs=("inputs.forest_type",),
     upstream=("model", "features", "units"),
-    settings=("model", "run", "validation", "forest_type_codes"),
+    settings=("model", "run", "validation", "forest_type_codes", "plots"),
     outputs=(
         Output("agc", "agc_{year}.tif", "t C/ha", "AGC density of one year", per_year=True),
         Output("uncertainty", "agc_uncertainty_{year}.tif", "t C/ha",
                "Per-pixel SD and prediction-interval ends of the AGC density", per_year=True),
         Output("totals", "agc_unit_totals.csv", "t C", "AGC stock per assessment unit and year, with intervals"),
+        Output("estimates", "agc_unit_estimates.csv", "t C",
+               "Model-assisted (difference estimator) unit stocks per survey year and the base -> end change from "
+               "re-measured plots, with standard errors and 95 % intervals"),
         Output("validation", "map_validation.csv", "t C/ha",
                "Maps vs known truth per year and forest type: R2, RMSE, bias, interval coverage (with truth only)"),
     ),
