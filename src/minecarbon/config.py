@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, MissingInputError
 
@@ -385,6 +385,20 @@ class ModelConfig(_Model):
         "inverse", description="Inverse (classical) calibration of the maps on the plots' out-of-fold "
         "predictions, so that the maps do not shrink toward the plots' mean and change is not attenuated "
         "(docs/model.md); 'none' maps the models' predictions as they are.")
+    year_adjustment: Literal["ratio", "none"] = Field(
+        "ratio", description="Scale each survey year's map so that it matches that year's plots at the plots "
+        "(ratio of plot AGC to map AGC at the plots; interpolated between survey years, held beyond them): "
+        "removes year-specific radiometric and phenological offsets that the models cannot see (docs/model.md).")
+    temporal_filter_years: int = Field(
+        5, ge=0, le=15, description="Per-pixel running median over this many years (odd; 0 or 1: off): removes "
+        "one-year shocks (wet or dry summers, haze) while keeping steps and linear trends (docs/model.md).")
+
+    @field_validator("temporal_filter_years")
+    @classmethod
+    def _odd_window(cls, v: int) -> int:
+        if v > 1 and v % 2 == 0:
+            raise ValueError(f"temporal_filter_years must be odd (a window centred on each year), got {v}")
+        return v
     seed: int = Field(0, description="Seeds folds and learners (results are reproducible).")
     n_jobs: int = Field(-1, description="Threads for cross-validation folds (-1: all cores); results do not "
                         "depend on it.")

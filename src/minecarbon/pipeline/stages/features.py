@@ -256,8 +256,14 @@ def _run_features(ctx: Context) -> None:
 
     norm = None
     if cfg.features.normalize != "none" and need:
-        norm = _Normaliser(cfg, tmpl, area, margin)
-        norm.ref = norm.sample(reflectance(norm.ref_year))
+        have_maps = bool(cfg.inputs.forest_type) and any(
+            cfg.year_path(cfg.inputs.forest_type, y).exists() for y in cfg.project.years)
+        if have_maps:
+            norm = _Normaliser(cfg, tmpl, area, margin)
+            norm.ref = norm.sample(reflectance(norm.ref_year))
+        else:
+            log.warning("radiometric normalisation skipped: it needs the forest-type maps ([inputs].forest_type) to "
+                        "keep forest, whose reflectance changes as it grows, out of the invariant pixels")
     for year in cfg.project.years:
         ctx.progress(f"features {year}")
         what = f"image {year}"

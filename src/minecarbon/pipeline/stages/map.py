@@ -81,6 +81,9 @@ def _run_map(ctx: Context) -> None:
     truth_dir = cfg.path(cfg.validation.truth_dir) if cfg.validation.truth_dir else None
     totals, checks = [], []
     truth_totals: dict[tuple[int, int], float] = {}
+    factors = {int(k): float(v) for k, v in (info.get("year_factors") or {}).items()}
+    window = mc.temporal_filter_years if len(cfg.project.years) >= 3 else 0
+    raw_dir = ctx.out("agc", year=cfg.project.years[0]).parent / "_unfiltered"
     for year in cfg.project.years:
         ctx.progress(f"AGC map {year}")
         stack = open_raster(ctx.out("stack", year=year, stage="features"), what=f"feature stack {year}",
@@ -92,9 +95,16 @@ def _run_map(ctx: Context) -> None:
         if mc.nonforest_in_units == "nodata":
             mask = mask & (types != nonforest)
         agc = cal.apply(model.predict_by_type(stack, by_code, pooled, types, mask).clip(min=0))
-        agc = agc.rio.write_crs(stack.rio.crs)
-        path = ctx.produced(write_raster(agc, ctx.out("agc", year=year), ["agc_t_ha"], units="t C/ha"))
-        agc = _band(path, f"AGC map {year}", chunks)  # the written map: predictions are not recomputed
+        agc = (agc * year_factor(factors, year)).astype(np.float32).rio.write_crs(stack.rio.crs)
+        if window > 1:
+            write_raster(agc, raw_dir / f"agc_{year}.tif", ["agc_t_ha"], units="t C/ha", cog=False)
+        else:
+            ctx.produced(write_raster(agc, ctx.out("agc", year=year), ["agc_t_ha"], units="t C/ha"))
+    if window > 1:
+        ctx.progress(f"temporal filter ({window}-year running median)")
+        _filter_years(ctx, raw_dir, window, chunks)
+    for year in cfg.project.years:
+        agc = _band(ctx.out("agc", year=year), f"AGC map {year}", chunks)  # the written map
         layers = None
         if interval is not None:
             layers = model.interval_layers(agc, interval)
@@ -141,7 +151,7 @@ def _run_map(ctx: Context) -> None:
     tab = pd.DataFrame(totals)
     ctx.produced(write_table(tab[[c for c in tcols if c in tab.columns]] if len(tab) else pd.DataFrame(columns=tcols),
                              ctx.out("totals")))
-    ctx.produced(write_table(_unit_estimates(ctx, tab, px_ha, truth_totals), ctx.out("estimates")))
+    ctx.produced(write_table(_unit_estimates(ctx, tab, px_ha, truth_totals, factors), ctx.out("estimates")))
     vcols = ["year", "forest_type", "n", "r2", "rmse", "mae", "bias", "interval_coverage", "below", "above",
              "mean_width_t_ha"]
     vt = pd.DataFrame(checks)
@@ -153,7 +163,39 @@ def _run_map(ctx: Context) -> None:
                  100 * allrows["interval_coverage"].min(), 100 * allrows["interval_coverage"].max())
 
 
-def _unit_estimates(ctx: Context, totals: pd.DataFrame, px_ha: float, truth_totals: dict) -> pd.DataFrame:
+def year_factor(factors: dict[int, float], year: int) -> float:
+    """The ratio factor of ``year``: its own, linearly interpolated between survey years, held beyond them
+    (1 without factors)."""
+    if not factors:
+        return 1.0
+    ys = sorted(factors)
+    return float(np.interp(year, ys, [factors[y] for y in ys]))
+
+
+def _filter_years(ctx: Context, raw_dir, window: int, chunks) -> None:
+    """Running median over the years of the unfiltered maps (:mod:`minecarbon.model.temporal_filter`); writes the
+    final yearly maps and removes the unfiltered ones.  The filtered stack is computed once per chunk into one
+    temporary multi-band file, so memory stays bounded by the chunk size times the number of years."""
+    import shutil
+
+    from ...model.temporal_filter import running_median
+
+    years = ctx.cfg.project.years
+    layers = [_band(raw_dir / f"agc_{y}.tif", f"unfiltered AGC map {y}", chunks) for y in years]
+    stack = xr.concat(layers, dim="year").assign_coords(year=years)
+    filt = running_median(stack, window).rename({"year": "band"}).assign_coords(band=[str(y) for y in years])
+    tmp = raw_dir / "filtered.tif"
+    write_raster(filt.rio.write_crs(layers[0].rio.crs), tmp, [str(y) for y in years], units="t C/ha", cog=False)
+    whole = open_raster(tmp, what="filtered AGC maps", chunks=chunks)
+    for i, y in enumerate(years):
+        band = whole.isel(band=i, drop=True).rio.write_crs(layers[0].rio.crs)
+        ctx.produced(write_raster(band, ctx.out("agc", year=y), ["agc_t_ha"], units="t C/ha"))
+    del whole, layers, stack
+    shutil.rmtree(raw_dir, ignore_errors=True)
+
+
+def _unit_estimates(ctx: Context, totals: pd.DataFrame, px_ha: float, truth_totals: dict,
+                    factors: dict[int, float]) -> pd.DataFrame:
     """Model-assisted unit stocks per survey year and the reference -> compare change
     (:mod:`minecarbon.model.unit_estimates`), with the truth beside them when the project has one."""
     from ...model.unit_estimates import COLUMNS, unit_estimates
@@ -161,6 +203,9 @@ def _unit_estimates(ctx: Context, totals: pd.DataFrame, px_ha: float, truth_tota
     cfg = ctx.cfg
     plots = read_table(ctx.out("training", stage="model"), ("plot_id", "survey_year", "agc_t_ha"),
                        what="training table")
+    if factors and "agc_cv_pred_calibrated_t_ha" in plots:  # the map at the plots, as the map was made
+        plots["agc_cv_pred_calibrated_t_ha"] = plots["agc_cv_pred_calibrated_t_ha"] * \
+            plots["survey_year"].map(lambda yr: year_factor(factors, int(yr)))
     if not len(totals):
         return pd.DataFrame(columns=COLUMNS)
     est = unit_estimates(plots, totals, px_ha, cfg.reference_year, cfg.compare_year,

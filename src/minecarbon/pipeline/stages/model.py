@@ -239,8 +239,10 @@ def _run_model(ctx: Context) -> None:
     if interval is not None:
         _, lo, hi = interval.predict(oof_cal)
         tab["agc_cv_lo_t_ha"], tab["agc_cv_hi_t_ha"] = lo, hi
+    factors = year_factors(tab["survey_year"].to_numpy(int), y, cal.apply(np.clip(ms.fitted, 0, None))) \
+        if m.year_adjustment == "ratio" else {}
     ctx.progress("temporal validation")
-    temporal = _temporal_validation(ctx, tab, X, y, ms, cal, oof_cal)
+    temporal = _temporal_validation(ctx, tab, X, y, ms, cal, oof_cal, factors)
     ctx.produced(write_table(tab, ctx.out("training")))
     ctx.produced(write_table(excluded, ctx.out("excluded")))
     ctx.produced(write_table(sel_table, ctx.out("selection")))
@@ -251,6 +253,9 @@ def _run_model(ctx: Context) -> None:
                            "about": "map = max((prediction - a) / b, 0), a and b from the out-of-fold predictions "
                                     "regressed on plot AGC; see docs/model.md"}
     card["cv_metrics_calibrated"] = model.metrics(y, oof_cal)
+    card["year_adjustment"] = {"method": m.year_adjustment, "factors": {str(k): v for k, v in factors.items()},
+                               "about": "each survey year's map x (plot AGC sum / map AGC sum at that year's plots); "
+                                        "interpolated between survey years; see docs/model.md"}
     card["temporal_validation"] = temporal
     residual_plot(ctx.out("residuals"), tab, names_by_code, interval)
     ctx.produced(ctx.out("residuals"))
@@ -258,6 +263,7 @@ def _run_model(ctx: Context) -> None:
             "type_learners": {str(c): ch.learner for c, ch in ms.choices.items()},
             "pooled_learner": ms.pooled_best, "target": "agc_t_ha",
             "interval": None if interval is None else interval.to_dict(), "calibration": cal.to_dict(),
+            "year_factors": {str(k): v for k, v in factors.items()},
             "forest_type_codes": cfg.forest_type_codes.model_dump()}
     mpath, manpath = model.save_models(ctx.out("models"), ms.models, names, info)
     ctx.produced(mpath)
@@ -267,8 +273,23 @@ def _run_model(ctx: Context) -> None:
                                                                default=_json_default)))
 
 
+MIN_PLOTS_YEAR_FACTOR = 10
+"""Fewest plots of a survey year (with a map sum above 0) for its ratio factor; fewer: no factor for that year."""
+
+
+def year_factors(years: np.ndarray, y: np.ndarray, map_at_plots: np.ndarray) -> dict[int, float]:
+    """Ratio of plot AGC to map AGC at the plots, per survey year (``MIN_PLOTS_YEAR_FACTOR`` plots or more)."""
+    out = {}
+    for yr in np.unique(years):
+        s = years == yr
+        den = float(np.sum(map_at_plots[s]))
+        if s.sum() >= MIN_PLOTS_YEAR_FACTOR and den > 0:
+            out[int(yr)] = float(np.sum(y[s]) / den)
+    return out
+
+
 def _temporal_validation(ctx: Context, tab: pd.DataFrame, X: np.ndarray, y: np.ndarray, ms: ModelSet,
-                         cal: InverseCalibration, oof_cal: np.ndarray) -> dict:
+                         cal: InverseCalibration, oof_cal: np.ndarray, factors: dict[int, float]) -> dict:
     """Re-measured plots (observed vs predicted change) and leave-one-survey-year-out CV; writes both tables and
     returns their summary for the model card."""
     pairs = temporal.remeasured_pairs(tab, oof_cal)
@@ -284,6 +305,7 @@ def _temporal_validation(ctx: Context, tab: pd.DataFrame, X: np.ndarray, y: np.n
                               **{k: v for k, v in model.metrics(y[years == yr], oof_cal[years == yr]).items()
                                  if k in ("r2", "rmse", "bias")}} for yr in np.unique(years)])
     both = per_year.merge(lyo, on=["survey_year", "n"], how="left", suffixes=("_cv", "_leave_year_out"))
+    both["map_ratio_factor"] = both["survey_year"].map(factors)
     ctx.produced(write_table(both, ctx.out("by_year")))
     overall = model.metrics(y, lyo_pred) if np.isfinite(lyo_pred).any() else {}
     return {"remeasured_pairs": int(len(pairs)),
