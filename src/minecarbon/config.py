@@ -198,7 +198,11 @@ class PlotsConfig(_Model):
     plan_restoration: str | None = Field(
         None, description="Optional polygons of land where restoration is planned; plots in damaged "
         "units are placed there. Reclamation features dated after the end year count as planned too.")
-    plan_seed: int = Field(0, description="Seed of the plot layout (k-means start).")
+    plan_seed: int = Field(0, description="Seed of the plot layout (k-means start, or the random draw).")
+    plan_method: Literal["balanced", "random"] = Field(
+        "balanced", description="'balanced': plots spread over each unit (k-means; representative, but not a "
+        "probability sample); 'random': a stratified random sample (simple random within each unit), whose "
+        "model-assisted intervals are design-based (set sample_design = 'probability' for the survey).")
 
     @model_validator(mode="after")
     def _min_le_max(self) -> "PlotsConfig":

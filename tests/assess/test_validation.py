@@ -55,3 +55,21 @@ def test_periods():
     assert validation.periods(range(2005, 2025), 2005, 2024) == [
         (2005, 2024), (2005, 2010), (2010, 2015), (2015, 2020), (2020, 2024)]
     assert validation.periods([2005, 2006], 2005, 2006) == [(2005, 2006)]
+
+
+def test_change_sd_by_hand_numpy_and_dask():
+    import pytest
+    import xarray as xr
+
+    from minecarbon.assess import change_sd
+    from minecarbon.errors import InputError
+
+    s1 = xr.DataArray(np.array([[3.0, 4.0]]), dims=("y", "x"))
+    s2 = xr.DataArray(np.array([[4.0, 4.0]]), dims=("y", "x"))
+    # rho 0: sqrt(9 + 16) = 5; rho 0.5: sqrt(25 - 2 * 0.5 * 12) = sqrt(13); identical SDs and rho 1: 0
+    assert np.allclose(change_sd(s1, s2, 0.0).values, [[5.0, np.sqrt(32)]])
+    assert np.allclose(change_sd(s1, s2, 0.5).values, [[np.sqrt(13), 4.0]])
+    assert change_sd(s1, s2, 1.0).values[0, 1] == 0
+    assert np.allclose(change_sd(s1.chunk(), s2.chunk(), 0.5).values, change_sd(s1, s2, 0.5).values)
+    with pytest.raises(InputError):
+        change_sd(s1, s2, 1.5)

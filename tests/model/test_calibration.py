@@ -1,6 +1,7 @@
 """Inverse (classical) calibration: recovers the attenuation, removes the prior-shift bias, scores honestly."""
 
 import numpy as np
+import pytest
 
 from minecarbon.model.calibration import MIN_SLOPE, InverseCalibration, cross_calibrate
 
@@ -44,3 +45,17 @@ def test_cross_calibrate_uses_other_groups_only():
         b, a = np.polyfit(y[~test], pred[~test], 1)  # written out independently
         assert np.allclose(out[test], np.maximum((pred[test] - a) / b, 0))
     assert InverseCalibration.from_dict(InverseCalibration.fit(y, pred).to_dict()) == InverseCalibration.fit(y, pred)
+
+
+def test_year_factors_and_interpolation():
+    from minecarbon.pipeline.stages.map import year_factor
+    from minecarbon.pipeline.stages.model import MIN_PLOTS_YEAR_FACTOR, year_factors
+
+    n = MIN_PLOTS_YEAR_FACTOR
+    years = np.array([2005] * n + [2015] * n + [2020] * 3)
+    y = np.r_[np.full(n, 9.0), np.full(n, 22.0), np.ones(3)]
+    m = np.r_[np.full(n, 10.0), np.full(n, 20.0), np.ones(3)]
+    f = year_factors(years, y, m)
+    assert f == {2005: 0.9, 2015: 1.1}  # 2020 has too few plots for a factor
+    assert year_factor(f, 2010) == pytest.approx(1.0) and year_factor(f, 2000) == 0.9
+    assert year_factor(f, 2024) == 1.1 and year_factor({}, 2010) == 1.0
