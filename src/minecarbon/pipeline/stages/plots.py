@@ -69,6 +69,15 @@ def read_plot_sheet(cfg: ProjectConfig, path: Path | None = None, check_years: b
     return df
 
 
+def distinct_plots(sheet: pd.DataFrame) -> pd.DataFrame:
+    """One row per plot: visits of a re-measured plot (same ``permanent_id``) count once."""
+    if "permanent_id" not in sheet.columns:
+        return sheet
+    pid = sheet["permanent_id"].astype(str).str.strip()
+    keep = sheet["permanent_id"].isna() | (pid == "") | ~pid.duplicated()
+    return sheet[keep.to_numpy()]
+
+
 def _forest_type_names(cfg: ProjectConfig) -> dict[int, str]:
     return {int(v): k for k, v in cfg.forest_type_codes.model_dump().items()}
 
@@ -185,7 +194,9 @@ def _run_plots(ctx: Context) -> None:
     prov = table.provenance(groups)
     prov.insert(0, "table", table.name)
     ctx.produced(write_table(prov, ctx.out("allometry")))
-    counts = plot_design.count_plots_per_unit(l2, xs, ys, cfg.plots.min_per_unit, nodata=L1_NODATA)
+    once = distinct_plots(res)
+    counts = plot_design.count_plots_per_unit(l2, once["x"].to_numpy(), once["y"].to_numpy(),
+                                              cfg.plots.min_per_unit, nodata=L1_NODATA)
     counts = counts[counts["unit_l2"] > 0].reset_index(drop=True)
     counts = counts.rename(columns={"enough": "enough_plots"})
     for _, r in counts[~counts["enough_plots"]].iterrows():
@@ -319,7 +330,7 @@ def check_plot_counts(cfg: ProjectConfig, sheet: Path | None = None) -> pd.DataF
     :func:`minecarbon.plot_design.count_plots_per_unit` for the columns.
     """
     path = Path(sheet) if sheet else cfg.path(cfg.inputs.plots)
-    df = read_plot_sheet(cfg, path, check_years=False)
+    df = distinct_plots(read_plot_sheet(cfg, path, check_years=False))
     units, _ = _units_raster(cfg)
     return plot_design.count_plots_per_unit(units, df["x"].to_numpy(), df["y"].to_numpy(),
                                             cfg.plots.min_per_unit, nodata=L1_NODATA)
