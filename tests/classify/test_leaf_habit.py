@@ -40,10 +40,29 @@ def test_leaf_habit_map():
     forest = xr.DataArray([[1, 1], [1, 0]], dims=("y", "x"))
     t = Threshold(2.0, True, np.nan)
     np.testing.assert_array_equal(leaf_habit(r, t, forest).values, [[2, 1], [0, 0]])
-    np.testing.assert_array_equal(leaf_habit(r, t, None, gv, Threshold(0.5, True, np.nan)).values, [[2, 2], [0, 1]])
+    from minecarbon.classify.leaf_habit import LeafHabitRule
+    rule = LeafHabitRule("and", t, Threshold(0.5, True, np.nan), np.nan)
+    np.testing.assert_array_equal(leaf_habit(r, rule, None, gv).values, [[2, 2], [0, 1]])
     np.testing.assert_allclose(rvi(xr.DataArray([0.4, 0.3]), xr.DataArray([0.1, 0.0])).values, [4.0, np.nan])
 
 
 def test_too_few_samples():
     with pytest.raises(InputError, match="at least 3 evergreen"):
         learn_threshold([1, 2, 3, 4], [True, False, False, False])
+
+
+def test_rule_uses_the_fraction_where_rvi_overlaps():
+    from minecarbon.classify.leaf_habit import learn_rule
+
+    # evergreen: RVI 4..8 except one low winter (3.0) with a high green fraction; deciduous: RVI 2.5..3.6, low fraction
+    r_e = np.array([4.0, 5.0, 6.0, 7.0, 8.0, 3.0])
+    g_e = np.array([0.5, 0.6, 0.7, 0.6, 0.8, 0.6])
+    r_d = np.array([2.5, 2.8, 3.1, 3.4, 3.6, 3.3])
+    g_d = np.array([0.1, 0.0, 0.2, 0.1, 0.3, 0.05])
+    x, g = np.r_[r_e, r_d], np.r_[g_e, g_d]
+    e = np.r_[np.ones(6, bool), np.zeros(6, bool)]
+    only = learn_rule(x, e)
+    assert only.rule == "rvi" and only.balanced_accuracy < 1
+    both = learn_rule(x, e, g)
+    assert both.balanced_accuracy == 1.0
+    np.testing.assert_array_equal(both.is_evergreen(x, g), e)

@@ -9,12 +9,12 @@ DataArrays and arrays in and out, no files.
 
 from .accuracy import AreaAccuracy, area_estimates, confusion_matrix, sample_accuracy
 from .classifier import cross_validate, make_forest, predict_map, spatial_vs_random
-from .leaf_habit import Threshold, learn_threshold, leaf_habit, rvi
+from .leaf_habit import LeafHabitRule, Threshold, learn_rule, learn_threshold, leaf_habit, rvi
 from .phenology import FEATURES as PHENOLOGY_FEATURES
 from .phenology import phenology
 from .series import fill_gaps
 from .unmix import fcls, unmix
 
 __all__ = ["AreaAccuracy", "area_estimates", "confusion_matrix", "sample_accuracy", "cross_validate", "make_forest",
-           "predict_map", "spatial_vs_random", "Threshold", "learn_threshold", "leaf_habit", "rvi",
+           "predict_map", "spatial_vs_random", "LeafHabitRule", "Threshold", "learn_rule", "learn_threshold", "leaf_habit", "rvi",
            "PHENOLOGY_FEATURES", "phenology", "fill_gaps", "fcls", "unmix"]

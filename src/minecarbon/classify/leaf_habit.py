@@ -13,10 +13,15 @@ maximises the balanced accuracy (mean of the two classes' recalls, Youden's J
 values. Inside cross-validation it is re-learned on each training fold
 (:func:`cv_threshold`). The user may pin a value instead.
 
-The combined rule (:func:`leaf_habit`) calls a pixel evergreen when its
-leaf-off RVI is on the evergreen side of the RVI threshold and, when a green
-fraction is given, that fraction is on the evergreen side of its own learned
-threshold too.
+Combination with unmixing (:func:`learn_rule`): with the leaf-off green-
+vegetation fraction as a second variable, the rule is chosen among "RVI
+only", "fraction only", "RVI and fraction" and "RVI or fraction" (each
+variable on the evergreen side of its own cut), cuts and rule jointly, by
+the balanced accuracy on the training samples (ties: the simpler rule, RVI
+first). Which rule won, and both cuts, are reported. On real MODIS data
+(``tests/classify/test_realdata_classify.py``) leaf-off RVI alone overlaps
+between a spruce and a beech site in some winters; the green fraction
+separates them.
 """
 
 from __future__ import annotations
@@ -102,19 +107,95 @@ def cv_threshold(values: Sequence[float], evergreen: Sequence[bool], splits: lis
     return pred
 
 
-def leaf_habit(rvi_leaf_off: xr.DataArray, rvi_threshold: Threshold, forest: xr.DataArray | None = None,
-               gv_fraction: xr.DataArray | None = None, gv_threshold: Threshold | None = None) -> xr.DataArray:
-    """Leaf-habit map (uint8): 1 evergreen, 2 deciduous, 0 not forest or no data (see :data:`LEAF_HABIT_CODES`)."""
-    if (gv_fraction is None) != (gv_threshold is None):
-        raise InputError("Give both the green-vegetation fraction and its threshold, or neither.")
-    ever = rvi_threshold.is_evergreen(rvi_leaf_off)
+def _cuts(x: np.ndarray, max_cuts: int = 256) -> np.ndarray:
+    u = np.unique(x[np.isfinite(x)])
+    c = 0.5 * (u[1:] + u[:-1])
+    if c.size > max_cuts:
+        c = np.unique(np.quantile(c, np.linspace(0, 1, max_cuts)))
+    return c
+
+
+def _ba(pred: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Balanced accuracy of boolean predictions (..., n) against e (n,)."""
+    return 0.5 * ((pred & e).sum(-1) / e.sum() + (~pred & ~e).sum(-1) / (~e).sum())
+
+
+@dataclass(frozen=True)
+class LeafHabitRule:
+    """Leaf-habit rule: RVI cut, optional green-fraction cut, and how they combine."""
+
+    rule: str
+    """'rvi', 'gv', 'and' or 'or'."""
+    rvi: Threshold
+    gv: Threshold | None
+    balanced_accuracy: float
+
+    def is_evergreen(self, rvi_off, gv_off=None):
+        if self.rule == "rvi" or self.gv is None:
+            return self.rvi.is_evergreen(rvi_off)
+        if gv_off is None:
+            raise InputError(f"The leaf-habit rule '{self.rule}' needs the leaf-off green-vegetation fraction.")
+        if self.rule == "gv":
+            return self.gv.is_evergreen(gv_off)
+        a, b = self.rvi.is_evergreen(rvi_off), self.gv.is_evergreen(gv_off)
+        return (a & b) if self.rule == "and" else (a | b)
+
+    def to_dict(self) -> dict:
+        d = {"rule": self.rule, "balanced_accuracy": self.balanced_accuracy, "rvi_threshold": self.rvi.value,
+             "rvi_evergreen_above": self.rvi.evergreen_above}
+        if self.gv is not None:
+            d.update(gv_threshold=self.gv.value, gv_evergreen_above=self.gv.evergreen_above)
+        return d
+
+
+def learn_rule(rvi_off: Sequence[float], evergreen: Sequence[bool], gv_off: Sequence[float] | None = None,
+               min_per_class: int = 3) -> LeafHabitRule:
+    """Learn the leaf-habit rule (see the module text) from labelled samples."""
+    x = np.asarray(rvi_off, dtype=float)
+    e = np.asarray(evergreen, dtype=bool)
+    t_rvi = learn_threshold(x, e, min_per_class)
+    if gv_off is None:
+        return LeafHabitRule("rvi", t_rvi, None, t_rvi.balanced_accuracy)
+    g = np.asarray(gv_off, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(g)
+    x, g, e = x[ok], g[ok], e[ok]
+    t_rvi = learn_threshold(x, e, min_per_class)
+    t_gv = learn_threshold(g, e, min_per_class)
+    best = LeafHabitRule("rvi", t_rvi, t_gv, t_rvi.balanced_accuracy)
+    if t_gv.balanced_accuracy > best.balanced_accuracy + 1e-12:
+        best = LeafHabitRule("gv", t_rvi, t_gv, t_gv.balanced_accuracy)
+    cx, cg = _cuts(x), _cuts(g)
+    px = (x[None, :] > cx[:, None]) if t_rvi.evergreen_above else (x[None, :] < cx[:, None])  # (cx, n)
+    pg = (g[None, :] > cg[:, None]) if t_gv.evergreen_above else (g[None, :] < cg[:, None])
+    for rule in ("and", "or"):
+        comb = (px[:, None, :] & pg[None, :, :]) if rule == "and" else (px[:, None, :] | pg[None, :, :])
+        ba = _ba(comb, e)
+        i, j = np.unravel_index(int(np.argmax(ba)), ba.shape)
+        if ba[i, j] > best.balanced_accuracy + 1e-12:
+            best = LeafHabitRule(rule, Threshold(float(cx[i]), t_rvi.evergreen_above, np.nan, len(x)),
+                                 Threshold(float(cg[j]), t_gv.evergreen_above, np.nan, len(x)), float(ba[i, j]))
+    return best
+
+
+def leaf_habit(rvi_leaf_off: xr.DataArray, rule: LeafHabitRule | Threshold, forest: xr.DataArray | None = None,
+               gv_fraction: xr.DataArray | None = None) -> xr.DataArray:
+    """Leaf-habit map (uint8): 1 evergreen, 2 deciduous, 0 not forest or no data (see :data:`LEAF_HABIT_CODES`).
+
+    ``rule``: a learned :class:`LeafHabitRule` or a pinned RVI :class:`Threshold`.
+    """
+    if isinstance(rule, Threshold):
+        rule = LeafHabitRule("rvi", rule, None, np.nan)
+    uses_gv = rule.rule != "rvi" and rule.gv is not None
+    if uses_gv and gv_fraction is None:
+        raise InputError(f"The leaf-habit rule '{rule.rule}' needs the leaf-off green-vegetation fraction.")
+    ever = rule.is_evergreen(rvi_leaf_off, gv_fraction if uses_gv else None)
     valid = rvi_leaf_off.notnull()
-    if gv_fraction is not None:
-        ever = ever & gv_threshold.is_evergreen(gv_fraction)
+    if uses_gv:
         valid = valid & gv_fraction.notnull()
     if forest is not None:
         valid = valid & forest.astype(bool)
     out = xr.where(valid, xr.where(ever, 1, 2), 0).astype(np.uint8).rename("leaf_habit")
-    out.attrs = {"codes": "1 evergreen, 2 deciduous, 0 not forest/no data", "rvi_threshold": rvi_threshold.value,
-                 "rvi_evergreen_above": int(rvi_threshold.evergreen_above)}
+    out.attrs = {"codes": "1 evergreen, 2 deciduous, 0 not forest/no data",
+                 **{k: (float(v) if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) else str(v))
+                    for k, v in rule.to_dict().items()}}
     return out

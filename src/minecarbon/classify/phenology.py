@@ -5,9 +5,9 @@ first date's year; a series may span any dates, usually one year):
 
 * ``vmin``, ``vmax``, ``amplitude`` = vmax - vmin;
 * ``peak_doy``: date of vmax;
-* ``sos_doy`` / ``eos_doy``: start / end of season, where v crosses
-  vmin + ``frac`` x amplitude going up before the peak / down after it,
-  linearly interpolated between dates (the seasonal-amplitude threshold
+* ``sos_doy`` / ``eos_doy``: start / end of season, the first upward
+  crossing of vmin + ``frac`` x amplitude before the peak / the last downward
+  crossing after it, linearly interpolated between dates (the seasonal-amplitude threshold
   method; White et al. 1997, Global Biogeochemical Cycles 11(2):217-234 use
   frac = 0.5; TIMESAT, Jonsson & Eklundh 2004, Computers & Geosciences
   30:833-845, uses the same rule with its own fractions). NaN when the series
@@ -63,16 +63,16 @@ def _season_kernel(V, t, frac, out):  # pragma: no cover - compiled
                 lo = V[i, j]
         thr = lo + frac * (V[i, jp] - lo)
         sos = np.nan
-        for j in range(jp, 0, -1):
-            if V[i, j - 1] < thr:
+        for j in range(1, jp + 1):  # first upward crossing before the peak
+            if V[i, j - 1] < thr <= V[i, j]:
                 a, b = V[i, j - 1], V[i, j]
                 sos = t[j - 1] + (thr - a) / (b - a) * (t[j] - t[j - 1])
                 break
         eos = np.nan
-        for j in range(jp, m - 1):
-            if V[i, j + 1] < thr:
-                a, b = V[i, j], V[i, j + 1]
-                eos = t[j] + (a - thr) / (a - b) * (t[j + 1] - t[j])
+        for j in range(m - 1, jp, -1):  # last downward crossing after the peak
+            if V[i, j - 1] >= thr > V[i, j]:
+                a, b = V[i, j - 1], V[i, j]
+                eos = t[j - 1] + (a - thr) / (a - b) * (t[j] - t[j - 1])
                 break
         integ = 0.0
         for j in range(m - 1):
