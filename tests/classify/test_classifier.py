@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from minecarbon.classify.classifier import (check_samples, cross_validate, majority_baseline, make_forest,
+from minecarbon.classify.classifier import (check_samples, cross_validate, fit_forest, majority_baseline, make_forest,
                                             predict_map, spatial_vs_random)
 from minecarbon.errors import InputError
 
@@ -71,3 +71,14 @@ def test_sample_checks():
         check_samples(["a"] * 10 + ["q"] * 10, classes=["a", "b"])
     with pytest.raises(InputError, match="missing feature"):
         cross_validate(np.array([[1.0], [np.nan]] * 10), ["a", "b"] * 10, None, 2)
+
+
+def test_digit_string_labels():
+    rng = np.random.default_rng(0)
+    y = np.repeat(["2", "8", "10"], 20)
+    X = rng.normal(0, 0.1, (60, 2)) + np.repeat([0, 1, 2], 20)[:, None]
+    m = fit_forest(X, y, 20, 0)
+    assert list(m.class_names_) == ["10", "2", "8"]
+    ds = predict_map(m, xr.DataArray(X.T[:, :, None], dims=("band", "y", "x")))
+    assert list(ds.probability["class"].values) == ["10", "2", "8"]
+    assert cross_validate(X, y, None, 3, 0, 20).metrics["oa"] > 0.9

@@ -64,5 +64,5 @@ def test_rule_uses_the_fraction_where_rvi_overlaps():
     only = learn_rule(x, e)
     assert only.rule == "rvi" and only.balanced_accuracy < 1
     both = learn_rule(x, e, g)
-    assert both.balanced_accuracy == 1.0
+    assert both.balanced_accuracy == 1.0 and both.rule == "and"
     np.testing.assert_array_equal(both.is_evergreen(x, g), e)

@@ -107,9 +107,10 @@ def sample_accuracy(cm) -> dict:
     with np.errstate(invalid="ignore", divide="ignore"):
         ua = np.where(rows > 0, diag / rows, np.nan)
         pa = np.where(cols > 0, diag / cols, np.nan)
+        f1 = np.where(ua + pa > 0, 2 * ua * pa / (ua + pa), np.nan)
     return {"n": int(tot), "oa": float(po), "kappa": float(kappa),
             "ua": dict(zip(names, map(float, ua))), "pa": dict(zip(names, map(float, pa))),
-            "f1": dict(zip(names, map(float, np.where(ua + pa > 0, 2 * ua * pa / (ua + pa), np.nan))))}
+            "f1": dict(zip(names, map(float, f1)))}
 
 
 @dataclass

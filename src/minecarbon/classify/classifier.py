@@ -40,6 +40,23 @@ def make_forest(n_estimators: int = 200, seed: int = 0, **params) -> RandomFores
                                   n_jobs=1, **params)
 
 
+def fit_forest(X, y, n_estimators: int = 200, seed: int = 0, **params) -> RandomForestClassifier:
+    """Fit :func:`make_forest` on labels encoded as integers; ``class_names_`` holds the labels (str).
+
+    (scikit-learn 1.9's balanced class weights fail on labels that are digit strings such as '2', '8':
+    integer codes avoid it.)
+    """
+    names, codes = np.unique(np.asarray(y).astype(str), return_inverse=True)
+    model = make_forest(n_estimators, seed, **params).fit(_features(X), codes)
+    model.class_names_ = names
+    return model
+
+
+def predict_labels(model, X) -> np.ndarray:
+    """Predicted labels (str) of a :func:`fit_forest` model."""
+    return np.asarray(model.class_names_)[model.predict(_features(X)).astype(int)]
+
+
 def check_samples(y: Sequence, classes: Sequence | None = None, min_per_class: int = MIN_PER_CLASS,
                   what: str = "samples") -> np.ndarray:
     """Labels as a str array; :class:`InputError` for labels outside ``classes`` or classes too small."""
@@ -101,8 +118,8 @@ def cross_validate(X, y, groups: np.ndarray | None = None, folds: int = 5, seed:
     splits = fold_splits(len(y), groups, folds, seed)
     oof = np.empty(len(y), dtype=object)
     for f, (tr, te) in enumerate(splits):
-        model = make_forest(n_estimators, seed).fit(X[tr], y[tr])
-        oof[te] = model.predict(X[te])
+        model = fit_forest(X[tr], y[tr], n_estimators, seed)
+        oof[te] = predict_labels(model, X[te])
     cls = list(classes) if classes is not None else sorted(set(y))
     cm = confusion_matrix(oof, y, cls)
     ng = len(y) if groups is None else int(np.unique(groups).size)
@@ -162,9 +179,10 @@ def predict_map(model, features: xr.DataArray, feature_names: Sequence[str] | No
                          dask_gufunc_kwargs={"output_sizes": {"_o": k + 2}})
     idx = res.isel(_o=0)
     cls = xr.where(idx.notnull(), idx, -1).astype(np.int16).drop_vars("_o", errors="ignore")
-    prob = res.isel(_o=slice(2, None)).rename({"_o": "class"}).assign_coords({"class": [str(c) for c in model.classes_]})
+    names = [str(c) for c in getattr(model, "class_names_", model.classes_)]
+    prob = res.isel(_o=slice(2, None)).rename({"_o": "class"}).assign_coords({"class": names})
     prob = prob.transpose("class", *[d for d in features.dims if d != feature_dim])
     ds = xr.Dataset({"class_index": cls, "margin": res.isel(_o=1).drop_vars("_o", errors="ignore"),
                      "probability": prob})
-    ds.attrs["classes"] = ",".join(str(c) for c in model.classes_)
+    ds.attrs["classes"] = ",".join(names)
     return ds

@@ -17,8 +17,10 @@ Combination with unmixing (:func:`learn_rule`): with the leaf-off green-
 vegetation fraction as a second variable, the rule is chosen among "RVI
 only", "fraction only", "RVI and fraction" and "RVI or fraction" (each
 variable on the evergreen side of its own cut), cuts and rule jointly, by
-the balanced accuracy on the training samples (ties: the simpler rule, RVI
-first). Which rule won, and both cuts, are reported. On real MODIS data
+the balanced accuracy on the training samples. Ties go to the combined rules
+(the standard's method: "and" before "or"), and among tying pairs of cuts to
+the pair nearest the middle of the tying set (the widest margin); a single
+variable wins only when strictly better. Which rule won, and both cuts, are reported. On real MODIS data
 (``tests/classify/test_realdata_classify.py``) leaf-off RVI alone overlaps
 between a spruce and a beech site in some winters; the green fraction
 separates them.
@@ -161,19 +163,22 @@ def learn_rule(rvi_off: Sequence[float], evergreen: Sequence[bool], gv_off: Sequ
     x, g, e = x[ok], g[ok], e[ok]
     t_rvi = learn_threshold(x, e, min_per_class)
     t_gv = learn_threshold(g, e, min_per_class)
-    best = LeafHabitRule("rvi", t_rvi, t_gv, t_rvi.balanced_accuracy)
-    if t_gv.balanced_accuracy > best.balanced_accuracy + 1e-12:
-        best = LeafHabitRule("gv", t_rvi, t_gv, t_gv.balanced_accuracy)
     cx, cg = _cuts(x), _cuts(g)
     px = (x[None, :] > cx[:, None]) if t_rvi.evergreen_above else (x[None, :] < cx[:, None])  # (cx, n)
     pg = (g[None, :] > cg[:, None]) if t_gv.evergreen_above else (g[None, :] < cg[:, None])
-    for rule in ("and", "or"):
+    best: LeafHabitRule | None = None
+    for rule in ("and", "or"):  # the standard's combination first: it wins ties
         comb = (px[:, None, :] & pg[None, :, :]) if rule == "and" else (px[:, None, :] | pg[None, :, :])
         ba = _ba(comb, e)
-        i, j = np.unravel_index(int(np.argmax(ba)), ba.shape)
-        if ba[i, j] > best.balanced_accuracy + 1e-12:
+        ii, jj = np.nonzero(ba >= ba.max() - 1e-12)
+        k = int(np.argmin((ii - ii.mean()) ** 2 + (jj - jj.mean()) ** 2))  # middle of the tying cuts
+        i, j = int(ii[k]), int(jj[k])
+        if best is None or ba[i, j] > best.balanced_accuracy + 1e-12:
             best = LeafHabitRule(rule, Threshold(float(cx[i]), t_rvi.evergreen_above, np.nan, len(x)),
                                  Threshold(float(cg[j]), t_gv.evergreen_above, np.nan, len(x)), float(ba[i, j]))
+    for rule, t in (("rvi", t_rvi), ("gv", t_gv)):
+        if t.balanced_accuracy > best.balanced_accuracy + 1e-12:
+            best = LeafHabitRule(rule, t_rvi, t_gv, t.balanced_accuracy)
     return best
 
 
