@@ -8,7 +8,8 @@ DataArrays and arrays in and out, no files.
 """
 
 from .accuracy import AreaAccuracy, area_estimates, confusion_matrix, sample_accuracy
-from .classifier import cross_validate, make_forest, predict_map, spatial_vs_random
+from .classifier import cross_validate, fit_forest, make_forest, predict_map, spatial_vs_random
+from .hierarchy import Hierarchy, fit_hierarchy, hierarchical_cv, map_hierarchy
 from .leaf_habit import LeafHabitRule, Threshold, learn_rule, learn_threshold, leaf_habit, rvi
 from .phenology import FEATURES as PHENOLOGY_FEATURES
 from .phenology import phenology
@@ -16,5 +17,5 @@ from .series import fill_gaps
 from .unmix import fcls, unmix
 
 __all__ = ["AreaAccuracy", "area_estimates", "confusion_matrix", "sample_accuracy", "cross_validate", "make_forest",
-           "predict_map", "spatial_vs_random", "LeafHabitRule", "Threshold", "learn_rule", "learn_threshold", "leaf_habit", "rvi",
+           "predict_map", "spatial_vs_random", "fit_forest", "Hierarchy", "fit_hierarchy", "hierarchical_cv", "map_hierarchy", "LeafHabitRule", "Threshold", "learn_rule", "learn_threshold", "leaf_habit", "rvi",
            "PHENOLOGY_FEATURES", "phenology", "fill_gaps", "fcls", "unmix"]
