@@ -32,11 +32,8 @@ def _read(path):
         return s.read().astype(float), s.transform
 
 
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sim")
-    simulate(out, size="small", seed=0, als_pulses_per_m2=0)
-    year = 2024
+def load_scene(out, year=2024):
+    """Feature cubes and truth of a simulated project folder (see the module text)."""
     img, T = _read(out / "inputs" / "images" / f"LC08_SR_{year}.tif")
     img = img * SCALE + OFFSET
     mon = np.stack([_read(out / "inputs" / "images_monthly" / f"LC08_SR_{year}-{m:02d}.tif")[0] * SCALE + OFFSET
@@ -67,6 +64,13 @@ def _samples(s, n=4000, seed=0):
             "species": s["species"][r, c].astype(int).astype(str),
             "evergreen": np.isin(s["species"][r, c], EVERGREEN_CODES),
             "x": T.c + (c + 0.5) * T.a, "y": T.f + (r + 0.5) * T.e}
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim")
+    simulate(out, size="small", seed=0, als_pulses_per_m2=0)
+    return load_scene(out)
 
 
 def test_hierarchy_cv_on_the_simulator(scene):
