@@ -138,3 +138,42 @@ def test_phenology_tool_ignores_cloudy_values(tmp_path):
     assert f.n_clear == 20 and not f.flagged
     assert f.vmin > 0.19  # the -0.5 cloud values never entered
     assert 110 < f.sos_doy < 130 and 270 < f.eos_doy < 290
+
+
+def test_accuracy_tool_from_map_and_points(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from minecarbon.classify.accuracy import area_estimates
+
+    cmap = np.zeros((40, 50), dtype=np.uint8)
+    cmap[:, 20:] = 1
+    cmap[30:, :] = 2
+    cmap[0, 0] = 255  # nodata
+    src = tmp_path / "map.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=50, height=40, count=1, dtype="uint8", crs="EPSG:32650",
+                       transform=from_origin(500000, 4000000, 30, 30), nodata=255) as dst:
+        dst.write(cmap, 1)
+    rng = np.random.default_rng(3)
+    rows, cols = rng.integers(1, 40, 90), rng.integers(1, 50, 90)
+    mapped = cmap[rows, cols]
+    ref = np.where(rng.random(90) < 0.8, mapped, rng.integers(0, 3, 90))
+    pts = gpd.GeoDataFrame({"cls": ref.astype(int)},
+                           geometry=[Point(500000 + 30 * c + 15, 4000000 - 30 * r - 15) for r, c in zip(rows, cols)],
+                           crs="EPSG:32650")
+    pts.to_file(tmp_path / "pts.gpkg")
+    res = _run("accuracy", "--map", src, "--points", tmp_path / "pts.gpkg", "--ref-col", "cls", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    cm = np.zeros((3, 3), int)
+    np.add.at(cm, (mapped, ref), 1)
+    assert out["confusion"]["rows_map_cols_reference"] == cm.tolist()
+    px = np.array([(cmap == k).sum() for k in range(3)]) * 0.09  # ha per 30 m pixel
+    exp = area_estimates(cm, px)
+    assert [out["classes"][str(k)]["area"] for k in range(3)] == pytest.approx(exp.table["area"].tolist())
+    assert out["oa"] == pytest.approx(exp.oa)
+    # a point outside the map is an error that says so
+    pts2 = pd.concat([pts, gpd.GeoDataFrame({"cls": [1]}, geometry=[Point(400000, 3000000)], crs="EPSG:32650")])
+    pts2.to_file(tmp_path / "pts2.gpkg")
+    res = _run("accuracy", "--map", src, "--points", tmp_path / "pts2.gpkg", "--ref-col", "cls")
+    assert res.exit_code == 2 and "outside" in res.output and "row 91" in res.output

@@ -154,3 +154,67 @@ def phenology_table(df: pd.DataFrame, date_col: str, value_col: str, id_col: str
         rows.append({"id": sid, "year": int(year), "n_obs": len(g), "n_clear": n_clear,
                      "flagged": bool(n_clear < min_clear), **dict(zip(FEATURES, map(float, f)))})
     return pd.DataFrame(rows)
+
+
+def map_vs_points(class_map, points, ref_col: str, what: str = "class map") -> tuple[pd.DataFrame, pd.Series]:
+    """Confusion matrix (counts) of a class map at reference points, and the mapped pixel count per class.
+
+    ``class_map``: (y, x) DataArray of integer class codes (numpy or dask; nodata as NaN or the rio nodata),
+    with a transform. ``points``: GeoDataFrame of points in the map's CRS with the reference class in
+    ``ref_col``. Points outside the map or on its no-data pixels are an error (they name how many and the
+    first row). Classes are compared as text ('2' == 2).
+    """
+    import dask.array as da_
+    import xarray as xr
+
+    if ref_col not in points.columns:
+        raise InputError(f"The reference points lack column {ref_col!r} (they have: "
+                         f"{', '.join(c for c in points.columns if c != 'geometry')}).")
+    if points.empty:
+        raise InputError("The reference points layer is empty.")
+    if not (points.geom_type == "Point").all():
+        raise InputError("The reference layer must hold points (one per validation sample).")
+    T = class_map.rio.transform()
+    H, W = class_map.sizes["y"], class_map.sizes["x"]
+    col = np.floor((points.geometry.x.to_numpy() - T.c) / T.a).astype(np.int64)
+    row = np.floor((points.geometry.y.to_numpy() - T.f) / T.e).astype(np.int64)
+    outside = (col < 0) | (col >= W) | (row < 0) | (row >= H)
+    if outside.any():
+        raise InputError(f"{int(outside.sum())} reference point(s) lie outside the {what} (first: row "
+                         f"{int(np.flatnonzero(outside)[0]) + 1} of the layer). Remove them or use a map that "
+                         f"covers them.")
+    vals = class_map.isel(x=xr.DataArray(col, dims="p"), y=xr.DataArray(row, dims="p")).values.astype(float)
+    nodata = class_map.rio.nodata
+    bad = ~np.isfinite(vals) | ((vals == nodata) if nodata is not None else False)
+    if bad.any():
+        raise InputError(f"{int(bad.sum())} reference point(s) fall on no-data pixels of the {what} (first: row "
+                         f"{int(np.flatnonzero(bad)[0]) + 1}). Remove them.")
+    ref = points[ref_col]
+    if ref.isna().any():
+        raise InputError(f"{int(ref.isna().sum())} reference point(s) have no {ref_col}; label them or drop them.")
+    fmt = lambda v: str(int(v)) if float(v).is_integer() else str(v)  # noqa: E731
+    map_lab = [fmt(v) for v in vals]
+    ref_lab = [fmt(v) if isinstance(v, (int, float, np.integer, np.floating)) else str(v).strip() for v in ref]
+    def _count(block):
+        b = np.asarray(block).ravel()
+        b = b[np.isfinite(b) & ((b != nodata) if nodata is not None else True)].astype(np.int64)
+        return np.unique(b, return_counts=True)
+
+    data = class_map.data
+    if isinstance(data, da_.Array):
+        import dask
+
+        parts = dask.compute(*[dask.delayed(_count)(b) for b in data.to_delayed().ravel()])
+    else:
+        parts = [_count(data)]
+    tally: dict[int, float] = {}
+    for c_, n_ in parts:
+        for c, n in zip(c_.tolist(), n_.tolist()):
+            tally[c] = tally.get(c, 0.0) + n
+    codes, counts = np.array(sorted(tally), dtype=np.int64), np.array([tally[k] for k in sorted(tally)])
+    mapped = pd.Series(counts.astype(float), index=[str(int(c)) for c in codes])
+    classes = sorted(set(mapped.index) | set(map_lab) | set(ref_lab), key=lambda c: (not c.isdigit(), int(c) if c.isdigit() else 0, c))
+    from .accuracy import confusion_matrix
+
+    cm = confusion_matrix(map_lab, ref_lab, classes)
+    return cm, mapped.reindex(classes).fillna(0.0)

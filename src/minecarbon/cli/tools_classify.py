@@ -62,7 +62,12 @@ def classify_cmd(table: Path, label: str, features: str, folds: int, cv_scheme: 
 
 
 @tool.command("accuracy")
-@click.argument("matrix", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("matrix", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instead of MATRIX: a class map (GeoTIFF of integer codes); needs --points.")
+@click.option("--points", "points_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Reference points (GeoPackage/Shapefile) with the reference class in --ref-col.")
+@click.option("--ref-col", default="class", show_default=True, help="Reference class column of --points.")
 @click.option("--areas", "areas_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Table of mapped area per map class (columns: class, area); else MATRIX's 'mapped_area' column.")
 @click.option("--unit-factor", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
@@ -73,19 +78,25 @@ def classify_cmd(table: Path, label: str, features: str, folds: int, cv_scheme: 
               help="Write the per-class table (CSV/XLSX/Parquet).")
 @json_option
 @handle_errors
-def accuracy_cmd(matrix: Path, areas_path: Path | None, unit_factor: float, z: float, out_path: Path | None,
+def accuracy_cmd(matrix: Path | None, map_path: Path | None, points_path: Path | None, ref_col: str,
+                 areas_path: Path | None, unit_factor: float, z: float, out_path: Path | None,
                  as_json: bool) -> None:
     """OA, UA, PA and area estimates with intervals (Olofsson et al. 2014) from a confusion-matrix CSV.
 
     MATRIX: first column the map class, then one column per reference class (sample counts; rows = map,
-    columns = reference), optionally a 'mapped_area' column.
+    columns = reference), optionally a 'mapped_area' column. Or --map and --points: the matrix from the map
+    at the points, mapped areas from the map's pixel counts x pixel area (ha; --unit-factor multiplies).
     """
     import pandas as pd
 
     from ..classify.tables import accuracy_from_table
     from ..errors import InputError
-    from ..io import read_table, write_table
+    from ..io import read_table
 
+    if (matrix is None) == (map_path is None):
+        raise InputError("Give either a confusion-matrix table (MATRIX) or --map with --points, not both.")
+    if map_path is not None:
+        return _accuracy_from_map(map_path, points_path, ref_col, unit_factor, z, out_path, as_json)
     cm = read_table(matrix, what="confusion matrix")
     areas = None
     if areas_path is not None:
@@ -97,6 +108,34 @@ def accuracy_cmd(matrix: Path, areas_path: Path | None, unit_factor: float, z: f
     if out_path is not None and out_path.resolve() in (matrix.resolve(), (areas_path or matrix).resolve()):
         raise InputError(f"--out {out_path} is an input file; choose another name.")
     res = accuracy_from_table(cm, areas, unit_factor=unit_factor, z=z, what=f"confusion matrix {matrix}")
+    _emit_accuracy(res, out_path, as_json)
+
+
+def _accuracy_from_map(map_path: Path, points_path: Path | None, ref_col: str, unit_factor: float, z: float,
+                       out_path: Path | None, as_json: bool) -> None:
+    from ..classify.tables import accuracy_from_table, map_vs_points
+    from ..errors import InputError
+    from ..io import open_raster, read_vector
+
+    if points_path is None:
+        raise InputError("--map needs --points (the reference sample).")
+    if out_path is not None and out_path.resolve() in (map_path.resolve(), points_path.resolve()):
+        raise InputError(f"--out {out_path} is an input file; choose another name.")
+    cmap = open_raster(map_path, what="class map", chunks=1024, masked=False).isel(band=0)
+    pts = read_vector(points_path, what="reference points", target_crs=cmap.rio.crs, required=(ref_col,))
+    cm, pixels = map_vs_points(cmap, pts, ref_col, what=f"class map {map_path}")
+    px_ha = abs(cmap.rio.transform().a * cmap.rio.transform().e) / 10000.0
+    table = cm.reset_index()
+    table["mapped_area"] = (pixels * px_ha).to_numpy()
+    res = accuracy_from_table(table, None, unit_factor=unit_factor, z=z, what=f"class map {map_path} at {points_path}")
+    res["area_unit"] = "ha" if unit_factor == 1.0 else f"ha x {unit_factor:g}"
+    res["confusion"] = {"classes": list(cm.index), "rows_map_cols_reference": cm.to_numpy().tolist()}
+    _emit_accuracy(res, out_path, as_json)
+
+
+def _emit_accuracy(res: dict, out_path: Path | None, as_json: bool) -> None:
+    from ..io import write_table
+
     table = res.pop("table")
     if out_path is not None:
         write_table(table.reset_index(), out_path)
