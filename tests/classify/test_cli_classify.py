@@ -177,3 +177,18 @@ def test_accuracy_tool_from_map_and_points(tmp_path):
     pts2.to_file(tmp_path / "pts2.gpkg")
     res = _run("accuracy", "--map", src, "--points", tmp_path / "pts2.gpkg", "--ref-col", "cls")
     assert res.exit_code == 2 and "outside" in res.output and "row 91" in res.output
+
+
+def test_phenology_tool_text_flags_and_bad_flag(tmp_path):
+    t = pd.date_range("2020-01-08", periods=10, freq="30D")
+    df = pd.DataFrame({"date": t, "ndvi": np.linspace(0.2, 0.8, 10), "ok": ["true"] * 9 + ["false"]})
+    df.loc[9, "ndvi"] = -1.0
+    df.to_csv(tmp_path / "s.csv", index=False)
+    res = _run("phenology", tmp_path / "s.csv", tmp_path / "f.csv", "--value", "ndvi", "--clear", "ok")
+    assert res.exit_code == 0, res.output
+    f = pd.read_csv(tmp_path / "f.csv").iloc[0]
+    assert f.n_clear == 9 and f.vmin == pytest.approx(0.2, abs=1e-6)  # the 'false' row's -1 never entered
+    df["ok"] = ["yes"] * 10
+    df.to_csv(tmp_path / "s.csv", index=False)
+    res = _run("phenology", tmp_path / "s.csv", tmp_path / "f.csv", "--value", "ndvi", "--clear", "ok")
+    assert res.exit_code == 2 and "row 2" in res.output and "true/false" in res.output

@@ -131,10 +131,14 @@ def phenology_table(df: pd.DataFrame, date_col: str, value_col: str, id_col: str
         raise InputError(f"{what}, column {date_col}, row {r + 2}: {df[date_col].iloc[r]!r} is not a date.")
     if clear_col:
         c = df[clear_col]
-        if c.dtype == object:
+        if c.dtype == object or pd.api.types.is_string_dtype(c):
             c = c.astype(str).str.strip().str.lower().map({"true": True, "1": True, "false": False, "0": False})
-            if c.isna().any():
-                raise InputError(f"{what}, column {clear_col}: use true/false or 1/0.")
+        elif pd.api.types.is_numeric_dtype(c) and not c.dropna().isin([0, 1]).all():
+            c = pd.Series(np.nan, index=c.index)
+        if c.isna().any():
+            r = int(np.flatnonzero(c.isna().to_numpy())[0])
+            raise InputError(f"{what}, column {clear_col}, row {r + 2}: {df[clear_col].iloc[r]!r}; use true/false "
+                             f"or 1/0.")
         d["clear"] = c.astype(bool).to_numpy()
     else:
         d["clear"] = True
