@@ -41,5 +41,5 @@ def test_stock_and_change_by_hand():
     assert "model-based" in c.interval_basis
     # all forest = the units with >= 2 plots (only unit 1 here)
     a = est[(est.kind == "stock") & (est.level == "all") & (est.year0 == 2024)].iloc[0]
-    t1, v1 = _diff([55, 62, 70], [50, 60, 64], 100, 560 / px)
+    t1, _ = _diff([55, 62, 70], [50, 60, 64], 100, 560 / px)
     assert np.isclose(a.estimate_t, t1 * px) and "[3]" in a.note

@@ -174,7 +174,7 @@ def _run_assess(ctx: Context) -> None:
     degree = assess.change_degree(agc[y1], agc[y2], a.degree_min_agc_t_ha)
     ctx.produced(write_raster(amount, ctx.out("amount"), ["change_amount_t_ha"], units="t C/ha"))
     ctx.produced(write_raster(degree, ctx.out("degree"), ["change_degree_pct"], units="%"))
-    rho = _change_uncertainty(ctx, amount, y1, y2)
+    _change_uncertainty(ctx, amount, y1, y2)
 
     # -- trend ------------------------------------------------------------------
     ctx.progress("trend (Sen + Mann-Kendall)")

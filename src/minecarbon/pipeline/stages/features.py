@@ -37,7 +37,7 @@ from ...io import open_raster, read_vector, write_raster, write_table
 from ...io.atomic import atomic_path
 from ...io.raster import check_overlap
 from ..core import Context, Output, Stage, register
-from ._common import forest_type_year, is_forest, project_grid, read_forest_type
+from ._common import is_forest, project_grid, read_forest_type
 
 log = logging.getLogger(__name__)
 
