@@ -33,7 +33,7 @@ register(Stage(
           "raw-input archive with checksums and STAC catalog of the rasters",
     func=_run_catalog,
     upstream=tuple(s.name for s in STAGES if s.name not in ("report", "catalog")),
-    settings=("report",),
+    settings=("report", "catalog"),
     outputs=(
         Output("db", "../../catalog/catalog.gpkg", "database",
                "Monitoring database (GeoPackage/SQLite) in <workspace>/catalog/"),
