@@ -33,6 +33,7 @@ from ..pipeline.core import (
     read_manifest,
     sha256_file,
 )
+from ..progress import track
 from .archive import archive_inputs
 from .backend import (
     DATASET_COLUMNS,
@@ -292,7 +293,7 @@ def build_catalog(cfg: ProjectConfig, db_path: Path | None = None, stages: Itera
 
     # -- outputs, manifests, runs, lineage ------------------------------------------------
     lineage, runs, out_rows = [], [], []
-    for stage, m in manifests.items():
+    for stage, m in track(manifests.items(), "catalog: stages", len(manifests), "stages"):
         progress(f"catalog: stage {stage}")
         sdir = ws / "outputs" / stage
         declared = m.get("declared_outputs") or [

@@ -33,6 +33,7 @@ from ...features.stack import StackSpec, TextureSpec
 from ...io import open_raster, write_raster
 from ...io.atomic import atomic_path
 from ...io.raster import check_overlap
+from ...progress import track
 from ..core import Context, Output, Stage, register
 from ._common import is_forest, project_grid, read_forest_type
 
@@ -192,7 +193,7 @@ def _run_features(ctx: Context) -> None:
     need = features.required_bands(spec, sensor)
     if spec.tasseled_cap:
         log.info("tasseled cap: coefficient set %s", features.resolve_set(spec.tc_coefficients, sensor).name)
-    for year in cfg.project.years:
+    for year in track(cfg.project.years, "feature stacks", unit="years"):
         ctx.progress(f"features {year}")
         what = f"image {year}"
         path = cfg.year_path(cfg.images.path, year)

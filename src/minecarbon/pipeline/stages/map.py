@@ -29,6 +29,7 @@ from ... import model, units
 from ...errors import StageError
 from ...grid import align, pixel_area_m2
 from ...io import open_raster, write_raster, write_table
+from ...progress import track
 from ..core import Context, Output, Stage, read_manifest, register
 from ._common import L1_NODATA, read_forest_type
 from .model import type_names
@@ -78,7 +79,7 @@ def _run_map(ctx: Context) -> None:
     tnames = type_names(cfg)
     truth_dir = cfg.path(cfg.validation.truth_dir) if cfg.validation.truth_dir else None
     totals, checks = [], []
-    for year in cfg.project.years:
+    for year in track(cfg.project.years, "AGC maps", unit="years"):
         ctx.progress(f"AGC map {year}")
         stack = open_raster(ctx.out("stack", year=year, stage="features"), what=f"feature stack {year}",
                             chunks=chunks)
