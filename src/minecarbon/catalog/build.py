@@ -95,6 +95,8 @@ class CatalogSummary:
     n_raw: int
     n_outputs: int
     n_tables: int
+    qgis: Path | None = None
+    """The QGIS project (``<workspace>/catalog/minecarbon.qgz``)."""
 
 
 def _iso_mtime(p: Path) -> str:
@@ -411,5 +413,9 @@ def build_catalog(cfg: ProjectConfig, db_path: Path | None = None, stages: Itera
 
         progress("catalog: STAC")
         stac_path = build_stac(datasets, ws, cdir, cfg.project.name, y0, y1)
+    from .qgis import PROJECT_NAME, write_qgis_project
+
+    progress("catalog: QGIS project and styles")
+    qgz, _ = write_qgis_project(cfg, datasets[datasets["kind"] == "output"], cdir / PROJECT_NAME)
     return CatalogSummary(path=db_path, stac=stac_path, n_raw=len(raws), n_outputs=len(out_rows),
-                          n_tables=len(content) + 4)
+                          n_tables=len(content) + 4, qgis=qgz)

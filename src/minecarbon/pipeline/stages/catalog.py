@@ -23,6 +23,8 @@ def _run_catalog(ctx: Context) -> None:
     ctx.produced(summary.path)
     if summary.stac is not None:
         ctx.produced(ctx.out("stac"))
+    if summary.qgis is not None:
+        ctx.produced(summary.qgis)
     log.info("catalog: %d raw inputs, %d outputs, %d tables in %s", summary.n_raw, summary.n_outputs,
              summary.n_tables, summary.path)
 
@@ -39,5 +41,7 @@ register(Stage(
                "Monitoring database (GeoPackage/SQLite) in <workspace>/catalog/"),
         Output("stac", "../../catalog/stac/catalog.json", "STAC",
                "STAC catalog of the raster products in <workspace>/catalog/stac/"),
+        Output("qgis", "../../catalog/minecarbon.qgz", "QGIS project",
+               "QGIS project of every output, styled like the report (.qml styles beside the files)"),
     ),
 ))
