@@ -3,7 +3,7 @@
 #
 #   .ci/postgis.sh start DIR   installs the Debian packages when missing (as root or with sudo -n),
 #                              creates a cluster in DIR/data, starts it on port $MINECARBON_PG_PORT
-#                              (default 54329) and prints the two lines to source:
+#                              (default 54329, else the next free one) and prints the two lines to source:
 #                                export MINECARBON_TEST_PG_URL=postgresql://postgres@127.0.0.1:PORT/postgres
 #                                export PGPASSFILE=DIR/pgpass
 #   .ci/postgis.sh stop DIR    stops it.
@@ -40,6 +40,10 @@ case "$cmd" in
   start)
     install
     bin=$(pgbin)
+    # the first free port from $port on (another server, e.g. a developer's, may hold it)
+    for _ in $(seq 1 20); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then port=$((port + 1)); else break; fi
+    done
     mkdir -p "$dir"
     chmod 755 "$dir"
     pw=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
