@@ -291,7 +291,7 @@ def plan_plots(cfg: ProjectConfig, out_dir: Path | None = None, xlsx: bool = Tru
         units, plot_size_m=p.plan_plot_size_m, min_per_unit=p.min_per_unit,
         extra_to_be_damaged=p.plan_extra_to_be_damaged, edge_margin_m=p.plan_edge_margin_m,
         min_spacing_m=p.plan_min_spacing_m, ha_per_plot=p.plan_ha_per_plot, max_per_unit=p.plan_max_per_unit,
-        restoration=restoration, nodata=L1_NODATA, seed=p.plan_seed)
+        restoration=restoration, nodata=L1_NODATA, seed=p.plan_seed, method=p.plan_method)
     sheet, squares = plot_design.field_sheet(design, units.rio.crs)
     counts = plot_design.count_plots_per_unit(units, design["x"].to_numpy(), design["y"].to_numpy(),
                                               p.min_per_unit, nodata=L1_NODATA)
