@@ -304,3 +304,21 @@ def test_cli_projects_and_compare(two_projects, pg_url):
     assert res.exit_code == 2 and "--db postgresql://" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(main, ["catalog", "projects", "--db", "postgresql://u:pw@h/db"])
     assert res.exit_code == 2 and "~/.pgpass" in res.output
+
+
+def test_lost_connection_mid_write_is_a_clear_error(two_projects, pg_url):
+    """The server ends the writer's session between two tables: a StageError naming the fix, old state kept."""
+    from minecarbon.errors import StageError
+
+    cfg = two_projects[0][1]
+    key = shared_key(cfg)
+    before = _state(pg_url, key)
+    be = PostGISBackend(cfg.catalog.url, key, mode="w", info={"name": "interrupted"})
+    be.write_table("datasets", pd.DataFrame({"id": ["z"], "sha256": ["1" * 64]}))
+    pid = be._exec("SELECT pg_backend_pid()").scalar()
+    _sql(pg_url, "SELECT pg_terminate_backend(:p)", p=pid)
+    with pytest.raises(StageError, match=r"failed while writing table lineage .*previously published catalog stays"):
+        be.write_table("lineage", pd.DataFrame({"dataset_id": ["z"]}))
+    be.close()
+    assert _state(pg_url, key) == before
+    assert verify_catalog(cfg).ok

@@ -31,7 +31,7 @@ from typing import Iterable
 import geopandas as gpd
 import pandas as pd
 
-from ..errors import InputError, MissingInputError
+from ..errors import InputError, MissingInputError, StageError
 from .backend import CatalogBackend
 from .gpkg import _storable, table_name
 
@@ -154,8 +154,7 @@ class PostGISBackend(CatalogBackend):
                 self._exec(f"CREATE SCHEMA {ident(self.build_schema)}")
             else:
                 self._con = self._engine.connect()
-                found = self._exec("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s",
-                                   s=self.schema).first()
+                found = self._exec("SELECT 1 FROM pg_namespace WHERE nspname = :s", s=self.schema).first()
                 if found is None:
                     raise MissingInputError(
                         f"The monitoring database {shown_url(url)} holds no catalog of project '{project}' "
@@ -196,7 +195,24 @@ class PostGISBackend(CatalogBackend):
             self._engine = None
 
     # -- writing -----------------------------------------------------------------
+    def _failed(self, what: str, exc: Exception) -> StageError:
+        """Roll the build back and say so (the previously published catalog stays as it was)."""
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        self.close()
+        return StageError(f"Publishing project '{self.project}' to the monitoring database {shown_url(self.url)} "
+                          f"failed while {what} ({first[0] if first else type(exc).__name__}). Nothing was "
+                          f"changed there: the previously published catalog stays. Re-run 'minecarbon run PROJECT "
+                          f"--stages catalog --force' when the database is reachable.")
+
     def write_table(self, name: str, df: pd.DataFrame) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            self._write_table(name, df)
+        except SQLAlchemyError as exc:
+            raise self._failed(f"writing table {name}", exc) from None
+
+    def _write_table(self, name: str, df: pd.DataFrame) -> None:
         if self.mode != "w" or self._tx is None:
             raise ValueError("the catalog was opened read-only (or is already published)")
         ident(name)
@@ -216,6 +232,14 @@ class PostGISBackend(CatalogBackend):
 
     def finalize(self) -> None:
         """Keys and indexes, grants, then publish: swap the build schema in and commit (all or nothing)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            self._finalize()
+        except SQLAlchemyError as exc:
+            raise self._failed("publishing the tables", exc) from None
+
+    def _finalize(self) -> None:
         from . import views
 
         if self._tx is None:
