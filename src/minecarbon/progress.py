@@ -168,9 +168,23 @@ def reporting(console) -> Iterator[None]:
             TimeRemainingColumn,
         )
 
-        prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=console,
-                        transient=True)
+        from rich.progress import ProgressColumn
+        from rich.text import Text
+
+        class Counted(ProgressColumn):
+            """A column shown for loops with a count only (not on the status line)."""
+
+            def __init__(self, column) -> None:
+                super().__init__()
+                self.column = column
+
+            def render(self, task):
+                return self.column.render(task) if task.total is not None else Text("")
+
+        prog = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                        *(Counted(c) for c in (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                               TextColumn("left"), TimeRemainingColumn())),
+                        console=console, transient=True)
         with prog:
             _current, _owner = _Rich(prog), threading.get_ident()
             try:
