@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pandas as pd
+import pyogrio
 import pytest
 from click.testing import CliRunner
 
@@ -127,6 +128,9 @@ def test_one_query_gives_unit_totals_of_both(two_projects, pg_url):
     srid = _sql(pg_url, "SELECT DISTINCT ST_SRID(geom) AS srid, count(DISTINCT project) AS n "
                         "FROM minecarbon.unit_map GROUP BY 1")
     assert [dict(r) for r in srid] == [{"srid": 4326, "n": 2}]
+    ids = _sql(pg_url, "SELECT count(*) AS n, count(DISTINCT id) AS u FROM minecarbon.unit_map")[0]
+    assert ids["n"] == ids["u"] == sum(len(pyogrio.read_dataframe(c.workspace / "outputs" / "units" / "units.gpkg",
+                                                                  read_geometry=False)) for c in cfgs)
 
 
 def test_ogrinfo_lists_layers_with_srid(two_projects, pg_url):

@@ -14,7 +14,7 @@ table, or a column, is left out of that view (and still listed in ``projects``).
     (from ``assess_class_areas``).
 ``unit_map`` / ``monitoring_areas``
     the unit polygons (level 2) and monitoring areas of every project, in WGS 84 (EPSG:4326), so that one
-    QGIS layer shows every mine.
+    QGIS layer shows every mine; ``id`` ('<project>/<unit>') is unique (QGIS's key for a view).
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ _PARTS: dict[str, tuple[str, tuple[str, ...], str]] = {
                area_ha::double precision AS area_ha, share_pct::double precision AS share_pct
         FROM {s}.assess_class_areas"""),
     "unit_map": ("units", ("unit_l1", "unit_l2", "name_en", "name_zh", "area_ha", "geometry"), """
-        SELECT {p}::text AS project, unit_l1::bigint AS unit_l1, unit_l2::bigint AS unit_l2,
+        SELECT {p} || '/' || unit_l2::text AS id, {p}::text AS project, unit_l1::bigint AS unit_l1,
+               unit_l2::bigint AS unit_l2,
                name_en::text AS name_en, name_zh::text AS name_zh, area_ha::double precision AS area_ha,
                ST_Multi(ST_Transform(geometry, 4326))::geometry(MultiPolygon, 4326) AS geom
         FROM {s}.units"""),
-    "monitoring_areas": ("units_area", ("geometry",), """
-        SELECT {p}::text AS project,
+    "monitoring_areas": ("units_area", ("fid", "geometry"), """
+        SELECT {p} || '/' || fid::text AS id, {p}::text AS project,
                ST_Multi(ST_Transform(geometry, 4326))::geometry(MultiPolygon, 4326) AS geom
         FROM {s}.units_area"""),
 }
@@ -54,10 +55,10 @@ _EMPTY = {
     "unit_grades": "SELECT NULL::text AS project, NULL::text AS layer, NULL::text AS level, NULL::bigint AS zone, "
                    "NULL::text AS unit_name, NULL::bigint AS class, NULL::text AS class_name, "
                    "NULL::double precision AS area_ha, NULL::double precision AS share_pct WHERE false",
-    "unit_map": "SELECT NULL::text AS project, NULL::bigint AS unit_l1, NULL::bigint AS unit_l2, NULL::text AS name_en, "
+    "unit_map": "SELECT NULL::text AS id, NULL::text AS project, NULL::bigint AS unit_l1, NULL::bigint AS unit_l2, NULL::text AS name_en, "
                 "NULL::text AS name_zh, NULL::double precision AS area_ha, "
                 "NULL::geometry(MultiPolygon, 4326) AS geom WHERE false",
-    "monitoring_areas": "SELECT NULL::text AS project, NULL::geometry(MultiPolygon, 4326) AS geom WHERE false",
+    "monitoring_areas": "SELECT NULL::text AS id, NULL::text AS project, NULL::geometry(MultiPolygon, 4326) AS geom WHERE false",
 }
 
 UNIT_CHANGES = f"""
