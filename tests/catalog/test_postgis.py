@@ -21,7 +21,7 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
-from minecarbon.catalog import build_catalog, open_catalog, open_shared_catalog, shared_key, verify_catalog
+from minecarbon.catalog import open_catalog, open_shared_catalog, shared_key, verify_catalog
 from minecarbon.catalog.postgis import PostGISBackend, list_projects, make_engine, project_key
 from minecarbon.cli.main import main
 from minecarbon.config import load_config
