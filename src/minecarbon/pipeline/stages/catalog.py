@@ -1,4 +1,7 @@
-"""Stage `catalog`: the monitoring database, the raw-input archive and the STAC catalog.
+"""Stage `catalog`: the monitoring database, the raw-input archive, the STAC catalog and the QGIS project.
+
+With ``[catalog].url`` the database is also published to a shared PostGIS
+database (``minecarbon.catalog.postgis``).
 
 Runs after every other stage except ``report`` (which queries the database).
 Its upstream stages are all stages registered before it, so any change of
@@ -32,7 +35,7 @@ def _run_catalog(ctx: Context) -> None:
 register(Stage(
     name="catalog",
     about="Monitoring database (datasets, lineage, plots, trees, units, zonal statistics, models, metrics), "
-          "raw-input archive with checksums and STAC catalog of the rasters",
+          "raw-input archive with checksums, STAC catalog of the rasters and QGIS project",
     func=_run_catalog,
     upstream=tuple(s.name for s in STAGES if s.name not in ("report", "catalog")),
     settings=("report", "catalog"),
