@@ -544,6 +544,38 @@ class ReportConfig(_Model):
         "recorded) or copied read-only into <workspace>/catalog/archive/.")
 
 
+class CatalogConfig(_Model):
+    """``[catalog]``: where the monitoring database lives (see ``docs/report.md``, "Monitoring database")."""
+
+    url: str | None = Field(
+        None, description="A PostgreSQL/PostGIS database that also receives the catalog "
+        "('postgresql://user@host:5432/dbname'; several projects share one database, one schema each). "
+        "Passwords are read from the environment (PGPASSWORD) or ~/.pgpass, never from this file. "
+        "Default: only the GeoPackage <workspace>/catalog/catalog.gpkg.")
+    project: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        description="Key of this project in the shared database (schema mc_<key>): lower-case letters, "
+        "digits and _. Default: made from [project].name.")
+    read_role: str | None = Field(
+        None, pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="An existing database role that is granted read-only access (SELECT) to this "
+        "project's tables and to the cross-project views, e.g. for QGIS users.")
+
+    @model_validator(mode="after")
+    def _no_password(self) -> "CatalogConfig":
+        if self.url is None:
+            return self
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise ValueError(f"url must start with postgresql:// (got {parts.scheme or 'no scheme'}://)")
+        if parts.password is not None or "password=" in parts.query.lower():
+            raise ValueError("url must not contain a password (it would be written to the run records); "
+                             "put it in ~/.pgpass or the PGPASSWORD environment variable")
+        return self
+
+
 class ProjectConfig(_Model):
     """A whole project file, validated.  ``root`` is the folder of the file."""
 
@@ -561,6 +593,7 @@ class ProjectConfig(_Model):
     run: RunConfig = Field(default_factory=RunConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     root: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -28,6 +28,7 @@ from .. import __version__, units
 from ..config import DAMAGE_TYPE_ALIASES, ProjectConfig
 from ..errors import MinecarbonError
 from ..pipeline.core import STAGES
+from ..progress import track
 from . import advice as advice_rules
 from .data import ReportData
 from .document import (
@@ -1100,7 +1101,7 @@ def write_reports(cfg: ProjectConfig, out_dir: Path, languages: Iterable[str] | 
             written.append(write_table(adv.drop(columns=["color"]), out_dir / "management_advice.csv"))
     all_text = "\n".join(d.text() for d in docs.values())
     subset = subset_font(font, all_text) if font is not None and has_cjk(all_text) else None
-    for lang, doc in docs.items():
+    for lang, doc in track(docs.items(), "report files", len(docs), "languages"):
         for fmt in formats:
             path = out_dir / report_name(cfg, lang, fmt)
             if fmt == "html":

@@ -25,6 +25,7 @@ from ...errors import InputError
 from ...grid import align, pixel_area_m2
 from ...io import open_raster, read_vector, write_raster, write_table, write_vector
 from ...io.atomic import atomic_write_text
+from ...progress import track
 from ..core import Context, Output, Stage, register
 from ._common import L1_NODATA, read_forest_type
 
@@ -109,7 +110,7 @@ def _climate(ctx: Context, years: list[int], tmpl: xr.DataArray) -> dict[str, xr
 def _zonal_long(layers: dict[str, tuple[xr.DataArray, str]], zone_sets: dict[str, xr.DataArray],
                 px_ha: float) -> pd.DataFrame:
     frames = []
-    for name, (da, unit) in layers.items():
+    for name, (da, unit) in track(layers.items(), "zonal statistics", len(layers), "layers"):
         for level, zones in zone_sets.items():
             z = assess.zonal_stats(da, zones, px_ha, ignore_zone=0)
             z = z[z["zone"] != L1_NODATA]
@@ -253,7 +254,7 @@ def _run_assess(ctx: Context) -> None:
     ctx.progress("hot spots (Gi*)")
     gi_inputs = {"agc": agc[y2], "change": amount, "effect": effect}
     gi_rows = []
-    for key in GI_LAYERS:
+    for key in track(GI_LAYERS, "hot spots (Gi*)", unit="layers"):
         da = gi_inputs[key]
         if da is None:
             continue

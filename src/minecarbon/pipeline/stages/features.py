@@ -36,6 +36,7 @@ from ...grid import rasterize
 from ...io import open_raster, read_vector, write_raster, write_table
 from ...io.atomic import atomic_path
 from ...io.raster import check_overlap
+from ...progress import track
 from ..core import Context, Output, Stage, register
 from ._common import is_forest, project_grid, read_forest_type
 
@@ -264,7 +265,7 @@ def _run_features(ctx: Context) -> None:
         else:
             log.warning("radiometric normalisation skipped: it needs the forest-type maps ([inputs].forest_type) to "
                         "keep forest, whose reflectance changes as it grows, out of the invariant pixels")
-    for year in cfg.project.years:
+    for year in track(cfg.project.years, "feature stacks", unit="years"):
         ctx.progress(f"features {year}")
         what = f"image {year}"
         path = cfg.year_path(cfg.images.path, year)

@@ -30,6 +30,7 @@ from ...errors import StageError
 from ...grid import align, pixel_area_m2
 from ...io import open_raster, read_table, write_raster, write_table
 from ...model.calibration import InverseCalibration
+from ...progress import track
 from ..core import Context, Output, Stage, read_manifest, register
 from ._common import L1_NODATA, read_forest_type
 from .model import type_names
@@ -84,7 +85,7 @@ def _run_map(ctx: Context) -> None:
     factors = {int(k): float(v) for k, v in (info.get("year_factors") or {}).items()}
     window = mc.temporal_filter_years if len(cfg.project.years) >= 3 else 0
     raw_dir = ctx.out("agc", year=cfg.project.years[0]).parent / "_unfiltered"
-    for year in cfg.project.years:
+    for year in track(cfg.project.years, "AGC maps", unit="years"):
         ctx.progress(f"AGC map {year}")
         stack = open_raster(ctx.out("stack", year=year, stage="features"), what=f"feature stack {year}",
                             chunks=chunks)
