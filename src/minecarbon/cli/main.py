@@ -137,6 +137,7 @@ def _setup_logfile(workspace: Path) -> tuple[Path, logging.Handler]:
 
 def _run_loaded(cfg, stages: str | None, force: bool, info, con) -> list:
     """Run one loaded project on the active scheduler, with its own log file and progress line."""
+    from .. import progress
     from ..pipeline import run_pipeline
     from ..pipeline.scheduler import check_workers_see
 
@@ -146,18 +147,20 @@ def _run_loaded(cfg, stages: str | None, force: bool, info, con) -> list:
             check_workers_see(info.client, cfg.workspace, cfg.input_paths().values())
         names = [s.strip() for s in stages.split(",")] if stages else None
         t0 = {}
-        with con.status("starting ...") as status:
+        with progress.reporting(con):
             def on_stage(stage, state):
                 if state == "start":
                     t0[stage.name] = time.time()
-                    status.update(f"stage [bold]{stage.name}[/]: {stage.about}")
+                    progress.status(f"stage {stage.name}: {stage.about}")
+                    if not con.is_terminal:
+                        progress.say(f"  {stage.name:<9} started")
                 elif state == "skipped":
-                    con.print(f"  {stage.name:<9} up to date, skipped")
+                    progress.say(f"  {stage.name:<9} up to date, skipped")
                 else:
-                    con.print(f"  {stage.name:<9} done in {time.time() - t0[stage.name]:.1f} s")
+                    progress.say(f"  {stage.name:<9} done in {time.time() - t0[stage.name]:.1f} s")
 
-            results = run_pipeline(cfg, names, force=force,
-                                   progress=lambda msg: status.update(f"{msg} ..."), on_stage=on_stage)
+            results = run_pipeline(cfg, names, force=force, progress=lambda msg: progress.status(f"{msg} ..."),
+                                   on_stage=on_stage)
     except Exception as exc:
         # the traceback goes to this project's log file only (the terminal gets one clear message)
         handler.handle(logging.getLogger("minecarbon").makeRecord(
