@@ -96,6 +96,11 @@ class Problem:
         How to fix it.
     severity : {"error", "warning"}
         Errors stop the pipeline; warnings are worth a look.
+    code : str
+        For a plausibility warning that would make the numbers meaningless,
+        its name in :data:`minecarbon.config.PLAUSIBILITY_CODES`: ``run``
+        treats it as an error unless the project file accepts it
+        (``[check].accept``).  Empty for other problems.
     """
 
     file: str
@@ -103,6 +108,7 @@ class Problem:
     message: str
     fix: str
     severity: Severity = "error"
+    code: str = ""
 
     @property
     def is_error(self) -> bool:
@@ -306,8 +312,9 @@ class _Context:
     need_bands: dict[str, str] | None = None  # image band (common name) -> the feature needing it
     first_disturbance_year: int | None = None
 
-    def add(self, file: str, where: str, message: str, fix: str, severity: Severity = "error") -> None:
-        self.problems.append(Problem(file, where, message, fix, severity))
+    def add(self, file: str, where: str, message: str, fix: str, severity: Severity = "error",
+            code: str = "") -> None:
+        self.problems.append(Problem(file, where, message, fix, severity, code))
 
     def show(self, path: Path | None) -> str:
         """A path for messages: relative to the project folder where possible."""
@@ -761,7 +768,31 @@ def _check_one_raster(ctx: _Context, r: _Raster) -> None:
                     "Re-export the image with data in that band.")
         if r.kind == "forest_type":
             _check_forest_codes(ctx, src, shown, what)
+        for label, idx in wanted:
+            n_inf = _count_infinite(src, idx)
+            if n_inf:
+                where = f"band '{label}'" if r.kind == "image" else "(file)"
+                ctx.add(shown, where, f"the {what} has {n_inf} pixel(s) of value +inf or -inf"
+                        + (f" in band '{label}'" if r.kind == "image" else "") + "; they are not nodata "
+                        "and would enter the computation as numbers", "Set them to the nodata value (e.g. "
+                        "'gdal_calc.py ... --calc \"where(isinf(A), -9999, A)\" --NoDataValue=-9999') or "
+                        "fix the export.", "warning", "non-finite")
     _check_values(ctx, r, shown, what, samples)
+
+
+def _count_infinite(src: Any, idx: int) -> int:
+    """Number of +inf/-inf pixels of a floating-point band (0 for integer bands), read in row blocks."""
+    from rasterio.windows import Window
+
+    if not np.issubdtype(np.dtype(src.dtypes[idx - 1]), np.floating):
+        return 0
+    h, w = src.height, src.width
+    rows = max(1, 4_000_000 // max(w, 1))
+    n = 0
+    for r0 in range(0, h, rows):
+        block = src.read(idx, window=Window(0, r0, w, min(rows, h - r0)))
+        n += int(np.isinf(block).sum())
+    return n
 
 
 def _image_bands(ctx: _Context, r: _Raster, shown: str, what: str) -> list[tuple[str, int]]:
@@ -901,19 +932,19 @@ def _check_values(ctx: _Context, r: _Raster, shown: str, what: str, samples: dic
                     f"'{label}' with scale {ctx.cfg.images.scale:g} and offset {ctx.cfg.images.offset:g} "
                     f"(median value {med:.4g}); reflectance should be about 0-1",
                     "Set [images].scale and [images].offset for your product (already-scaled "
-                    "reflectance: scale = 1, offset = 0).", "warning")
+                    "reflectance: scale = 1, offset = 0).", "warning", "reflectance-scale")
     elif r.kind == "temperature" and not -40 <= med <= 40:
         ctx.add(shown, "(file)", f"the {what} has a median of {med:.4g}; mean annual temperature in deg C "
                 "is expected (about -40 to 40)", "Convert it to deg C (Kelvin: subtract 273.15; "
-                "tenths of a degree: divide by 10).", "warning")
+                "tenths of a degree: divide by 10).", "warning", "climate-units")
     elif r.kind == "precipitation" and not 20 <= med <= 10000:
         ctx.add(shown, "(file)", f"the {what} has a median of {med:.4g}; annual precipitation in mm is "
                 "expected (about 20-10000)", "Convert it to mm per year (metres: multiply by 1000; "
-                "mm/day: multiply by 365).", "warning")
+                "mm/day: multiply by 365).", "warning", "climate-units")
     elif r.kind == "dem" and (float(np.min(vals)) < -500 or float(np.max(vals)) > 9000):
         ctx.add(shown, "(file)", f"the DEM has values from {float(np.min(vals)):.4g} to "
                 f"{float(np.max(vals)):.4g}; elevation in metres is expected", "Convert it to metres or "
-                "set its nodata value.", "warning")
+                "set its nodata value.", "warning", "dem-values")
 
 
 # ---------------------------------------------------------------------------
@@ -938,10 +969,32 @@ def _read_layer(ctx: _Context, path: Path, what: str, key: str) -> Any:
                 "Shapefile (.shp with .shx, .dbf and .prj).")
         return None
     if layers is not None and len(layers) > 1:
-        ctx.add(shown, "(file)", f"the {what} has {len(layers)} layers; the first ({layers[0][0]!r}) is "
-                f"used", "Keep one layer in the file.", "warning")
+        counts = _layer_counts(path, [str(name) for name, _ in layers])
+        others = [n for n, c in counts.items() if c and n != str(layers[0][0])]
+        if counts.get(str(layers[0][0])) == 0 and others:
+            ctx.add(shown, "(file)", f"the {what} has {len(layers)} layers; the first ({layers[0][0]!r}), which "
+                    f"is the one used, is empty while {', '.join(map(repr, others[:3]))} has features",
+                    "Keep one layer in the file (delete the empty one, e.g. in QGIS: Browser > right-click "
+                    "the layer > Delete Layer).", "warning", "empty-first-layer")
+        else:
+            ctx.add(shown, "(file)", f"the {what} has {len(layers)} layers; the first ({layers[0][0]!r}) is "
+                    f"used", "Keep one layer in the file.", "warning")
     gdf.columns = [str(c).strip() if c != gdf.geometry.name else c for c in gdf.columns]
     return gdf
+
+
+def _layer_counts(path: Path, names: list[str]) -> dict[str, int | None]:
+    """Feature count of each layer of a file (None where the driver cannot tell)."""
+    import pyogrio
+
+    out: dict[str, int | None] = {}
+    for name in names:
+        try:
+            n = pyogrio.read_info(path, layer=name).get("features")
+            out[name] = None if n is None or n < 0 else int(n)
+        except Exception:  # noqa: BLE001
+            out[name] = None
+    return out
 
 
 def _fid_where(gdf: Any, mask: Any, col: str | None = None) -> str:
@@ -1067,7 +1120,7 @@ def _check_boundary(ctx: _Context) -> None:
     invalid = poly & ~geoms.is_valid
     if bool(invalid.any()):
         ctx.add(layer.shown, _fid_where(gdf, invalid), "invalid polygon geometry (self-intersection or similar)",
-                "Repair it (QGIS: Processing > Fix geometries).", "warning")
+                "Repair it (QGIS: Processing > Fix geometries).", "warning", "invalid-geometry")
     if not layer.has_crs or not bool(poly.any()):
         return
     crs = gdf.crs

@@ -470,6 +470,38 @@ class RunConfig(_Model):
     chunk_px: int = Field(512, ge=64, le=8192, description="Dask chunk size (pixels per side).")
 
 
+PLAUSIBILITY_CODES = {
+    "reflectance-scale": "an image's median reflectance (DN x [images].scale + offset) is outside 0-1",
+    "dem-values": "DEM values outside -500 .. 9000 m",
+    "climate-units": "a temperature grid not in deg C or a precipitation grid not in mm per year",
+    "non-finite": "a raster holds +inf or -inf pixels that are not its nodata",
+    "invalid-geometry": "the boundary has an invalid (e.g. self-intersecting) polygon",
+    "empty-first-layer": "a vector file's first layer, the one read, is empty while another layer has features",
+}
+"""Plausibility warnings of ``minecarbon check`` that would make the numbers meaningless.
+
+``minecarbon run`` treats each as an error unless ``[check].accept`` lists it
+(see ``docs/check.md``)."""
+
+
+class CheckConfig(_Model):
+    """``[check]``: plausibility warnings the user has looked at and accepts."""
+
+    accept: list[str] = Field(
+        default_factory=list,
+        description="Plausibility warnings of 'minecarbon check' that 'run' should let pass (it stops on "
+        "them otherwise): any of " + ", ".join(PLAUSIBILITY_CODES) + ". Accept one only after checking "
+        "that the data are right.")
+
+    @model_validator(mode="after")
+    def _known(self) -> "CheckConfig":
+        unknown = [c for c in self.accept if c not in PLAUSIBILITY_CODES]
+        if unknown:
+            raise ValueError(f"unknown warning name(s) {', '.join(map(repr, unknown))} in accept; known: "
+                             f"{', '.join(PLAUSIBILITY_CODES)}")
+        return self
+
+
 class ValidationConfig(_Model):
     """``[validation]``: optional known truth (the simulator writes it) to score the maps against."""
 
@@ -528,6 +560,7 @@ class ProjectConfig(_Model):
     run: RunConfig = Field(default_factory=RunConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    check: CheckConfig = Field(default_factory=CheckConfig)
     root: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -236,6 +236,9 @@ def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
             raise StageError(f"Stage '{stage.name}' needs the outputs of stage '{up}', which has not "
                              f"completed. Run 'minecarbon run PROJECT --stages {up},{stage.name}' "
                              f"(or without --stages to run everything).")
+    from .validate import validate_stage_inputs
+
+    validate_stage_inputs(cfg, stage, hash_cache)  # the rules of 'minecarbon check', before anything is read
     out_dir = cfg.workspace / "outputs" / stage.name
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / MANIFEST
