@@ -571,7 +571,42 @@ class ProjectConfig(_Model):
         if self.features.lidar_canopy and not self.lidar.als:
             raise ValueError("[features].lidar_canopy = true needs airborne scans: set [lidar].als (a glob of "
                              "LAS/LAZ tiles), or set lidar_canopy = false")
+        clash = self.workspace_in_input_folder()
+        if clash:
+            raise ValueError(f"workspace {self.project.workspace!r} is inside the folder {clash[1]} of the input "
+                             f"{clash[0]}: outputs must never be written among the inputs. Set [project].workspace "
+                             f"to a folder of its own, e.g. \"workspace\"")
         return self
+
+    def workspace_in_input_folder(self) -> tuple[str, Path] | None:
+        """(input key, folder) when the workspace is an input's folder or lies inside one, else None.
+
+        Folders that hold the project file (or lie above it) are not counted:
+        inputs beside the project file are allowed, and so is a project
+        folder inside a data folder.
+        """
+        root = Path(self.root).resolve()
+        ws = self.workspace.resolve()
+        for key, value in self._declared_inputs():
+            folder = self.path(value.split("{", 1)[0] + "x").parent if "{" in value else self.path(value).parent
+            while any(ch in folder.name for ch in "*?["):  # a glob: its fixed folder
+                folder = folder.parent
+            folder = folder.resolve()
+            if root == folder or root.is_relative_to(folder):
+                continue
+            if ws == folder or ws.is_relative_to(folder):
+                return key, folder
+        return None
+
+    def _declared_inputs(self) -> list[tuple[str, str]]:
+        pairs = [("[area].boundary", self.area.boundary), ("[images].path", self.images.path),
+                 ("[climate].temperature", self.climate.temperature),
+                 ("[climate].precipitation", self.climate.precipitation)]
+        pairs += [(f"[inputs].{k}", v) for k, v in self.inputs.model_dump().items()]
+        pairs += [("[plots].allometry", self.plots.allometry), ("[lidar].als", self.lidar.als),
+                  ("[lidar].scan_positions", self.lidar.scan_positions), ("[assess].zones", self.assess.zones)]
+        pairs += [("[features].canopy", c) for c in self.features.canopy]
+        return [(k, v) for k, v in pairs if isinstance(v, str) and v]
 
     # -- paths ---------------------------------------------------------------
     def path(self, value: str | None) -> Path | None:
