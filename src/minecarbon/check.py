@@ -710,7 +710,15 @@ def _check_rasters(ctx: _Context) -> None:
 def _check_one_raster(ctx: _Context, r: _Raster) -> None:
     import rasterio
 
+    from .io.raster import damaged_block
+
     shown, what = ctx.show(r.path), _what(r)
+    # integrity: every block decodes and passes its checksum (flipped bytes, truncation)
+    damage = damaged_block(r.path)
+    if damage:
+        ctx.add(shown, "(file)", f"the {what} ({r.key}) is damaged: {damage}", "Copy or download the file "
+                "again, or re-export it from the GIS; do not use it as it is.")
+        return
     # CRS consistency
     if r.crs is not None and ctx.target_crs is not None and not _same_crs(r.crs, ctx.target_crs):
         try:
@@ -1792,16 +1800,28 @@ def _check_als(ctx: _Context) -> None:
             ctx.add(shown, "(header)", f"the CRS {_crs_name(crs)} is not projected (heights and cells need metres)",
                     "Reproject the tiles to the project's projected CRS (e.g. with PDAL or lasinfo/las2las).")
             continue
+        x0, y0, x1, y1 = float(header.mins[0]), float(header.mins[1]), float(header.maxs[0]), float(header.maxs[1])
+        if max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90:
+            ctx.add(shown, "(header)", f"the coordinates (x {x0:g} .. {x1:g}, y {y0:g} .. {y1:g}) look like "
+                    f"degrees (longitude, latitude), but the tile is taken as {_crs_name(crs)} in metres",
+                    "Reproject the tile to the project's projected CRS (e.g. 'pdal translate in.laz out.laz "
+                    "reprojection --filters.reprojection.in_srs=EPSG:4326 --filters.reprojection.out_srs="
+                    "EPSG:32649').")
+            continue
         if ctx.area is not None and crs is not None:
             from shapely.geometry import box
 
             try:
-                b = _transform_bounds((header.mins[0], header.mins[1], header.maxs[0], header.maxs[1]), crs,
-                                      ctx.area_crs)
-                hit |= box(*b).intersects(ctx.area)
+                b = _transform_bounds((x0, y0, x1, y1), crs, ctx.area_crs)
+                inside = box(*b).intersects(ctx.area)
+                hit |= inside
                 placed += 1
             except Exception:  # noqa: BLE001 - bounds that cannot be transformed are not judged
-                pass
+                inside = True
+            if not inside:
+                ctx.add(shown, "(header)", f"the tile (x {x0:.0f} .. {x1:.0f}, y {y0:.0f} .. {y1:.0f}, "
+                        f"{_crs_name(crs)}) lies outside the monitoring area; it is not used",
+                        "Remove it from the folder, or check its CRS.", "warning")
     if placed and not hit:
         ctx.add(ctx.project_file, "[lidar].als", "no ALS tile overlaps the monitoring area",
                 "Check that these are the tiles of this mine and that their CRS is right.")

@@ -173,3 +173,61 @@ EXAMPLES = {
     "climate_inf": (climate_inf, "assess", "tmean_2006.tif"),
 }
 """name -> (mutation, the stage that reads the file, text the error must name)."""
+
+
+def als_tile_in_degrees(root: Path) -> None:
+    """One ALS tile with longitude/latitude coordinates, its header still saying UTM 49N."""
+    import laspy
+    from pyproj import Transformer
+
+    p = sorted((root / INPUTS / "als").glob("*.laz"))[0]
+    las = laspy.read(p)
+    lon, lat = Transformer.from_crs(32649, 4326, always_xy=True).transform(np.asarray(las.x), np.asarray(las.y))
+    las.header.offsets = [float(np.min(lon)), float(np.min(lat)), las.header.offsets[2]]
+    las.header.scales = [1e-7, 1e-7, las.header.scales[2]]
+    las.x, las.y = lon, lat
+    las.write(p)
+
+
+EXAMPLES["als_tile_in_degrees"] = (als_tile_in_degrees, "lidar", "als_380_4098.laz")
+
+
+def flip_bytes_silently(path: Path, n: int = 256, seed: int = 0) -> int:
+    """XOR ``n`` bytes inside the compressed data of a GeoTIFF such that GDAL still reads it without error.
+
+    Returns the offset of the first flipped byte.  Tries positions until the
+    damaged file decodes silently to other values (as in issue 17).
+    """
+    orig = path.read_bytes()
+    with rasterio.open(path) as src:
+        good = src.read()
+        start = int(src.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1))
+        size = int(src.get_tag_item("BLOCK_SIZE_0_0", "TIFF", bidx=1))
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        data = bytearray(orig)
+        at = int(rng.integers(start + 64, start + max(size - n, 65)))
+        for i in range(at, at + n):
+            data[i] ^= int(rng.integers(1, 256))
+        path.write_bytes(bytes(data))
+        try:
+            with rasterio.open(path) as src:
+                if (src.read() != good).any():
+                    return at
+        except rasterio.errors.RasterioError:
+            pass
+    raise AssertionError("no silent corruption found")
+
+
+def image_flipped(root: Path, year: int = 2010) -> None:
+    flip_bytes_silently(root / INPUTS / "images" / f"LC08_SR_{year}.tif")
+
+
+def dem_truncated(root: Path) -> None:
+    p = root / INPUTS / "dem.tif"
+    data = p.read_bytes()
+    p.write_bytes(data[: int(len(data) * 0.6)])
+
+
+EXAMPLES["image_flipped_bytes"] = (image_flipped, "features", "LC08_SR_2010.tif")
+EXAMPLES["dem_truncated"] = (dem_truncated, "features", "dem.tif")

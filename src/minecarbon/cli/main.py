@@ -52,6 +52,12 @@ def handle_errors(fn):
                 raise
             from rich.markup import escape
 
+            from ..faults import explain
+
+            known = explain(exc)  # disk full, read-only, damaged database, memory: not a bug
+            if known is not None:
+                _console().print(f"[bold red]Error:[/] {escape(str(known))}", soft_wrap=True)
+                sys.exit(2)
             _console().print(f"[bold red]Internal error[/] ({type(exc).__name__}: {escape(str(exc))}). This is a bug in "
                              f"minecarbon; re-run with --debug for the traceback and report it.")
             sys.exit(1)
