@@ -178,7 +178,8 @@ def tree_carbon(trees: pd.DataFrame, table: AllometryTable, dbh_out_of_range: st
     wd = trees["wood_density"].to_numpy(dtype=float) if "wood_density" in trees.columns else None
     res = table.tree_biomass(trees["species"], trees["dbh_cm"].to_numpy(dtype=float),
                              trees["height_m"].to_numpy(dtype=float), wood_density=wd,
-                             dbh_out_of_range=dbh_out_of_range, source=source)
+                             dbh_out_of_range=dbh_out_of_range, source=source,
+                             tree_ids=trees["tree_id"].astype(str).to_numpy() if "tree_id" in trees.columns else None)
     out = trees.reset_index(drop=True).copy()
     for c in res.columns:
         out[c] = res[c].to_numpy()
