@@ -41,7 +41,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,7 +100,13 @@ class Problem:
         For a plausibility warning that would make the numbers meaningless,
         its name in :data:`minecarbon.config.PLAUSIBILITY_CODES`: ``run``
         treats it as an error unless the project file accepts it
-        (``[check].accept``).  Empty for other problems.
+        (``[check].accept``).  ``"missing-file"`` for a named file that does
+        not exist (``run`` leaves these to the stage that needs the file).
+        Empty for other problems.
+    stage : str
+        The pipeline stage whose rule this is, when the rule is not about the
+        file as such (e.g. "too few plots for the model's folds" is the
+        ``model`` stage's, not every stage reading the plot sheet's).
     """
 
     file: str
@@ -109,6 +115,7 @@ class Problem:
     fix: str
     severity: Severity = "error"
     code: str = ""
+    stage: str = ""
 
     @property
     def is_error(self) -> bool:
@@ -224,7 +231,10 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
             (ctx.project_file, "[model]", _check_model_plots),
         ]
         for file, where, step in steps:
+            before = len(ctx.problems)
             ctx.guard(file, where, step, ctx)
+            if step is _check_model_plots:  # rules of the model stage, whatever file they name
+                ctx.problems[before:] = [replace(p, stage="model") for p in ctx.problems[before:]]
     return ctx.problems
 
 
@@ -571,7 +581,7 @@ def _check_files_exist(ctx: _Context) -> None:
         if not p.exists():
             ctx.add(ctx.show(p), "(file)", f"file named by {key} does not exist",
                     f"Check the path {value!r} in {pf} (relative paths are relative to the project "
-                    f"file's folder).")
+                    f"file's folder).", code="missing-file")
         elif p.is_dir() and p.suffix.lower() != ".gdb":  # a FileGDB is a folder
             ctx.add(ctx.show(p), "(file)", f"{key} names a folder, not a file",
                     f"Point {key} at the file inside it.")
@@ -601,7 +611,7 @@ def _check_files_exist(ctx: _Context) -> None:
             ctx.add(ctx.show(p), "(file)", f"the forest-type map of the base year {base} "
                     f"([inputs].forest_type) does not exist",
                     f"Provide it, or correct the pattern {cfg.inputs.forest_type!r} in {pf}; at least the "
-                    f"base year is required.")
+                    f"base year is required.", code="missing-file")
 
 
 def _year_files(ctx: _Context, key: str, pattern: str, years: Sequence[int], need: str) -> list[tuple[int, Path]]:
@@ -620,7 +630,7 @@ def _year_files(ctx: _Context, key: str, pattern: str, years: Sequence[int], nee
         ctx.add(ctx.show(cfg.path(pattern)), "(file)", f"{key} has no file for {'any year' if every else 'year(s)'} "
                 f"{_years_text(missing)} (e.g. {example} does not exist); one is needed for {need}",
                 f"Add the missing file(s) or correct the pattern {pattern!r} in {ctx.project_file} ({{year}} is "
-                f"replaced by the 4-digit year).")
+                f"replaced by the 4-digit year).", code="missing-file")
     return found
 
 

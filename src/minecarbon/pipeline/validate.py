@@ -6,7 +6,10 @@ per run) and keeps the problems that concern the stage about to run:
 
 * problems of the files the stage reads (its declared ``inputs``), and
 * problems of the project file's keys in the sections the stage depends on
-  (its ``settings`` and the sections of its inputs; ``[project]`` always).
+  (its ``settings`` and the sections of its inputs; ``[project]`` always),
+
+except the rules of another stage (``Problem.stage``) and missing files,
+which the stage's own readers report when (and only if) they need the file.
 
 Errors stop the stage with the message ``check`` gives.  Plausibility
 warnings that would make the numbers meaningless (those with a ``code``, see
@@ -85,7 +88,9 @@ def _sections(stage: "Stage") -> set[str]:
 
 
 def concerns(cfg: "ProjectConfig", stage: "Stage", problem: "Problem", files: set[str] | None = None) -> bool:
-    """True when ``problem`` is about something ``stage`` reads."""
+    """True when ``problem`` is about something ``stage`` reads (and is not another stage's rule)."""
+    if problem.stage and problem.stage != stage.name:
+        return False
     files = _stage_files(cfg, stage) if files is None else files
     if problem.file in files:
         return True
@@ -112,6 +117,8 @@ def validate_stage_inputs(cfg: "ProjectConfig", stage: "Stage", cache: dict | No
     accepted = set(cfg.check.accept)
     lines = []
     for p in mine:
+        if p.code == "missing-file":
+            continue  # the stage's readers say which file is missing when (and only if) they need it
         if p.is_error:
             lines.append(f"error: {p}")
         elif p.code and p.code not in accepted:
