@@ -15,7 +15,7 @@ from shapely.geometry import box
 
 from minecarbon.cli.main import main
 from minecarbon.config import load_config
-from minecarbon.errors import GridError, InputError
+from minecarbon.errors import InputError
 from minecarbon.features import glcm_texture, surface_reflectance, tasseled_cap, terrain_variables
 from minecarbon.pipeline import run_pipeline
 

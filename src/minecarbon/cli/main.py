@@ -18,6 +18,7 @@ import click
 
 from .. import __version__
 from ..errors import MinecarbonError
+from ..stage_names import STAGE_NAMES
 
 SIZES = ("tiny", "small", "medium", "large")
 
@@ -172,8 +173,7 @@ def run_project(project: Path, stages: str | None, force: bool, scheduler: str |
 
 @main.command()
 @click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--stages", help="Comma-separated stages to run (default: all): "
-              "units,plots,features,model,map,assess,report")
+@click.option("--stages", help="Comma-separated stages to run (default: all): " + ",".join(STAGE_NAMES))
 @click.option("--force", is_flag=True, help="Re-run the selected stages even when up to date.")
 @click.option("--scheduler", help="threads | processes | synchronous | tcp://HOST:PORT (dask.distributed)")
 @handle_errors

@@ -115,8 +115,12 @@ STAGES_BY_NAME: dict[str, Stage] = {}
 
 
 def register(stage: Stage) -> Stage:
+    from ..stage_names import STAGE_NAMES
+
     if stage.name in STAGES_BY_NAME:
         raise ValueError(f"stage {stage.name} registered twice")
+    if stage.name not in STAGE_NAMES:
+        raise ValueError(f"stage {stage.name} is not listed in minecarbon.stage_names.STAGE_NAMES (run --help)")
     STAGES.append(stage)
     STAGES_BY_NAME[stage.name] = stage
     return stage
