@@ -1342,7 +1342,10 @@ def _read_sheet(ctx: _Context, path: Path, what: str, key: str) -> tuple[pd.Data
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xls"):
-            df = pd.read_excel(path, dtype=str, keep_default_na=False)
+            from .io.table import excel_sheet
+
+            df = pd.read_excel(path, sheet_name=excel_sheet(path, f"the {what} ({key})"), dtype=str,
+                               keep_default_na=False)
             word = "row"
         elif suffix == ".parquet":
             df = pd.read_parquet(path)
@@ -1352,6 +1355,10 @@ def _read_sheet(ctx: _Context, path: Path, what: str, key: str) -> tuple[pd.Data
             df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
                              skip_blank_lines=False)
             word = "line"
+    except MinecarbonError as exc:
+        ctx.add(shown, "(file)", str(exc).split(". ", 1)[0].replace(f" {path}", ""),
+                "Keep the table on one sheet (delete or move the others), or save that sheet as a UTF-8 CSV.")
+        return None
     except UnicodeDecodeError:
         ctx.add(shown, "(file)", f"the {what} ({key}) is not UTF-8 text (perhaps GBK from Excel)",
                 "Save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8).")

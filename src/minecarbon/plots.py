@@ -100,8 +100,10 @@ def validate_trees(trees: pd.DataFrame, plots: pd.DataFrame | None = None,
     if missing:
         raise InputError(f"{source} lacks required column(s) {', '.join(missing)} (it has: "
                          f"{', '.join(map(str, trees.columns))}). Add or rename them.")
+    # io.read_table keeps the file position of each row in the index (blank lines skipped, not renumbered)
+    line = (trees.index.to_numpy() + 2 if pd.api.types.is_integer_dtype(trees.index)
+            else np.arange(len(trees)) + 2)
     t = trees.copy().reset_index(drop=True)
-    line = t.index.to_numpy() + 2
     problems: list[str] = []
     for col in ("plot_id", "tree_id", "species"):
         raw = t[col]
