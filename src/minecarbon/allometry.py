@@ -48,7 +48,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DBHRangeWarning, InputError, MissingValueError, UnknownSpeciesError
+from .errors import DBHRangeWarning, InputError, MinecarbonWarning, MissingValueError, UnknownSpeciesError
+
+TIER1_MARK = "TIER-1 DEFAULT"
+"""A ``carbon_fraction_source`` starting with this is a generic (IPCC tier-1) value, not a species' own."""
+
+
+class Tier1DefaultWarning(MinecarbonWarning):
+    """A species group's carbon fraction is a generic tier-1 default (e.g. IPCC 2006 Table 4.3), not its own."""
 
 FORMS = ("power", "d2h", "log_d2h", "expr")
 ORGANS = ("stem", "bark", "branch", "leaf")
@@ -503,7 +510,12 @@ class AllometryTable:
                 hi = e.dbh_max_cm if e.dbh_max_cm is not None else np.inf
                 outside[idx] |= (d[idx] < lo) | (d[idx] > hi)
             agb[idx] = total
-            cf[idx] = self.carbon_fraction(group)[0]
+            cf[idx], cf_src = self.carbon_fraction(group)
+            if cf_src.startswith(TIER1_MARK):
+                warnings.warn(f"{source}: {idx.size} tree(s) of species group {group!r} use the tier-1 default carbon "
+                              f"fraction {cf[idx][0]:g} ({cf_src}). Give a species-specific value in "
+                              f"[plots.carbon_fractions.{group}] when one is known.", Tier1DefaultWarning,
+                              stacklevel=2)
             rows[idx] = ";".join(str(e.row) for e in eqs)
             text[idx] = " + ".join(e.formula for e in eqs)
         n_out = int(outside.sum())
@@ -524,7 +536,9 @@ class AllometryTable:
 
         Columns ``row, species_group, component, form, formula, dbh_min_cm,
         dbh_max_cm, residual_sd_log, source, status, proxy_for,
-        carbon_fraction`` (NaN where the table has none).
+        carbon_fraction, carbon_fraction_source`` (NaN / empty where the
+        table has none; a source starting with ``TIER-1 DEFAULT`` flags a
+        generic value).
         """
         groups = groups if groups is not None else self.groups
         keep = [e for e in self.equations if e.species_group in groups
@@ -535,7 +549,9 @@ class AllometryTable:
                               "source": e.source, "status": e.status,
                               "proxy_for": e.proxy_for or "",
                               "carbon_fraction": self.carbon_fraction(e.species_group)[0]
-                              if self._has_cf(e.species_group) else np.nan} for e in keep])
+                              if self._has_cf(e.species_group) else np.nan,
+                              "carbon_fraction_source": self.carbon_fraction(e.species_group)[1]
+                              if self._has_cf(e.species_group) else ""} for e in keep])
 
     def _has_cf(self, group: str) -> bool:
         try:
