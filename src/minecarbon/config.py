@@ -477,6 +477,8 @@ PLAUSIBILITY_CODES = {
     "non-finite": "a raster holds +inf or -inf pixels that are not its nodata",
     "invalid-geometry": "the boundary has an invalid (e.g. self-intersecting) polygon",
     "empty-first-layer": "a vector file's first layer, the one read, is empty while another layer has features",
+    "tls-plausibility": "a TLS plot's scanned trees differ from its tally by a factor (feet, a cut scan) or are "
+                        "implausibly large (checked by the lidar stage)",
 }
 """Plausibility warnings of ``minecarbon check`` that would make the numbers meaningless.
 

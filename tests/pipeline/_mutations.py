@@ -231,3 +231,36 @@ def dem_truncated(root: Path) -> None:
 
 EXAMPLES["image_flipped_bytes"] = (image_flipped, "features", "LC08_SR_2010.tif")
 EXAMPLES["dem_truncated"] = (dem_truncated, "features", "dem.tif")
+
+
+def _edit_scan(root: Path, fn, plot: str = "P008") -> None:
+    import laspy
+
+    p = root / INPUTS / "tls" / f"{plot}.laz"
+    las = laspy.read(p)
+    xyz = np.column_stack([np.asarray(las.x), np.asarray(las.y), np.asarray(las.z)])
+    keep, xyz = fn(xyz)
+    las.points = las.points[keep]
+    las.x, las.y, las.z = xyz[keep, 0], xyz[keep, 1], xyz[keep, 2]
+    las.update_header()
+    las.write(p)
+
+
+def tls_in_feet(root: Path) -> None:
+    """The scan of plot P008 exported in feet."""
+    _edit_scan(root, lambda xyz: (np.ones(len(xyz), bool), xyz * 3.28084))
+
+
+def tls_lower_part_cut(root: Path) -> None:
+    """The scan of plot P008 without its lower 40 % (no ground)."""
+    def fn(xyz):
+        z0, z1 = xyz[:, 2].min(), xyz[:, 2].max()
+        return xyz[:, 2] >= z0 + 0.4 * (z1 - z0), xyz
+    _edit_scan(root, fn)
+
+
+EXAMPLES_LIDAR = {
+    "tls_in_feet": (tls_in_feet, "lidar", "P008.laz"),
+    "tls_lower_part_cut": (tls_lower_part_cut, "lidar", "P008.laz"),
+}
+"""Bad scans found by the lidar stage itself (not by check): name -> (mutation, stage, text the error names)."""

@@ -70,3 +70,17 @@ def test_check_flags_infinite_climate_values(project):
     M.climate_inf(project, 2006)
     found = [p for p in check_project(project / "minecarbon.toml") if p.code == "non-finite"]
     assert len(found) == 1 and "tmean_2006.tif" in found[0].file and "1 pixel(s)" in found[0].message
+
+
+@pytest.mark.parametrize("name", sorted(M.EXAMPLES_LIDAR))
+def test_implausible_scans_stop_the_lidar_stage(project, name):
+    """A scan in feet (trees 3.3 x too large) or without its lower 40 % (heights 0.63 x the tally's)."""
+    mutate, stage, needle = M.EXAMPLES_LIDAR[name]
+    mutate(project)
+    res = _run(project, "--stages", stage, "--force")
+    assert res.exit_code == 2, res.output
+    out = " ".join(res.output.split())
+    assert needle in out and "tape tally" in out and "Internal error" not in out
+    assert ("feet" in out) if name == "tls_in_feet" else ("lower part of the scan" in out)
+    M.set_toml(project, "check", "accept", '["tls-plausibility"]')  # the user's explicit word lets it pass
+    assert _run(project, "--stages", stage, "--force").exit_code == 0
