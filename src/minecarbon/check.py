@@ -1699,9 +1699,19 @@ def _check_species(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> No
                     or "Correct the name, add it as an alias, or load a table that covers it with "
                     "[plots].allometry.")
     used = list(dict.fromkeys(groups.values()))
+    from .allometry import TIER1_MARK
+
     for group in used:
         try:
-            table.carbon_fraction(group)
+            cf, cf_source = table.carbon_fraction(group)
+            if cf_source.startswith(TIER1_MARK):
+                names = [n for n, g in groups.items() if g == group]
+                ctx.add(shown, _rows(df.index[sp.isin(names)], word, "species"), f"species group {group!r} "
+                        f"({_values(names, 3)}) has no carbon fraction of its own in {table.name}: the tier-1 "
+                        f"default {cf:g} is used ({cf_source.split(';')[0]})",
+                        f"Nothing, if a generic value suits the report (it is flagged there as tier-1); a "
+                        f"species-specific value goes into {ctx.project_file} as [plots.carbon_fractions.{group}] "
+                        f"with value and source.", "warning")
         except MissingValueError:
             names = [n for n, g in groups.items() if g == group]
             rows = df.index[sp.isin(names)]

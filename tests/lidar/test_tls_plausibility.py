@@ -31,3 +31,12 @@ def test_without_tally_absolute_limits():
     assert tls_plausibility(TALLY, None, "scan P1") == []
     msg = tls_plausibility(TALLY * 4, None, "scan P1")  # median DBH 88 cm > 80
     assert len(msg) == 1 and "88.0 cm" in msg[0]
+
+
+def test_agc_of_a_cut_scan():
+    from minecarbon.lidar.plausibility import agc_plausibility
+
+    assert agc_plausibility(17.3, 18.2, "scan P1") == []  # -5 %: hidden stems
+    assert agc_plausibility(39.4, 22.1, "scan P1") == []  # more carbon is judged by the tree sizes
+    msg = agc_plausibility(9.4, 18.2, "scan P1")  # 9.4 / 18.2 = 0.516
+    assert len(msg) == 1 and "0.52 times" in msg[0]

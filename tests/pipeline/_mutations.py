@@ -233,10 +233,18 @@ EXAMPLES["image_flipped_bytes"] = (image_flipped, "features", "LC08_SR_2010.tif"
 EXAMPLES["dem_truncated"] = (dem_truncated, "features", "dem.tif")
 
 
-def _edit_scan(root: Path, fn, plot: str = "P008") -> None:
+def tallied_scan(root: Path) -> Path:
+    """The first TLS scan of a plot that has a tape tally."""
+    import pandas as pd
+
+    tallied = set(pd.read_csv(root / INPUTS / "field" / "tally.csv", encoding="utf-8-sig")["plot_id"].astype(str))
+    return next(p for p in sorted((root / INPUTS / "tls").glob("*.laz")) if p.stem in tallied)
+
+
+def _edit_scan(root: Path, fn) -> None:
     import laspy
 
-    p = root / INPUTS / "tls" / f"{plot}.laz"
+    p = tallied_scan(root)
     las = laspy.read(p)
     xyz = np.column_stack([np.asarray(las.x), np.asarray(las.y), np.asarray(las.z)])
     keep, xyz = fn(xyz)
@@ -247,12 +255,12 @@ def _edit_scan(root: Path, fn, plot: str = "P008") -> None:
 
 
 def tls_in_feet(root: Path) -> None:
-    """The scan of plot P008 exported in feet."""
+    """The scan of a tallied plot exported in feet."""
     _edit_scan(root, lambda xyz: (np.ones(len(xyz), bool), xyz * 3.28084))
 
 
 def tls_lower_part_cut(root: Path) -> None:
-    """The scan of plot P008 without its lower 40 % (no ground)."""
+    """The scan of a tallied plot without its lower 40 % (no ground)."""
     def fn(xyz):
         z0, z1 = xyz[:, 2].min(), xyz[:, 2].max()
         return xyz[:, 2] >= z0 + 0.4 * (z1 - z0), xyz
@@ -260,7 +268,7 @@ def tls_lower_part_cut(root: Path) -> None:
 
 
 EXAMPLES_LIDAR = {
-    "tls_in_feet": (tls_in_feet, "lidar", "P008.laz"),
-    "tls_lower_part_cut": (tls_lower_part_cut, "lidar", "P008.laz"),
+    "tls_in_feet": (tls_in_feet, "lidar", ".laz"),
+    "tls_lower_part_cut": (tls_lower_part_cut, "lidar", ".laz"),
 }
 """Bad scans found by the lidar stage itself (not by check): name -> (mutation, stage, text the error names)."""

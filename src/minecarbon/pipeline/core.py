@@ -68,6 +68,9 @@ class Stage:
     """Config sections whose values change the result."""
     outputs: tuple[Output, ...] = ()
     upstream_if: Callable[[ProjectConfig], tuple[str, ...]] | None = None
+    content_upstream: bool = False
+    """The stage records the bytes of its upstream outputs (the catalog: their checksums), so a change of them
+    (e.g. an upstream stage re-run after an edit of its outputs) re-runs it."""
     """Upstream stages needed only by some projects (e.g. ``plots`` reads the
     ``lidar`` stage's trees only with ``[plots].tree_source = "tls"``)."""
 
@@ -184,10 +187,11 @@ def _fingerprint(cfg: ProjectConfig, stage: Stage, hash_cache: dict) -> tuple[st
     for up in stage.upstream_for(cfg):
         m = read_manifest(cfg, up)
         upstream[up] = m["fingerprint"] if m else None
-        # the content of what the stage reads: an upstream stage re-run (e.g. after an edit of its
-        # outputs) re-runs this one, so that catalog and report never describe outputs that are gone
-        upstream_outputs[up] = ({k: v.get("sha256") for k, v in sorted(m.get("outputs", {}).items())}
-                                if m else None)
+        # a stage recording its upstream outputs' bytes (the catalog) re-runs when they change, so that
+        # 'catalog verify' and 'run' never disagree
+        if stage.content_upstream:
+            upstream_outputs[up] = ({k: v.get("sha256") for k, v in sorted(m.get("outputs", {}).items())}
+                                    if m else None)
     settings = _settings_for(cfg, stage.settings)
     version = package_versions().get("minecarbon", "")
     blob = json.dumps({"inputs": inputs, "upstream": upstream, "upstream_outputs": upstream_outputs,

@@ -33,6 +33,7 @@ register(Stage(
           "raw-input archive with checksums and STAC catalog of the rasters",
     func=_run_catalog,
     upstream=tuple(s.name for s in STAGES if s.name not in ("report", "catalog")),
+    content_upstream=True,
     settings=("report",),
     outputs=(
         Output("db", "../../catalog/catalog.gpkg", "database",

@@ -265,6 +265,9 @@ def _run_lidar(ctx: Context) -> None:
                 tls_v, tal_v = prow["agc_t_ha_tls"], prow["agc_t_ha_tally"]
                 prow["agc_diff_t_ha"] = tls_v - tal_v
                 prow["agc_diff_pct"] = 100.0 * (tls_v - tal_v) / tal_v if tal_v else np.nan
+                from ...lidar.plausibility import agc_plausibility
+
+                _raise_implausible(cfg, agc_plausibility(tls_v, tal_v, what))
             plot_rows.append(prow)
     # write (empty tables with headers when there are no scans)
     trees_all = (pd.concat(tree_rows, ignore_index=True) if tree_rows
@@ -313,7 +316,10 @@ def _check_plausible(cfg: ProjectConfig, scanned: pd.DataFrame, reference: pd.Da
     """Implausible scans (feet, cut) stop the stage unless [check].accept lists "tls-plausibility"."""
     from ...lidar.plausibility import tls_plausibility
 
-    problems = tls_plausibility(scanned, reference, what, reference_name)
+    _raise_implausible(cfg, tls_plausibility(scanned, reference, what, reference_name))
+
+
+def _raise_implausible(cfg: ProjectConfig, problems: list[str]) -> None:
     if not problems:
         return
     if "tls-plausibility" in cfg.check.accept:
