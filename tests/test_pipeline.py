@@ -185,3 +185,18 @@ def test_cli_run_reports_bad_plot_sheet(project, tmp_path):
     # run gives the message of 'minecarbon check' (one rule, one place), which names the lines
     assert "plot_id 'P001' appears 2 times" in res.output and "lines 2, 3" in res.output
     assert "Traceback" not in res.output
+
+
+def test_cli_run_progress_is_plain_when_not_a_terminal(project, tmp_path):
+    """CliRunner's output is not a terminal: stage lines and loop counts as plain text, no control characters."""
+    import shutil
+
+    dst = tmp_path / "plain"
+    shutil.copytree(Path(project).parent, dst, ignore=shutil.ignore_patterns("workspace"))
+    res = CliRunner().invoke(main, ["run", str(dst / "minecarbon.toml"), "--stages", "units,lidar"])
+    assert res.exit_code == 0, res.output
+    n_scans, n_tiles = (len(list((dst / "inputs" / d).glob("*.laz"))) for d in ("tls", "als"))
+    assert n_scans >= 2 and n_tiles >= 2
+    assert "  units     started" in res.output and "  lidar     done in" in res.output
+    assert f"  TLS scans: {n_scans} plots" in res.output and f"  ALS tiles: {n_tiles} tiles" in res.output
+    assert not any(ch in res.output for ch in ("\x1b", "\r", "\b")), repr(res.output)

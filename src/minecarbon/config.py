@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, MissingInputError
 
@@ -169,6 +169,10 @@ class PlotsConfig(_Model):
                                  "allometry table gives residual_sd_log.")
     mc_draws: int = Field(500, ge=10, le=100000, description="Monte Carlo draws per plot.")
     mc_seed: int = Field(0, description="Seed of the Monte Carlo (results are reproducible).")
+    sample_design: Literal["purposive", "probability"] = Field(
+        "purposive", description="How the plots were placed: 'probability' (random or stratified random within "
+        "assessment units, e.g. 'minecarbon plots plan') makes the model-assisted unit intervals design-based; "
+        "'purposive' labels the same intervals model-based.")
     dbh_out_of_range: Literal["warn", "error"] = "warn"
     tree_source: Literal["tally", "tls"] = Field(
         "tally", description="Trees of the plot AGC: 'tally' = the tree table [inputs].trees; 'tls' = plots "
@@ -194,7 +198,11 @@ class PlotsConfig(_Model):
     plan_restoration: str | None = Field(
         None, description="Optional polygons of land where restoration is planned; plots in damaged "
         "units are placed there. Reclamation features dated after the end year count as planned too.")
-    plan_seed: int = Field(0, description="Seed of the plot layout (k-means start).")
+    plan_seed: int = Field(0, description="Seed of the plot layout (k-means start, or the random draw).")
+    plan_method: Literal["balanced", "random"] = Field(
+        "balanced", description="'balanced': plots spread over each unit (k-means; representative, but not a "
+        "probability sample); 'random': a stratified random sample (simple random within each unit), whose "
+        "model-assisted intervals are design-based (set sample_design = 'probability' for the survey).")
 
     @model_validator(mode="after")
     def _min_le_max(self) -> "PlotsConfig":
@@ -286,6 +294,13 @@ class FeaturesConfig(_Model):
     qa_mask: bool = Field(True, description="Mask clouds, shadows and fill with the image's QA_PIXEL / SCL "
                           "band when it has one.")
     mask_snow: bool = Field(True, description="Also mask snow with the QA band.")
+    normalize: Literal["gain", "none"] = Field(
+        "gain", description="Relative radiometric normalisation of every year's reflectance to the reference "
+        "year on pseudo-invariant pixels (non-forest in the base and end years, outside every disturbance, "
+        "planned and reclamation polygon): 'gain' divides each band by its robust gain; 'none' leaves the "
+        "images as they are. Gains are written to normalization.csv.")
+    normalize_reference_year: int | None = Field(
+        None, description="Year whose radiometry the others are brought to (default: the base year).")
 
     @model_validator(mode="after")
     def _names(self) -> "FeaturesConfig":
@@ -370,6 +385,24 @@ class ModelConfig(_Model):
     uncertainty: Literal["cv_residual", "none"] = Field(
         "cv_residual", description="Per-pixel uncertainty: a model of the cross-validated residuals, or none.")
     interval: float = Field(0.9, gt=0.5, lt=1, description="Level of the per-pixel prediction interval.")
+    calibration: Literal["inverse", "none"] = Field(
+        "inverse", description="Inverse (classical) calibration of the maps on the plots' out-of-fold "
+        "predictions, so that the maps do not shrink toward the plots' mean and change is not attenuated "
+        "(docs/model.md); 'none' maps the models' predictions as they are.")
+    year_adjustment: Literal["ratio", "none"] = Field(
+        "ratio", description="Scale each survey year's map so that it matches that year's plots at the plots "
+        "(ratio of plot AGC to map AGC at the plots; interpolated between survey years, held beyond them): "
+        "removes year-specific radiometric and phenological offsets that the models cannot see (docs/model.md).")
+    temporal_filter_years: int = Field(
+        5, ge=0, le=15, description="Per-pixel running median over this many years (odd; 0 or 1: off): removes "
+        "one-year shocks (wet or dry summers, haze) while keeping steps and linear trends (docs/model.md).")
+
+    @field_validator("temporal_filter_years")
+    @classmethod
+    def _odd_window(cls, v: int) -> int:
+        if v > 1 and v % 2 == 0:
+            raise ValueError(f"temporal_filter_years must be odd (a window centred on each year), got {v}")
+        return v
     seed: int = Field(0, description="Seeds folds and learners (results are reproducible).")
     n_jobs: int = Field(-1, description="Threads for cross-validation folds (-1: all cores); results do not "
                         "depend on it.")
@@ -545,6 +578,38 @@ class ReportConfig(_Model):
         "recorded) or copied read-only into <workspace>/catalog/archive/.")
 
 
+class CatalogConfig(_Model):
+    """``[catalog]``: where the monitoring database lives (see ``docs/report.md``, "Monitoring database")."""
+
+    url: str | None = Field(
+        None, description="A PostgreSQL/PostGIS database that also receives the catalog "
+        "('postgresql://user@host:5432/dbname'; several projects share one database, one schema each). "
+        "Passwords are read from the environment (PGPASSWORD) or ~/.pgpass, never from this file. "
+        "Default: only the GeoPackage <workspace>/catalog/catalog.gpkg.")
+    project: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        description="Key of this project in the shared database (schema mc_<key>): lower-case letters, "
+        "digits and _. Default: made from [project].name.")
+    read_role: str | None = Field(
+        None, pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="An existing database role that is granted read-only access (SELECT) to this "
+        "project's tables and to the cross-project views, e.g. for QGIS users.")
+
+    @model_validator(mode="after")
+    def _no_password(self) -> "CatalogConfig":
+        if self.url is None:
+            return self
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise ValueError(f"url must start with postgresql:// (got {parts.scheme or 'no scheme'}://)")
+        if parts.password is not None or "password=" in parts.query.lower():
+            raise ValueError("url must not contain a password (it would be written to the run records); "
+                             "put it in ~/.pgpass or the PGPASSWORD environment variable")
+        return self
+
+
 class ProjectConfig(_Model):
     """A whole project file, validated.  ``root`` is the folder of the file."""
 
@@ -562,6 +627,7 @@ class ProjectConfig(_Model):
     run: RunConfig = Field(default_factory=RunConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     check: CheckConfig = Field(default_factory=CheckConfig)
     root: Path = Field(Path("."), exclude=True)
 

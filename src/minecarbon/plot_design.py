@@ -214,12 +214,36 @@ def _place(sub: np.ndarray, region: np.ndarray, n: int, side: float, px_x: float
     return best
 
 
+def _random(sub: np.ndarray, region: np.ndarray, n: int, side: float, px_x: float, px_y: float, seed: int,
+            code: int):
+    """Simple random sample of ``n`` centres among the region pixels whose plot square lies inside the unit
+    (all region pixels where none does); returns (best as in :func:`_place`, population size)."""
+    cand = _erode(sub, (side / 2) / px_x, (side / 2) / px_y) & region
+    inside = bool(cand.any())
+    if not inside:
+        cand = region
+    rr, cc = np.nonzero(cand)
+    if rr.size == 0:
+        return None, 0
+    rng = np.random.default_rng([int(seed), int(code)])
+    chosen = np.sort(rng.choice(rr.size, size=min(n, rr.size), replace=False))
+    return (list(chosen), np.column_stack([rr[chosen], cc[chosen]]), 0.0, 0.0, inside), int(rr.size)
+
+
 def design_plots(units_l2: xr.DataArray, plot_size_m: float | None = None, min_per_unit: int = 3,
                  extra_to_be_damaged: int = 2, edge_margin_m: float = 15.0,
                  min_spacing_m: float | None = None, ha_per_plot: float | None = None,
                  max_per_unit: int = 50, restoration: xr.DataArray | None = None,
-                 nodata: int = UNITS_NODATA, seed: int = 0) -> pd.DataFrame:
+                 nodata: int = UNITS_NODATA, seed: int = 0, method: str = "balanced") -> pd.DataFrame:
     """Propose square field plots for every level-2 assessment unit.
+
+    ``method="random"`` draws a stratified random sample instead of the
+    balanced layout: in each unit, ``n`` plot centres by simple random sampling
+    without replacement among the pixels whose plot square lies inside the
+    unit (no margin, no spacing rule), so each of those pixels has the
+    inclusion probability ``n / population_px`` (columns of the result).  This
+    is the probability design under which the model-assisted intervals of
+    :mod:`minecarbon.model.unit_estimates` are design-based.
 
     Parameters
     ----------
@@ -290,8 +314,14 @@ def design_plots(units_l2: xr.DataArray, plot_size_m: float | None = None, min_p
                 purpose = "damaged land where restoration is planned: survey before and after restoration"
             else:
                 purpose += " (no planned restoration inside this unit)"
-        best = _place(sub, region, n, side, px_x, px_y, edge_margin_m, spacing0, xs[c0:c1 + 1],
-                      ys[r0:r1 + 1], seed)
+        population = None
+        if method == "random":
+            best, population = _random(sub, region, n, side, px_x, px_y, seed, code)
+        elif method == "balanced":
+            best = _place(sub, region, n, side, px_x, px_y, edge_margin_m, spacing0, xs[c0:c1 + 1],
+                          ys[r0:r1 + 1], seed)
+        else:
+            raise InputError(f"plot layout method {method!r} is not 'balanced' or 'random'.")
         if best is None or not best[0]:
             log.warning("unit %d (%s): no plot could be placed", code, unit_codes.unit_name(code))
             continue
@@ -309,9 +339,12 @@ def design_plots(units_l2: xr.DataArray, plot_size_m: float | None = None, min_p
                 "purpose": purpose, "row": int(r), "col": int(c), "x": float(xs[c]), "y": float(ys[r]),
                 "size_m": side, "n_wanted": n, "edge_margin_m": float(margin),
                 "spacing_m": round(float(spacing), 2),
-                "fits_inside": bool(inside)})
+                "fits_inside": bool(inside), "design": method,
+                "population_px": population if population is not None else np.nan,
+                "inclusion_prob": len(chosen) / population if population else np.nan})
     cols = ["plot_id", "unit_l2", "unit_l1", "unit_name_en", "unit_name_zh", "purpose", "row", "col", "x", "y",
-            "size_m", "n_wanted", "edge_margin_m", "spacing_m", "fits_inside"]
+            "size_m", "n_wanted", "edge_margin_m", "spacing_m", "fits_inside", "design", "population_px",
+            "inclusion_prob"]
     return pd.DataFrame(rows_out, columns=cols)
 
 

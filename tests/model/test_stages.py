@@ -81,19 +81,37 @@ def test_map_pixels_recomputed_from_models_stack_and_forest_type(tiny):
     ws = _ws(tiny)
     models, man = model.load_models(ws / "model" / "agc_models.skops", None)
     info = man["info"]
+    years = tiny.project.years
     y = YEARS[1]
     agc = open_raster(ws / "map" / f"agc_{y}.tif", chunks=None).isel(band=0)
-    stack = open_raster(ws / "features" / f"features_{y}.tif", chunks=None)
     l1 = open_raster(ws / "units" / "units_level1.tif", chunks=None, masked=False).isel(band=0).values
-    ft = read_forest_type(tiny, y, agc)
-    feats = stack.sel(band=man["feature_names"]).values
-    inside = (l1 > 0) & (l1 != 255) & np.isfinite(feats).all(axis=0)
+    feats = {yr: open_raster(ws / "features" / f"features_{yr}.tif", chunks=None).sel(band=man["feature_names"]).values
+             for yr in years}
+    fts = {yr: read_forest_type(tiny, yr, agc) for yr in years}
+    inside = (l1 > 0) & (l1 != 255) & np.isfinite(feats[y]).all(axis=0)
     assert np.array_equal(np.isfinite(agc.values), inside)  # nodata outside the forest units only
+    a, b = info["calibration"]["a"], info["calibration"]["b"]
+    fac = {int(k): v for k, v in info["year_factors"].items()}
+    assert info["calibration"]["applied"] and len(fac) == 2  # the two survey years of this scene
+
+    def factor(yr):  # linear between survey years, held beyond them
+        ks = sorted(fac)
+        return float(np.interp(yr, ks, [fac[k] for k in ks]))
+
+    def median5(x, i):  # window of 5 centred on i, series extended by odd reflection about its ends
+        n = len(x)
+        ext = [2 * x[0] - x[k] for k in (2, 1)] + list(x) + [2 * x[-1] - x[n - 1 - k] for k in (1, 2)]
+        return float(np.median(ext[i:i + 5]))
+
     rows, cols = np.nonzero(inside)
     for r, c in list(zip(rows, cols))[:: max(1, len(rows) // 40)]:
-        key = info["type_models"].get(str(int(ft[r, c])), model.POOLED)
-        exp = max(float(models[key].predict(feats[:, r, c][None, :])[0]), 0.0)
-        assert float(agc.values[r, c]) == np.float32(exp)
+        series = []
+        for yr in years:
+            key = info["type_models"].get(str(int(fts[yr][r, c])), model.POOLED)
+            raw = max(float(models[key].predict(feats[yr][:, r, c][None, :])[0]), 0.0)
+            series.append(float(np.float32(max((raw - a) / b, 0.0) * factor(yr))))
+        exp = max(median5(series, years.index(y)), 0.0)
+        assert float(agc.values[r, c]) == pytest.approx(exp, rel=1e-6, abs=1e-5)
     unc = open_raster(ws / "map" / f"agc_uncertainty_{y}.tif", chunks=None)
     assert [str(b) for b in unc["band"].values] == ["agc_sd_t_ha", "agc_lo_t_ha", "agc_hi_t_ha"]
     im = model.ResidualIntervalModel.from_dict(info["interval"])

@@ -171,3 +171,26 @@ def test_design_is_reproducible(units, design):
     again = plot_design.design_plots(units)
     pd.testing.assert_frame_equal(again, design)
     assert math.isfinite(design["x"].sum())
+
+
+def test_random_design_is_a_stratified_random_sample(units):
+    """method='random': n plots per unit, drawn with equal probability among the pixels where a plot fits."""
+    d = plot_design.design_plots(units, min_per_unit=3, extra_to_be_damaged=2, method="random", seed=1)
+    codes = np.asarray(units.values)
+    for code, g in d.groupby("unit_l2"):
+        assert len(g) == g["n_wanted"].iloc[0] or not g["fits_inside"].all()
+        assert (codes[g["row"], g["col"]] == code).all()
+        assert (g["design"] == "random").all()
+        assert np.allclose(g["inclusion_prob"], len(g) / g["population_px"])
+    # persistent forest 40 x 48 px: a 1-px plot fits on every pixel (erosion by half a pixel keeps all)
+    p = d[d.unit_l2 == 10].iloc[0]
+    assert p.population_px == 40 * 48
+    # equal inclusion probabilities: over many seeds every pixel of the 3 x 3 unit is drawn n/N of the time
+    hits = np.zeros((70, 90))
+    draws = 600
+    for s in range(draws):
+        g = plot_design.design_plots(units, min_per_unit=3, method="random", seed=s)
+        g = g[g.unit_l2 == 50]
+        hits[g["row"], g["col"]] += 1
+    freq = hits[5:8, 70:73] / draws
+    assert np.allclose(freq, 3 / 9, atol=0.07), freq  # binomial SD sqrt(p(1-p)/600) = 0.019

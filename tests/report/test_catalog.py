@@ -62,7 +62,7 @@ def test_tables_equal_the_outputs(report_cfg):
     pd.testing.assert_series_equal(trees["agc_kg"], csv["agc_kg"], check_names=False)
     zcsv = pd.read_csv(out / "assess" / "zonal_stats.csv", encoding="utf-8-sig")
     assert zonal["mean"].sum() == pytest.approx(zcsv["mean"].sum(), rel=1e-12)
-    assert plots.crs.to_epsg() == 32649 and len(plots) == 38
+    assert plots.crs.to_epsg() == 32649 and len(plots) == 38 * 4  # 38 permanent plots, visited 2005, 2010, 2015, 2016
     card = json.loads((out / "model" / "model_card.json").read_text(encoding="utf-8"))
     top = models[models["model_id"] == "model/card"]
     assert len(top) == 1

@@ -114,10 +114,15 @@ def test_vectors(tiny):
 def test_tables(tiny):
     f = tiny.out / "inputs" / "field"
     plots = pd.read_csv(f / "plots.csv", encoding="utf-8-sig")
-    assert list(plots.columns) == ["plot_id", "x", "y", "survey_year", "size_m", "forest_type", "slope_deg"]
+    assert list(plots.columns) == ["plot_id", "x", "y", "survey_year", "size_m", "forest_type", "slope_deg",
+                                   "permanent_id"]
     assert plots.plot_id.is_unique and (plots.size_m == 30).all()
-    assert set(plots.survey_year) == {2014, 2024}
-    assert 0.2 < (plots.survey_year == 2014).mean() < 0.45
+    # permanent plots: every plot measured in the base year, every 5 years and the end year, at the same place
+    assert set(plots.survey_year) == {2005, 2010, 2015, 2020, 2024}
+    visits = plots.groupby("permanent_id")
+    assert (visits.survey_year.nunique() == 5).all()
+    assert (visits.x.nunique() == 1).all() and (visits.y.nunique() == 1).all()
+    assert (plots.plot_id == plots.permanent_id + "-" + plots.survey_year.astype(str)).all()
     # plot centres are pixel centres
     assert np.allclose((plots.x - 380000 - 15) % 30, 0) and np.allclose((4100000 - plots.y - 15) % 30, 0)
     trees = pd.read_csv(f / "trees.csv", encoding="utf-8-sig")

@@ -33,7 +33,7 @@ def _burn(gdf, transform, values=None, n=64):
 def _plots(tiny):
     plots = pd.read_csv(tiny.out / "inputs/field/plots.csv", encoding="utf-8-sig")
     truth = pd.read_csv(tiny.out / "truth/plots_truth.csv", encoding="utf-8-sig")
-    plots = plots.merge(truth, on=["plot_id", "survey_year"])
+    plots = plots.merge(truth, on=["plot_id", "permanent_id", "survey_year"])
     plots["row"] = ((4_100_000 - plots.y) // 30).astype(int)
     plots["col"] = ((plots.x - 380_000) // 30).astype(int)
     return plots
@@ -69,17 +69,18 @@ def test_plot_truth_is_the_pixel_of_its_survey_year(tiny):
 def test_at_least_three_plots_per_level2_unit(tiny):
     units, _ = _read(tiny.out / "truth/units_level2.tif")
     plots = _plots(tiny)
-    plot_units = units[plots.row, plots.col]
-    assert np.array_equal(plot_units, plots.unit_level2.to_numpy())
+    assert np.array_equal(units[plots.row, plots.col], plots.unit_level2.to_numpy())
+    plots_once = plots.drop_duplicates("permanent_id")  # count plots, not their visits
+    plot_units = units[plots_once.row, plots_once.col]
     present = {int(u) for u in np.unique(units) if u > 0}
     assert present == {10, 21, 22, 23, 31, 32, 33, 41, 43, 50}
     counts = pd.Series(plot_units).value_counts()
     for unit in present:
         assert counts.get(unit, 0) >= 3, f"unit {unit}"
     assert counts[[u for u in present if u // 10 == 2]].min() >= 4, "more plots in to-be-damaged forest"
-    # pre- and post-damage plots exist among the damaged units
+    # pre- and post-damage visits exist among the damaged units
     dmg = plots[plots.unit_level2 // 10 == 3]
-    assert dmg.survey_year.nunique() == 2
+    assert dmg.survey_year.nunique() == 5
 
 
 def test_units_follow_the_rules_from_the_inputs(tiny):

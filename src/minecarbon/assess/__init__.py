@@ -15,14 +15,14 @@ results on numpy- and dask-backed arrays.
 """
 
 from .breaks import NaturalBreaks, classify, fisher_jenks, natural_breaks
-from .change import change_amount, change_degree
+from .change import change_amount, change_degree, change_sd
 from .cumulative import EFFECT_CLASSES, IdealModel, cumulative_effect, effect_grades, fit_ideal_model, ideal_trajectory
 from .hotspot import footprint, gi_star
 from .trend import TREND_CLASSES, mann_kendall_sen, mann_kendall_sen_array
 from .zonal import polygon_zonal_stats, zonal_stats
 
 __all__ = [
-    "change_amount", "change_degree",
+    "change_amount", "change_degree", "change_sd",
     "mann_kendall_sen", "mann_kendall_sen_array", "TREND_CLASSES",
     "fit_ideal_model", "ideal_trajectory", "cumulative_effect", "effect_grades", "IdealModel", "EFFECT_CLASSES",
     "fisher_jenks", "natural_breaks", "classify", "NaturalBreaks",

@@ -10,8 +10,10 @@ Both are elementwise, so numpy- and dask-backed arrays give identical results.
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
+from ..errors import InputError
 from ._common import check_same_grid, finish
 
 
@@ -58,3 +60,17 @@ def change_degree(agc_ref: xr.DataArray, agc_cmp: xr.DataArray, min_reference_t_
     return finish(out, agc_ref, "change_degree_pct", "%",
                   "(AGC(compare) - AGC(reference)) / AGC(reference) x 100",
                   min_reference_t_ha=float(min_reference_t_ha))
+
+
+def change_sd(sd_ref: xr.DataArray, sd_cmp: xr.DataArray, correlation: float) -> xr.DataArray:
+    """SD of a per-pixel change from the two years' SDs and the correlation of their errors.
+
+    ``sd = sqrt(sd_ref^2 + sd_cmp^2 - 2 rho sd_ref sd_cmp)`` (the variance of a difference of correlated
+    errors).  The errors of one model in two years are positively correlated (the same pixel is misread the same
+    way), so the change is known better than the two SDs in quadrature (``rho = 0``) suggest; ``rho`` comes from
+    the re-measured plots (``minecarbon.model.temporal``).  numpy and dask alike.
+    """
+    if not -1.0 <= float(correlation) <= 1.0:
+        raise InputError(f"error correlation must lie in [-1, 1], got {correlation}.")
+    var = sd_ref ** 2 + sd_cmp ** 2 - 2.0 * float(correlation) * sd_ref * sd_cmp
+    return np.sqrt(var.clip(min=0)).astype(np.float32).rename("change_sd_t_ha")

@@ -12,6 +12,10 @@ sorted, catalogued and archived, and that a monitoring database is set up.
   "copy"``; by default inputs are referenced in place, with checksums);
 * ``stac/`` - a STAC catalog of the raster products.
 
+With ``[catalog].url`` the same tables are also published to a shared
+PostgreSQL/PostGIS database (one schema per project, cross-project views; see
+:mod:`minecarbon.catalog.postgis`).
+
 :func:`build_catalog` (the ``catalog`` stage) rebuilds it from the stage
 manifests; :func:`verify_catalog` (``minecarbon catalog verify``) re-hashes
 every catalogued file.  The backend interface
@@ -26,9 +30,11 @@ from .build import (
            catalog_dir,
            catalog_path,
            open_catalog,
+           open_shared_catalog,
+           shared_key,
 )
 from .gpkg import GeoPackageBackend
 from .verify import Check, VerifyResult, verify_catalog
 
 __all__ = ["CatalogBackend", "CatalogSummary", "Check", "GeoPackageBackend", "VerifyResult", "build_catalog",
-           "catalog_dir", "catalog_path", "open_catalog", "verify_catalog"]
+           "catalog_dir", "catalog_path", "open_catalog", "open_shared_catalog", "shared_key", "verify_catalog"]

@@ -3,9 +3,9 @@
 :class:`CatalogBackend` is what the catalog builder, ``minecarbon catalog``
 and the report use; they never issue SQL of their own.  The embedded default
 is :class:`minecarbon.catalog.gpkg.GeoPackageBackend` (one GeoPackage /
-SQLite file in ``<workspace>/catalog/``).  A PostgreSQL/PostGIS backend for
-multi-user deployments implements the same methods; ``docs/report.md``
-("Monitoring database") maps every method and table onto PostGIS.
+SQLite file in ``<workspace>/catalog/``); the shared one for many projects and
+users is :class:`minecarbon.catalog.postgis.PostGISBackend` (PostgreSQL/PostGIS,
+one schema per project; ``docs/report.md``, "Monitoring database").
 
 Core tables (columns in :data:`DATASET_COLUMNS`, :data:`LINEAGE_COLUMNS`,
 :data:`RUN_COLUMNS`, :data:`TABLE_COLUMNS`):

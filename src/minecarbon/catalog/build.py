@@ -33,6 +33,7 @@ from ..pipeline.core import (
     read_manifest,
     sha256_file,
 )
+from ..progress import track
 from .archive import archive_inputs
 from .backend import (
     DATASET_COLUMNS,
@@ -94,6 +95,8 @@ class CatalogSummary:
     n_raw: int
     n_outputs: int
     n_tables: int
+    qgis: Path | None = None
+    """The QGIS project (``<workspace>/catalog/minecarbon.qgz``)."""
 
 
 def _iso_mtime(p: Path) -> str:
@@ -205,6 +208,44 @@ def _validation_metric_rows(dataset_id: str, df: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _write_all(be: CatalogBackend, tables: dict[str, pd.DataFrame]) -> None:
+    for name, df in tables.items():
+        be.write_table(name, df)
+    be.finalize()
+
+
+def shared_key(cfg: ProjectConfig) -> str:
+    """The project's key in the shared database: ``[catalog].project``, else made from ``[project].name``."""
+    from .postgis import project_key
+
+    return cfg.catalog.project or project_key(cfg.project.name)
+
+
+def publish(cfg: ProjectConfig, tables: dict[str, pd.DataFrame], catalog_sha256: str) -> None:
+    """Write the catalog tables into the shared PostGIS database and publish them in one transaction."""
+    from .postgis import PostGISBackend
+
+    info = {"name": cfg.project.name, "start_year": cfg.project.start_year, "end_year": cfg.project.end_year,
+            "crs": cfg.project.crs, "catalog_sha256": catalog_sha256,
+            "minecarbon_version": package_versions().get("minecarbon")}
+    be = PostGISBackend(cfg.catalog.url, shared_key(cfg), mode="w", info=info, read_role=cfg.catalog.read_role)
+    try:
+        _write_all(be, tables)
+    finally:
+        be.close()
+
+
+def open_shared_catalog(cfg: ProjectConfig) -> CatalogBackend:
+    """The project's catalog in the shared PostGIS database of ``[catalog].url``, read-only."""
+    from ..errors import ConfigError
+    from .postgis import PostGISBackend
+
+    if not cfg.catalog.url:
+        raise ConfigError("The project file sets no shared monitoring database: add [catalog] url = "
+                          "\"postgresql://user@host:5432/dbname\" (see docs/report.md).")
+    return PostGISBackend(cfg.catalog.url, shared_key(cfg), mode="r")
+
+
 def build_catalog(cfg: ProjectConfig, db_path: Path | None = None, stages: Iterable[str] | None = None,
                   stac: bool = True, progress: Callable[[str], None] | None = None) -> CatalogSummary:
     """Build (from scratch) the monitoring database of a project, the raw-input archive and the STAC catalog.
@@ -254,7 +295,7 @@ def build_catalog(cfg: ProjectConfig, db_path: Path | None = None, stages: Itera
 
     # -- outputs, manifests, runs, lineage ------------------------------------------------
     lineage, runs, out_rows = [], [], []
-    for stage, m in manifests.items():
+    for stage, m in track(manifests.items(), "catalog: stages", len(manifests), "stages"):
         progress(f"catalog: stage {stage}")
         sdir = ws / "outputs" / stage
         declared = m.get("declared_outputs") or [
@@ -353,22 +394,28 @@ def build_catalog(cfg: ProjectConfig, db_path: Path | None = None, stages: Itera
     # -- write ------------------------------------------------------------------------------
     progress("catalog: writing the database")
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    tables = {"datasets": datasets, "lineage": pd.DataFrame(lineage, columns=list(LINEAGE_COLUMNS)),
+              "runs": pd.DataFrame(runs, columns=list(RUN_COLUMNS)),
+              **{n: df for n, df in content.items() if isinstance(df, gpd.GeoDataFrame) or len(df.columns)},
+              "data_tables": pd.DataFrame(registry, columns=list(TABLE_COLUMNS))}
     with atomic_path(db_path) as tmp, _fast_sqlite():
         be = GeoPackageBackend(tmp, mode="w")
-        be.write_table("datasets", datasets)
-        be.write_table("lineage", pd.DataFrame(lineage, columns=list(LINEAGE_COLUMNS)))
-        be.write_table("runs", pd.DataFrame(runs, columns=list(RUN_COLUMNS)))
-        for name, df in content.items():
-            if isinstance(df, gpd.GeoDataFrame) or len(df.columns):
-                be.write_table(name, df)
-        be.write_table("data_tables", pd.DataFrame(registry, columns=list(TABLE_COLUMNS)))
-        be.finalize()
+        _write_all(be, tables)
         be.close()
+    if cfg.catalog.url:
+        from .postgis import shown_url
+
+        progress(f"catalog: publishing to {shown_url(cfg.catalog.url)}")
+        publish(cfg, tables, sha256_file(db_path))
     stac_path = None
     if stac:
         from .stac import build_stac
 
         progress("catalog: STAC")
         stac_path = build_stac(datasets, ws, cdir, cfg.project.name, y0, y1)
+    from .qgis import PROJECT_NAME, write_qgis_project
+
+    progress("catalog: QGIS project and styles")
+    qgz, _ = write_qgis_project(cfg, datasets[datasets["kind"] == "output"], cdir / PROJECT_NAME)
     return CatalogSummary(path=db_path, stac=stac_path, n_raw=len(raws), n_outputs=len(out_rows),
-                          n_tables=len(content) + 4)
+                          n_tables=len(content) + 4, qgis=qgz)

@@ -7,7 +7,10 @@ What is checked:
 * the outputs of stages that are not held in the database (the report, built
   after it) against the checksums in their stage manifest;
 * the database file itself against the checksum in the ``catalog`` stage
-  manifest, and SQLite's integrity check.
+  manifest, and SQLite's integrity check;
+* with ``[catalog].url``: that the shared PostGIS database holds this build
+  (its ``projects.catalog_sha256`` equals the GeoPackage's checksum, and its
+  ``datasets`` the same ids and checksums).
 """
 
 from __future__ import annotations
@@ -72,6 +75,33 @@ def _check(dataset_id: str, path: Path, shown: str, sha: str | None, size: int |
     return Check(dataset_id, shown, OK, sha, got)
 
 
+def _check_shared(cfg: ProjectConfig, local: pd.DataFrame, cat_m: dict | None, db: Path) -> Check:
+    """The copy in the shared PostGIS database: published from this workspace's current catalog build?"""
+    from ..errors import MinecarbonError
+    from .build import open_shared_catalog, shared_key
+    from .postgis import shown_url
+
+    shown = f"{shown_url(cfg.catalog.url)} schema mc_{shared_key(cfg)}"
+    try:
+        with open_shared_catalog(cfg) as be:
+            info = be.project_info() or {}
+            remote = be.datasets()
+    except MinecarbonError as exc:
+        return Check("catalog:postgis", shown, MISSING, detail=str(exc))
+    rec = next((v for k, v in (cat_m or {}).get("outputs", {}).items() if Path(k).name == db.name), None)
+    want = rec["sha256"] if rec else None
+    got = info.get("catalog_sha256")
+    if want and got != want:
+        return Check("catalog:postgis", shown, CHANGED, want, got,
+                     "the shared database holds another build of this project's catalog; re-run "
+                     "'minecarbon run PROJECT' to publish the current one")
+    pairs = lambda df: set(zip(df["id"].astype(str), df["sha256"].astype(str)))  # noqa: E731
+    if pairs(remote) != pairs(local):
+        return Check("catalog:postgis", shown, CHANGED, want, got,
+                     f"datasets differ from the GeoPackage ({len(pairs(remote) ^ pairs(local))} rows)")
+    return Check("catalog:postgis", shown, OK, want, got)
+
+
 def verify_catalog(cfg: ProjectConfig) -> VerifyResult:
     """Re-hash every catalogued file of a project.
 
@@ -107,6 +137,8 @@ def verify_catalog(cfg: ProjectConfig) -> VerifyResult:
         if kind == "raw" and isinstance(r.get("archive_path"), str) and r["archive_path"]:
             checks.append(_check(f"{r['id']} (archived copy)", ws / r["archive_path"], str(r["archive_path"]),
                                  r["sha256"], size))
+    if cfg.catalog.url:
+        checks.append(_check_shared(cfg, ds, cat_m, db))
     for stage in NOT_CATALOGUED:
         m = read_manifest(cfg, stage)
         sdir = ws / "outputs" / stage

@@ -146,6 +146,7 @@ def run_project(project: Path, stages: str | None, force: bool, scheduler: str |
     """Load, run, and show progress (shared by ``run`` and ``demo``)."""
     from rich.console import Console
 
+    from .. import progress
     from ..config import load_config
     from ..pipeline import run_pipeline
     from ..pipeline.scheduler import use_scheduler
@@ -155,18 +156,20 @@ def run_project(project: Path, stages: str | None, force: bool, scheduler: str |
     con = Console(stderr=True, highlight=False)
     names = [s.strip() for s in stages.split(",")] if stages else None
     t0 = {}
-    with use_scheduler(scheduler or cfg.run.scheduler), con.status("starting ...") as status:
+    with use_scheduler(scheduler or cfg.run.scheduler), progress.reporting(con):
         def on_stage(stage, state):
             if state == "start":
                 t0[stage.name] = time.time()
-                status.update(f"stage [bold]{stage.name}[/]: {stage.about}")
+                progress.status(f"stage {stage.name}: {stage.about}")
+                if not con.is_terminal:
+                    progress.say(f"  {stage.name:<9} started")
             elif state == "skipped":
-                con.print(f"  {stage.name:<9} up to date, skipped")
+                progress.say(f"  {stage.name:<9} up to date, skipped")
             else:
-                con.print(f"  {stage.name:<9} done in {time.time() - t0[stage.name]:.1f} s")
+                progress.say(f"  {stage.name:<9} done in {time.time() - t0[stage.name]:.1f} s")
 
-        results = run_pipeline(cfg, names, force=force,
-                               progress=lambda msg: status.update(f"{msg} ..."), on_stage=on_stage)
+        results = run_pipeline(cfg, names, force=force, progress=lambda msg: progress.status(f"{msg} ..."),
+                               on_stage=on_stage)
     con.print(f"Log: {logfile}")
     return results
 

@@ -67,7 +67,7 @@ def report_cmd(project: Path, lang: str | None, formats: str | None, as_json: bo
 
 @main.group("catalog")
 def catalog() -> None:
-    """The monitoring database: list, show and verify the catalogued files."""
+    """The monitoring database: list, show and verify the catalogued files; projects and compare across mines."""
 
 
 @catalog.command("list")

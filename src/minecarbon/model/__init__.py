@@ -12,8 +12,9 @@ Modules
 :mod:`.persist`      skops model files with checksum, versions and feature names
 :mod:`.predict`      blockwise prediction per forest type, unit totals
 :mod:`.uncertainty`  CV-residual interval model and coverage
+:mod:`.estimation`   model-assisted (difference / GREG) totals and change from plots, map as model
 
-See ``docs/model.md``.
+See ``docs/model.md`` and ``docs/estimation.md``.
 """
 
 from .cv import (
@@ -25,6 +26,16 @@ from .cv import (
     nested_cv,
     spatial_groups,
     tune_and_fit,
+)
+from .estimation import (
+    ChangeResult,
+    DensityResult,
+    EstimationInputError,
+    GregResult,
+    StratumRow,
+    density,
+    greg_change,
+    greg_estimate,
 )
 from .learners import DEFAULT_GRIDS, LEARNERS, fit_forest, make_forest, make_learner, make_model, single_thread
 from .metrics import METRIC_KEYS, metrics
@@ -49,21 +60,29 @@ __all__ = [
     "POOLED",
     "SELECTIONS",
     "CVResult",
+    "ChangeResult",
     "CorrelationSelector",
+    "DensityResult",
+    "EstimationInputError",
     "FitOptions",
+    "GregResult",
     "ImportanceSelector",
     "ModelSet",
     "ModelVersionWarning",
     "PooledFallbackWarning",
     "ResidualIntervalModel",
+    "StratumRow",
     "check_features",
     "check_training_data",
     "coverage",
     "cross_validate",
+    "density",
     "fit_forest",
     "fit_model_set",
     "fold_splits",
     "footprint_means",
+    "greg_change",
+    "greg_estimate",
     "grid_search",
     "interval_layers",
     "load_models",

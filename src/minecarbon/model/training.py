@@ -19,7 +19,7 @@ import xarray as xr
 from ..errors import CRSError, InputError, MissingInputError
 
 PLOT_COLUMNS = ("plot_id", "x", "y", "survey_year", "size_m")
-KEEP_COLUMNS = ("plot_id", "x", "y", "survey_year", "size_m", "forest_type", "unit_l1", "unit_l2",
+KEEP_COLUMNS = ("plot_id", "permanent_id", "x", "y", "survey_year", "size_m", "forest_type", "unit_l1", "unit_l2",
                 "agc_t_ha", "agc_sd_t_ha")
 
 

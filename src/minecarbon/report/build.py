@@ -28,6 +28,7 @@ from .. import __version__, units
 from ..config import DAMAGE_TYPE_ALIASES, ProjectConfig
 from ..errors import MinecarbonError
 from ..pipeline.core import STAGES
+from ..progress import track
 from . import advice as advice_rules
 from .data import ReportData
 from .document import (
@@ -693,6 +694,8 @@ class ReportBuilder:
         self.section("assessment.s_change", y1=self.y1, y2=self.y2)
         with self.optional(t("assessment.s_change", y1=self.y1, y2=self.y2)):
             self.assess_change()
+        with self.optional(t("assessment.s_trust")):
+            self.assess_trust()
         self.section("assessment.s_trend")
         with self.optional(t("assessment.s_trend")):
             self.assess_trend()
@@ -732,6 +735,58 @@ class ReportBuilder:
                 groups = [(self.l1_name(c), UNIT_COLORS[c], av[lv == c]) for c in UNIT_COLORS if (lv == c).any()]
                 self.figure(self.fig.histograms(groups, t("assessment.axis_change"), t("common.pixels"),
                                                 t("assessment.fig_hist_title")), t("assessment.fig_hist"))
+
+    def assess_trust(self) -> None:
+        """How far the change can be trusted: model-assisted change, re-measured plots, truth (issue #12)."""
+        t, d = self.t, self.d
+        self.section("assessment.s_trust")
+        est = d.nonempty("map", "estimates")
+        chg = est[est["kind"] == "change"] if est is not None else None
+        allc = chg[chg["level"] == "all"] if chg is not None else None
+        ma = None
+        if allc is not None and len(allc) and pd.notna(allc["estimate_t"].iloc[0]):
+            r = allc.iloc[0]
+            ma = r["estimate_t"]
+            basis = t("assessment.basis_design") if str(r["interval_basis"]).startswith("design") else \
+                t("assessment.basis_model")
+            self.para("assessment.p_trust_ma", y1=int(r["year0"]), y2=int(r["year1"]), n=int(r["n_plots"]),
+                      est=t.signed(r["estimate_t"], 0), lo=t.signed(r["lo_t"], 0), hi=t.signed(r["hi_t"], 0),
+                      map=t.signed(r["map_t"], 0), basis=basis)
+            truth = "truth_t" in chg.columns
+            rows = [[self.l1_name(int(x["unit"])) if x["level"] == "level1" else t("assessment.all_forest"),
+                     int(x["n_plots"]), t.signed(x["map_t"], 0), t.signed(x["estimate_t"], 0),
+                     f"{t.signed(x['lo_t'], 0)} … {t.signed(x['hi_t'], 0)}"]
+                    + ([t.signed(x["truth_t"], 0)] if truth else []) for _, x in chg.iterrows()]
+            self.table([t("col.unit_l1"), t("col.plots"), t("assessment.col_map_change"),
+                        t("assessment.col_ma_change"), t("assessment.col_interval")]
+                       + ([t("assessment.col_truth")] if truth else []), rows,
+                       t("assessment.tab_trust", y1=int(r["year0"]), y2=int(r["year1"])))
+        card = d.document("model", "card") or {}
+        tv = card.get("temporal_validation") or {}
+        periods = [p for p in tv.get("remeasured_by_period", []) if p.get("n_pairs")]
+        by_year = d.nonempty("model", "by_year")
+        if periods:
+            p = max(periods, key=lambda q: (q["year1"] - q["year0"], q["n_pairs"]))
+            lo = hi = None
+            if by_year is not None and "bias_leave_year_out" in by_year:
+                lo, hi = by_year["bias_leave_year_out"].min(), by_year["bias_leave_year_out"].max()
+            obs, pred = p["obs_change_mean_t_ha"], p["pred_change_mean_t_ha"]
+            attenuated = abs(pred - obs) > max(0.2 * abs(obs), 1.0)
+            self.para("assessment.p_trust_remeasured", y1=p["year0"], y2=p["year1"], obs=t.signed(obs, 2),
+                      pred=t.signed(pred, 2), r2=self.n(p["change_r2"], 2), bias_lo=t.signed(lo, 2),
+                      bias_hi=t.signed(hi, 2),
+                      verdict=t("assessment.verdict_attenuated") if attenuated else t("assessment.verdict_ok"))
+        vc = d.nonempty("assess", "validation_change")
+        if vc is not None:
+            a = vc[(vc["level"] == "all") & (vc["year0"] == self.y1) & (vc["year1"] == self.y2)]
+            if len(a):
+                r = a.iloc[0]
+                self.para("assessment.p_trust_truth", map=t.signed(r["map_change_t"], 0),
+                          truth=t.signed(r["truth_change_t"], 0),
+                          sign=t("assessment.sign_right") if bool(r["sign_agrees"]) else t("assessment.sign_wrong"),
+                          ma=t.signed(ma, 0), r2=self.n(r["pixel_change_r2"], 2))
+        if not periods and vc is None:
+            self.note("assessment.p_trust_none")
 
     def assess_trend(self) -> None:
         t, d, a = self.t, self.d, self.cfg.assess
@@ -1046,7 +1101,7 @@ def write_reports(cfg: ProjectConfig, out_dir: Path, languages: Iterable[str] | 
             written.append(write_table(adv.drop(columns=["color"]), out_dir / "management_advice.csv"))
     all_text = "\n".join(d.text() for d in docs.values())
     subset = subset_font(font, all_text) if font is not None and has_cjk(all_text) else None
-    for lang, doc in docs.items():
+    for lang, doc in track(docs.items(), "report files", len(docs), "languages"):
         for fmt in formats:
             path = out_dir / report_name(cfg, lang, fmt)
             if fmt == "html":

@@ -53,8 +53,15 @@ def _candidates(mask: np.ndarray, need: int) -> np.ndarray:
     return np.column_stack([rows, cols])
 
 
+def campaign_years(base_year: int, end_year: int, every_yr: int) -> list[int]:
+    """Survey years of permanent plots: every ``every_yr`` years from the base year, and the end year."""
+    if every_yr <= 0:
+        raise ValueError(f"re-measurement interval must be positive, got {every_yr}")
+    return sorted(set(range(base_year, end_year + 1, every_yr)) | {end_year})
+
+
 def select_plots(units_level2: np.ndarray, forest_type0: np.ndarray, size: str, end_year: int,
-                 mid_year: int, rng: np.random.Generator) -> pd.DataFrame:
+                 mid_year: int, rng: np.random.Generator, campaigns: list[int] | None = None) -> pd.DataFrame:
     """Place the plots.
 
     Parameters
@@ -62,11 +69,12 @@ def select_plots(units_level2: np.ndarray, forest_type0: np.ndarray, size: str, 
     units_level2 : level-2 unit of every pixel (0 none).
     forest_type0 : base-year forest type (to spread persistent-forest plots over the types).
     size : scenario size (sets the number of plots per unit).
-    end_year, mid_year : survey years of the end and the mid-period campaigns.
+    end_year, mid_year : survey years of the end and the mid-period campaigns (one visit per plot).
+    campaigns : survey years of permanent plots, each plot measured in every one (see module docstring).
 
     Returns
     -------
-    DataFrame with plot_id, row, col, unit_level2, survey_year (sorted by unit).
+    DataFrame with plot_id, permanent_id, row, col, unit_level2, survey_year (sorted by unit, then year).
     """
     base = PLOTS_PER_UNIT[size]
     rows_out = []
@@ -84,11 +92,20 @@ def select_plots(units_level2: np.ndarray, forest_type0: np.ndarray, size: str, 
         else:
             picked.append(_spread(_candidates(mask, n), n, rng))
         rc = np.vstack([p for p in picked if len(p)]) if any(len(p) for p in picked) else np.zeros((0, 2), int)
+        if campaigns is not None:
+            rows_out.extend((int(r), int(c), unit, None) for r, c in rc)
+            continue
         n_mid = round(len(rc) / 3)
         years = np.array([mid_year] * n_mid + [end_year] * (len(rc) - n_mid))
         years = years[rng.permutation(len(years))]
         for (r, c), yr in zip(rc, years):
             rows_out.append((int(r), int(c), unit, int(yr)))
     df = pd.DataFrame(rows_out, columns=["row", "col", "unit_level2", "survey_year"])
-    df.insert(0, "plot_id", [f"P{i + 1:03d}" for i in range(len(df))])
-    return df
+    df.insert(0, "permanent_id", [f"P{i + 1:03d}" for i in range(len(df))])
+    if campaigns is None:
+        df.insert(0, "plot_id", df["permanent_id"])
+        df["survey_year"] = df["survey_year"].astype(int)
+        return df
+    df = df.drop(columns="survey_year").merge(pd.DataFrame({"survey_year": sorted(campaigns)}), how="cross")
+    df.insert(0, "plot_id", [f"{p}-{y}" for p, y in zip(df["permanent_id"], df["survey_year"])])
+    return df.reset_index(drop=True)

@@ -30,13 +30,15 @@ from .als import ALS_PULSES_PER_M2, AlsParams, CanopyTap, DominantHeight, simula
 from .blocks import simulate_window
 from .climate import CELL_PX
 from .grid import CHUNK_PX, Grid
-from .plots import select_plots
+from .plots import campaign_years, select_plots
 from .species import BANDS, BY_CODE, LATIN_ON_SHEETS, SPECIES
 from .trees import TREE_COLUMNS, TreeCarbon, draw_trees, tally_plot
 from .world import GENERATOR_VERSION, World, build_world
 from .writer import RasterSink, RasterSpec, project_toml, write_json
 
 PLOT_SIDE_M = 30.0
+REMEASURE_EVERY_YR = 5
+"""Permanent plots are re-measured every this many years from the base year (and in the end year)."""
 ROBINIA_CF = 0.47
 ROBINIA_CF_SOURCE = ("IPCC (2006) default, a placeholder chosen for the simulated demo: "
                      "no verified Robinia value (ALLOMETRY.md §4)")
@@ -176,12 +178,13 @@ def _tree_carbon() -> TreeCarbon:
 
 
 def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progress: Progress,
-           carbon: TreeCarbon) -> dict:
+           carbon: TreeCarbon, remeasure_every_yr: int | None) -> dict:
     """Plots, tallies, TLS scans and tape tally; returns counts for scenario.json."""
     rng = np.random.default_rng([world.seed, 7])
     g = world.grid
-    plots = select_plots(units_l2, ft0, world.size, world.end_year, world.mid_survey_year, rng)
-    progress(f"Tallying trees on {len(plots)} plots")
+    campaigns = campaign_years(world.base_year, world.end_year, remeasure_every_yr) if remeasure_every_yr else None
+    plots = select_plots(units_l2, ft0, world.size, world.end_year, world.mid_survey_year, rng, campaigns)
+    progress(f"Tallying trees on {len(plots)} plot visits")
     plot_rows, truth_rows, tree_frames = [], [], []
     meta = {}
     histories = pixel_histories(world, plots["row"].to_numpy(), plots["col"].to_numpy())
@@ -197,8 +200,10 @@ def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progr
         x = g.x0_m + (p.col + 0.5) * g.pixel_m
         y = g.y0_m - (p.row + 0.5) * g.pixel_m
         plot_rows.append({"plot_id": p.plot_id, "x": x, "y": y, "survey_year": yr, "size_m": PLOT_SIDE_M,
-                          "forest_type": ft, "slope_deg": round(float(hist[("slope",)]), 1)})
-        truth_rows.append({"plot_id": p.plot_id, "survey_year": yr, "agc_truth_t_ha": round(agc, 4),
+                          "forest_type": ft, "slope_deg": round(float(hist[("slope",)]), 1),
+                          **({"permanent_id": p.permanent_id} if campaigns else {})})
+        truth_rows.append({"plot_id": p.plot_id, "permanent_id": p.permanent_id, "survey_year": yr,
+                           "agc_truth_t_ha": round(agc, 4),
                            "agc_tally_t_ha": round(agc_tally, 4), "unit_level1": int(p.unit_level2) // 10,
                            "unit_level2": int(p.unit_level2), "n_trees": len(trees),
                            "stand_species": BY_CODE[sp].name_zh if sp else "", "stand_age_yr": round(age, 1),
@@ -275,14 +280,17 @@ def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progr
     tally = pd.concat(tally_frames, ignore_index=True) if tally_frames else pd.DataFrame(
         columns=["plot_id", "tree_id", "species", "dbh_cm", "height_m", "x_local_m", "y_local_m"])
     write_table(tally, inp / "field" / "tally.csv")
-    return {"plots": len(plots_df), "plots_with_trees": int((truth_df.n_trees > 0).sum()),
+    return {"plots": len(plots_df), "permanent_plots": int(plots["permanent_id"].nunique()),
+            "campaigns": sorted(int(v) for v in plots_df["survey_year"].unique()) if len(plots_df) else [],
+            "plots_with_trees": int((truth_df.n_trees > 0).sum()),
             "trees": len(trees_all), "plots_mid_campaign": int((plots_df.survey_year != world.end_year).sum()),
             "tls_plots": chosen, "tls_laz_written": laz_written, "tally_trees": len(tally)}
 
 
 def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year: int = 2005,
              end_year: int = 2024, progress: Progress | None = None,
-             als_pulses_per_m2: float | None = ALS_PULSES_PER_M2) -> Path:
+             als_pulses_per_m2: float | None = ALS_PULSES_PER_M2,
+             remeasure_every_yr: int | None = REMEASURE_EVERY_YR) -> Path:
     """Simulate a coal-mining area with known truth and write it to ``out_dir``.
 
     Parameters
@@ -295,6 +303,9 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     progress : optional callable receiving one line of text per step.
     als_pulses_per_m2 : pulse density (pulses/m2) of the simulated airborne laser scan of
         the end year (``inputs/als/*.laz``, :mod:`.als`); ``None`` or 0 writes no scan.
+    remeasure_every_yr : permanent plots, established in the base year and re-measured every this many
+        years and in the end year (:mod:`.plots`); ``None`` or 0: one visit per plot, a third in a
+        mid-period campaign and the rest in the end year.
 
     Returns
     -------
@@ -324,7 +335,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     sink = _write_rasters(world, out, report, heights)
     units_l2 = sink.kept[("units_level2",)]
     ft0 = sink.kept[("forest_type", world.base_year)]
-    field_counts = _field(world, units_l2, ft0, out, report, carbon)
+    field_counts = _field(world, units_l2, ft0, out, report, carbon, remeasure_every_yr)
     als_counts: dict = {}
     if als_params is not None:
         summary = simulate_als(world, inp / "als", heights, als_params, report)

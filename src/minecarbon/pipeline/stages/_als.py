@@ -38,6 +38,7 @@ from ...io import write_raster, write_table, write_vector
 from ...lidar import PointCloud, canopy_height_model, find_treetops, normalize_heights, pixel_metrics, plot_metrics
 from ...lidar import read_cloud
 from ...lidar.chm import GROUND_CLASS
+from ...progress import track
 from ..core import Context, Output
 from ._common import project_grid
 
@@ -133,7 +134,7 @@ def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda m
     """(n, 3) ``xyz`` (with its columns as views ``x``, ``y``, ``z``), height above ground ``hag`` and
     ``return_number`` of the usable returns of all tiles."""
     tiles = []
-    for path in paths:
+    for path in track(paths, "ALS tiles", unit="tiles"):
         progress(f"ALS tile {path.name}")
         what = f"ALS tile {path}"
         cloud = read_cloud(path, crs=crs, what=what)

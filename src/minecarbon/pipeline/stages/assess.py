@@ -25,6 +25,7 @@ from ...errors import InputError
 from ...grid import align, pixel_area_m2
 from ...io import open_raster, read_vector, write_raster, write_table, write_vector
 from ...io.atomic import atomic_write_text
+from ...progress import track
 from ..core import Context, Output, Stage, register
 from ._common import L1_NODATA, read_forest_type
 
@@ -109,7 +110,7 @@ def _climate(ctx: Context, years: list[int], tmpl: xr.DataArray) -> dict[str, xr
 def _zonal_long(layers: dict[str, tuple[xr.DataArray, str]], zone_sets: dict[str, xr.DataArray],
                 px_ha: float) -> pd.DataFrame:
     frames = []
-    for name, (da, unit) in layers.items():
+    for name, (da, unit) in track(layers.items(), "zonal statistics", len(layers), "layers"):
         for level, zones in zone_sets.items():
             z = assess.zonal_stats(da, zones, px_ha, ignore_zone=0)
             z = z[z["zone"] != L1_NODATA]
@@ -174,6 +175,7 @@ def _run_assess(ctx: Context) -> None:
     degree = assess.change_degree(agc[y1], agc[y2], a.degree_min_agc_t_ha)
     ctx.produced(write_raster(amount, ctx.out("amount"), ["change_amount_t_ha"], units="t C/ha"))
     ctx.produced(write_raster(degree, ctx.out("degree"), ["change_degree_pct"], units="%"))
+    _change_uncertainty(ctx, amount, y1, y2)
 
     # -- trend ------------------------------------------------------------------
     ctx.progress("trend (Sen + Mann-Kendall)")
@@ -252,7 +254,7 @@ def _run_assess(ctx: Context) -> None:
     ctx.progress("hot spots (Gi*)")
     gi_inputs = {"agc": agc[y2], "change": amount, "effect": effect}
     gi_rows = []
-    for key in GI_LAYERS:
+    for key in track(GI_LAYERS, "hot spots (Gi*)", unit="layers"):
         da = gi_inputs[key]
         if da is None:
             continue
@@ -329,11 +331,88 @@ def _run_assess(ctx: Context) -> None:
         if effect is not None:
             crows = _validate_cumulative(ctx, tdir, truth, c0, c1, effect, stack, clim, fit_years, train, groups,
                                          l1, px_ha)
+        _validate_change(ctx, agc, truth, tr, l1, l2, px_ha)
     vcols = ["year", "n", "r2", "rmse", "mae", "bias", "mean_truth", "mean_est", "total_truth_t", "total_est_t"]
     ctx.produced(write_table(pd.DataFrame(rows, columns=vcols), ctx.out("validation")))
     ccols = ["source", "scope", "unit_l1", "n", "r2", "rmse", "mae", "bias", "mean_truth", "mean_est",
              "total_truth_t", "total_est_t"]
     ctx.produced(write_table(pd.DataFrame(crows, columns=ccols), ctx.out("validation_cumulative")))
+
+
+def _change_uncertainty(ctx: Context, amount: xr.DataArray, y1: int, y2: int) -> float | None:
+    """Per-pixel SD and interval of the change (``change_uncertainty.tif``) from the two years' SDs and the error
+    correlation of the re-measured plots between the two years (0, conservative, when no plot was re-measured in
+    both); returns the correlation used, or None when the map stage wrote no uncertainty."""
+    import json
+    from statistics import NormalDist
+
+    cfg = ctx.cfg
+    p1, p2 = ctx.out("uncertainty", year=y1, stage="map"), ctx.out("uncertainty", year=y2, stage="map")
+    if not (p1.exists() and p2.exists()):
+        return None
+    card_path = ctx.out("card", stage="model")
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
+    rho, source = 0.0, "assumed 0 (no plot re-measured in both years): conservative"
+    for per in (card.get("temporal_validation") or {}).get("remeasured_by_period", []):
+        if per.get("year0") == y1 and per.get("year1") == y2 and np.isfinite(per.get("error_correlation", np.nan)):
+            rho, source = float(np.clip(per["error_correlation"], 0.0, 1.0)), \
+                f"{per['n_pairs']} plots re-measured in {y1} and {y2}"
+    s1 = open_raster(p1, what=f"AGC uncertainty {y1}", chunks=cfg.run.chunk_px).sel(band="agc_sd_t_ha", drop=True)
+    s2 = open_raster(p2, what=f"AGC uncertainty {y2}", chunks=cfg.run.chunk_px).sel(band="agc_sd_t_ha", drop=True)
+    sd = assess.change_sd(s1, s2, rho)
+    z = NormalDist().inv_cdf(0.5 + cfg.model.interval / 2)
+    layers = xr.concat([sd, (amount - z * sd).astype(np.float32), (amount + z * sd).astype(np.float32)], dim="band")
+    layers = layers.assign_coords(band=["change_sd_t_ha", "change_lo_t_ha", "change_hi_t_ha"])
+    ctx.produced(write_raster(layers.rio.write_crs(amount.rio.crs), ctx.out("change_uncertainty"),
+                              ["change_sd_t_ha", "change_lo_t_ha", "change_hi_t_ha"], units="t C/ha"))
+    log.info("change uncertainty: error correlation %.2f between %d and %d (%s)", rho, y1, y2, source)
+    return rho
+
+
+def _validate_change(ctx: Context, agc: dict, truth: dict, map_trend: xr.DataArray, l1: np.ndarray, l2: np.ndarray,
+                     px_ha: float) -> None:
+    """Change of the maps against the truth's change per unit and period, and trends against the truth's trends
+    (``validation_change.csv``, ``validation_trend.csv``; :mod:`minecarbon.assess.validation`)."""
+    from ...assess import validation
+
+    cfg = ctx.cfg
+    a = cfg.assess
+    masks = validation.zone_masks({"level1": l1, "level2": l2}, FOREST_L1,
+                                  lambda lvl, c: units.unit_name(c * 10 if lvl == "level1" else c))
+    pers = validation.periods(sorted(truth), cfg.reference_year, cfg.compare_year)
+    need = sorted({y for pr in pers for y in pr})
+    maps = {y: np.asarray(agc[y].values, dtype=float) for y in need if y in agc}
+    tv = {y: np.asarray(truth[y].values, dtype=float) for y in need}
+    tab = validation.change_table(maps, tv, masks, pers, px_ha)
+    cu = ctx.out("change_uncertainty")
+    if cu.exists() and len(tab):
+        lay = open_raster(cu, what="change uncertainty", chunks=None)
+        lo, hi = (np.asarray(lay.sel(band=b).values, float) for b in ("change_lo_t_ha", "change_hi_t_ha"))
+        y1, y2 = cfg.reference_year, cfg.compare_year
+        if y1 in tv and y2 in tv:
+            dt = tv[y2] - tv[y1]
+            cov = []
+            for r in tab.itertuples():
+                if (r.year0, r.year1) != (y1, y2):
+                    cov.append(np.nan)
+                    continue
+                mask = next(m for lv, u, _, m in masks if lv == r.level and u == r.unit)
+                ok = mask & np.isfinite(dt) & np.isfinite(lo) & np.isfinite(hi)
+                cov.append(float(((dt[ok] >= lo[ok]) & (dt[ok] <= hi[ok])).mean()) if ok.any() else np.nan)
+            tab["pixel_change_interval_coverage"] = cov
+    ctx.produced(write_table(tab, ctx.out("validation_change")))
+    years = sorted(truth)
+    if len(years) == len(cfg.project.years):
+        tstack = xr.concat([truth[y] for y in years], dim="year").assign_coords(year=years)
+        ttr = assess.mann_kendall_sen(tstack, min_years=a.trend_min_years, alpha=a.trend_alpha,
+                                      stable_slope=a.trend_stable_slope_t_ha_yr)
+        tab = validation.trend_table(np.asarray(map_trend.sel(stat="slope").values),
+                                     np.asarray(ttr.sel(stat="slope").values),
+                                     np.asarray(map_trend.sel(stat="trend").values),
+                                     np.asarray(ttr.sel(stat="trend").values), masks)
+    else:
+        tab = pd.DataFrame(columns=validation.TREND_COLUMNS)
+    ctx.produced(write_table(tab, ctx.out("validation_trend")))
 
 
 def _validate_cumulative(ctx: Context, tdir, truth: dict, c0: int, c1: int, effect: xr.DataArray,
@@ -387,6 +466,8 @@ register(Stage(
     outputs=(
         Output("amount", "change_amount.tif", "t C/ha", "AGC(compare year) - AGC(reference year)"),
         Output("degree", "change_degree.tif", "%", "Change relative to the reference year"),
+        Output("change_uncertainty", "change_uncertainty.tif", "t C/ha",
+               "SD and interval ends of the change, with the error correlation of the re-measured plots"),
         Output("trend", "trend.tif", "t C/ha/yr; z; p; tau; S; n; class",
                "Sen's slope, intercept, Mann-Kendall z, p, tau, S, valid years, trend class (2..-2)"),
         Output("cumulative", "cumulative_effect.tif", "t C/ha",
@@ -409,6 +490,10 @@ register(Stage(
                "per unit"),
         Output("totals", "agc_totals.csv", "t C", "AGC stock per level-1 unit and year"),
         Output("validation", "validation_truth.csv", "t C/ha", "Pixel agreement of the maps with known truth"),
+        Output("validation_change", "validation_change.csv", "t C",
+               "Stock change of the maps vs the truth per unit and period (sign, error, per-pixel change agreement)"),
+        Output("validation_trend", "validation_trend.csv", "t C/ha/yr",
+               "Sen slopes and trend classes of the maps vs those of the truth, per unit"),
         Output("validation_cumulative", "validation_cumulative.csv", "t C/ha",
                "Cumulative effect against the truth's no-mining counterfactual"),
     ),

@@ -1,4 +1,7 @@
-"""Stage `catalog`: the monitoring database, the raw-input archive and the STAC catalog.
+"""Stage `catalog`: the monitoring database, the raw-input archive, the STAC catalog and the QGIS project.
+
+With ``[catalog].url`` the database is also published to a shared PostGIS
+database (``minecarbon.catalog.postgis``).
 
 Runs after every other stage except ``report`` (which queries the database).
 Its upstream stages are all stages registered before it, so any change of
@@ -23,6 +26,8 @@ def _run_catalog(ctx: Context) -> None:
     ctx.produced(summary.path)
     if summary.stac is not None:
         ctx.produced(ctx.out("stac"))
+    if summary.qgis is not None:
+        ctx.produced(summary.qgis)
     log.info("catalog: %d raw inputs, %d outputs, %d tables in %s", summary.n_raw, summary.n_outputs,
              summary.n_tables, summary.path)
 
@@ -30,15 +35,17 @@ def _run_catalog(ctx: Context) -> None:
 register(Stage(
     name="catalog",
     about="Monitoring database (datasets, lineage, plots, trees, units, zonal statistics, models, metrics), "
-          "raw-input archive with checksums and STAC catalog of the rasters",
+          "raw-input archive with checksums, STAC catalog of the rasters and QGIS project",
     func=_run_catalog,
     upstream=tuple(s.name for s in STAGES if s.name not in ("report", "catalog")),
     content_upstream=True,
-    settings=("report",),
+    settings=("report", "catalog"),
     outputs=(
         Output("db", "../../catalog/catalog.gpkg", "database",
                "Monitoring database (GeoPackage/SQLite) in <workspace>/catalog/"),
         Output("stac", "../../catalog/stac/catalog.json", "STAC",
                "STAC catalog of the raster products in <workspace>/catalog/stac/"),
+        Output("qgis", "../../catalog/minecarbon.qgz", "QGIS project",
+               "QGIS project of every output, styled like the report (.qml styles beside the files)"),
     ),
 ))

@@ -21,6 +21,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import rasterio
 import rasterio.shutil
 import xarray as xr
@@ -29,10 +30,13 @@ from rasterio.enums import Resampling
 
 from ... import features
 from ...errors import InputError
+from ...features import normalize
 from ...features.stack import StackSpec, TextureSpec
-from ...io import open_raster, write_raster
+from ...grid import rasterize
+from ...io import open_raster, read_vector, write_raster, write_table
 from ...io.atomic import atomic_path
 from ...io.raster import check_overlap
+from ...progress import track
 from ..core import Context, Output, Stage, register
 from ._common import is_forest, project_grid, read_forest_type
 
@@ -171,11 +175,58 @@ def _canopy_layers(ctx: Context, ptmpl: xr.DataArray) -> dict[str, xr.DataArray]
     return out
 
 
+def invariant_candidates(cfg, tmpl: xr.DataArray, area) -> np.ndarray:
+    """Pixels expected to keep their surface: inside the monitoring area, non-forest in the base- and end-year
+    forest-type maps, and outside every disturbance, planned and reclamation polygon (any year)."""
+    cand = rasterize(area, tmpl, dtype="uint8").astype(bool)
+    for year in sorted({cfg.project.base, cfg.project.end_year}):
+        cand &= ~is_forest(cfg, read_forest_type(cfg, year, tmpl))
+    for key, what in ((cfg.inputs.disturbance, "disturbance layer"), (cfg.inputs.planned, "planned mining layer"),
+                      (cfg.inputs.reclamation, "reclamation layer")):
+        if key:
+            gdf = read_vector(cfg.path(key), what=what, target_crs=tmpl.rio.crs)
+            cand &= rasterize(gdf, tmpl, dtype="uint8", all_touched=True) == 0
+    return cand
+
+
+NORM_COLUMNS = ["year", "reference_year", "band", "gain", "n_pif", "mad_log", "applied"]
+
+
+class _Normaliser:
+    """Per-year band gains relative to the reference year on pseudo-invariant pixels (``[features].normalize``)."""
+
+    def __init__(self, cfg, tmpl: xr.DataArray, area, margin: int) -> None:
+        self.ref_year = cfg.features.normalize_reference_year or cfg.project.base
+        cand = invariant_candidates(cfg, tmpl, area)
+        rows, cols = normalize.sample_pixels(cand)
+        self.rows, self.cols = rows + margin, cols + margin  # on the padded grid
+        self.ref: dict[str, np.ndarray] | None = None
+        self.records: list[dict] = []
+
+    def sample(self, refl: dict[str, xr.DataArray]) -> dict[str, np.ndarray]:
+        return {b: normalize.values_at(da, self.rows, self.cols) for b, da in refl.items()}
+
+    def __call__(self, year: int, refl: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+        assert self.ref is not None
+        gains = normalize.estimate_gains(self.sample(refl), self.ref) if year != self.ref_year else \
+            [normalize.BandGain(b, 1.0, len(self.rows), 0.0) for b in refl]
+        if gains is None:
+            log.warning("radiometric normalisation: fewer than %d stable pixels usable between %d and %d (non-forest, "
+                        "undisturbed, unmasked); year %d is left as it is", normalize.MIN_PIF, year, self.ref_year,
+                        year)
+            self.records += [{"year": year, "reference_year": self.ref_year, "band": b, "gain": np.nan, "n_pif": 0,
+                              "mad_log": np.nan, "applied": False} for b in refl]
+            return refl
+        self.records += [{"year": year, "reference_year": self.ref_year, "band": g.band, "gain": g.gain,
+                          "n_pif": g.n_pif, "mad_log": g.mad_log, "applied": True} for g in gains]
+        return normalize.apply_gains(refl, gains)
+
+
 def _run_features(ctx: Context) -> None:
     cfg = ctx.cfg
     spec = stack_spec(cfg)
     sensor = cfg.images.sensor
-    tmpl, _, _ = project_grid(cfg)
+    tmpl, _, area = project_grid(cfg)
     margin = spec.halo
     ptmpl = pad_template(tmpl, margin)
     bounds = tuple(tmpl.rio.bounds())
@@ -192,8 +243,8 @@ def _run_features(ctx: Context) -> None:
     need = features.required_bands(spec, sensor)
     if spec.tasseled_cap:
         log.info("tasseled cap: coefficient set %s", features.resolve_set(spec.tc_coefficients, sensor).name)
-    for year in cfg.project.years:
-        ctx.progress(f"features {year}")
+
+    def reflectance(year: int) -> dict[str, xr.DataArray]:
         what = f"image {year}"
         path = cfg.year_path(cfg.images.path, year)
         img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
@@ -202,7 +253,25 @@ def _run_features(ctx: Context) -> None:
                                             scale=cfg.images.scale, offset=cfg.images.offset,
                                             nodata=cfg.images.nodata, qa_mask=cfg.features.qa_mask,
                                             snow=cfg.features.mask_snow, what=what, why=need)
-        refl = {k: align_to(v, ptmpl) for k, v in refl.items()}
+        return {k: align_to(v, ptmpl) for k, v in refl.items()}
+
+    norm = None
+    if cfg.features.normalize != "none" and need:
+        have_maps = bool(cfg.inputs.forest_type) and any(
+            cfg.year_path(cfg.inputs.forest_type, y).exists() for y in cfg.project.years)
+        if have_maps:
+            norm = _Normaliser(cfg, tmpl, area, margin)
+            norm.ref = norm.sample(reflectance(norm.ref_year))
+        else:
+            log.warning("radiometric normalisation skipped: it needs the forest-type maps ([inputs].forest_type) to "
+                        "keep forest, whose reflectance changes as it grows, out of the invariant pixels")
+    for year in track(cfg.project.years, "feature stacks", unit="years"):
+        ctx.progress(f"features {year}")
+        what = f"image {year}"
+        path = cfg.year_path(cfg.images.path, year)
+        refl = reflectance(year)
+        if norm is not None:
+            refl = norm(year, refl)
         if refl:
             first = next(iter(refl.values()))
             inner = first.isel(y=slice(margin, first.sizes["y"] - margin), x=slice(margin, first.sizes["x"] - margin))
@@ -217,6 +286,8 @@ def _run_features(ctx: Context) -> None:
             forest=forest)
         stack = _write_chunks(_crop(stack, tmpl, margin), cfg.run.chunk_px)
         ctx.produced(write_stack(stack, ctx.out("stack", year=year)))
+    records = norm.records if norm is not None else []
+    ctx.produced(write_table(pd.DataFrame(records, columns=NORM_COLUMNS), ctx.out("normalization")))
 
 
 register(Stage(
@@ -224,9 +295,13 @@ register(Stage(
     about="Feature variables per year: reflectance bands, spectral indices, tasseled cap, GLCM texture, "
           "terrain and canopy layers (Appendix A)",
     func=_run_features,
-    inputs=("images.path", "inputs.dem", "area.boundary", "inputs.forest_type", "features.canopy"),
+    inputs=("images.path", "inputs.dem", "area.boundary", "inputs.forest_type", "features.canopy",
+            "inputs.disturbance", "inputs.planned", "inputs.reclamation"),
     upstream_if=lambda cfg: ("lidar",) if cfg.features.lidar_canopy else (),
     settings=("features", "images", "area", "run"),
     outputs=(Output("stack", "features_{year}.tif", "reflectance / index / m / deg (per band: docs/features.md)",
-                    "Feature stack of one year, band descriptions = feature names", per_year=True),),
+                    "Feature stack of one year, band descriptions = feature names", per_year=True),
+             Output("normalization", "normalization.csv", "table",
+                    "Radiometric normalisation: per year and band the gain relative to the reference year, "
+                    "the number of pseudo-invariant pixels and their scatter")),
 ))

@@ -45,6 +45,7 @@ from ...io import read_table, write_table, write_vector
 from ...io.atomic import atomic_path
 from ...lidar import StemParams, TLSParams, georeference, process_tls_plot, read_cloud
 from ...lidar.validate import match_trees, paired_table, scatter_figure, validation_stats
+from ...progress import track
 from ..core import Context, Output, Stage, register
 from ._als import OUTPUTS as ALS_OUTPUTS
 from ._als import run_als
@@ -179,7 +180,7 @@ def _run_lidar(ctx: Context) -> None:
             ttable["plot_id"] = ttable["plot_id"].astype(str)
         positions = read_scan_positions(cfg, list(scans))
         params = tls_params(cfg)
-        for plot_id, path in scans.items():
+        for plot_id, path in track(scans.items(), "TLS scans", len(scans), "plots"):
             ctx.progress(f"TLS scan {plot_id}")
             row = sheet[sheet["plot_id"] == plot_id]
             if len(row) == 0:

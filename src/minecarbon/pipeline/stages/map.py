@@ -28,7 +28,9 @@ import xarray as xr
 from ... import model, units
 from ...errors import StageError
 from ...grid import align, pixel_area_m2
-from ...io import open_raster, write_raster, write_table
+from ...io import open_raster, read_table, write_raster, write_table
+from ...model.calibration import InverseCalibration
+from ...progress import track
 from ..core import Context, Output, Stage, read_manifest, register
 from ._common import L1_NODATA, read_forest_type
 from .model import type_names
@@ -68,6 +70,7 @@ def _run_map(ctx: Context) -> None:
     pooled = models[model.POOLED]
     by_code = {int(c): models[k] for c, k in info.get("type_models", {}).items() if k in models}
     interval = model.ResidualIntervalModel.from_dict(info["interval"]) if info.get("interval") else None
+    cal = InverseCalibration.from_dict(info.get("calibration"))
     chunks = cfg.run.chunk_px
     l1 = open_raster(ctx.out("level1", stage="units"), what="units", chunks=chunks, masked=False).isel(band=0, drop=True)
     l2 = open_raster(ctx.out("level2", stage="units"), what="units", chunks=chunks, masked=False).isel(band=0, drop=True)
@@ -78,7 +81,11 @@ def _run_map(ctx: Context) -> None:
     tnames = type_names(cfg)
     truth_dir = cfg.path(cfg.validation.truth_dir) if cfg.validation.truth_dir else None
     totals, checks = [], []
-    for year in cfg.project.years:
+    truth_totals: dict[tuple[int, int], float] = {}
+    factors = {int(k): float(v) for k, v in (info.get("year_factors") or {}).items()}
+    window = mc.temporal_filter_years if len(cfg.project.years) >= 3 else 0
+    raw_dir = ctx.out("agc", year=cfg.project.years[0]).parent / "_unfiltered"
+    for year in track(cfg.project.years, "AGC maps", unit="years"):
         ctx.progress(f"AGC map {year}")
         stack = open_raster(ctx.out("stack", year=year, stage="features"), what=f"feature stack {year}",
                             chunks=chunks)
@@ -88,10 +95,17 @@ def _run_map(ctx: Context) -> None:
         mask = units_mask
         if mc.nonforest_in_units == "nodata":
             mask = mask & (types != nonforest)
-        agc = model.predict_by_type(stack, by_code, pooled, types, mask).clip(min=0)
-        agc = agc.rio.write_crs(stack.rio.crs)
-        path = ctx.produced(write_raster(agc, ctx.out("agc", year=year), ["agc_t_ha"], units="t C/ha"))
-        agc = _band(path, f"AGC map {year}", chunks)  # the written map: predictions are not recomputed
+        agc = cal.apply(model.predict_by_type(stack, by_code, pooled, types, mask).clip(min=0))
+        agc = (agc * year_factor(factors, year)).astype(np.float32).rio.write_crs(stack.rio.crs)
+        if window > 1:
+            write_raster(agc, raw_dir / f"agc_{year}.tif", ["agc_t_ha"], units="t C/ha", cog=False)
+        else:
+            ctx.produced(write_raster(agc, ctx.out("agc", year=year), ["agc_t_ha"], units="t C/ha"))
+    if window > 1:
+        ctx.progress(f"temporal filter ({window}-year running median)")
+        _filter_years(ctx, raw_dir, window, chunks)
+    for year in cfg.project.years:
+        agc = _band(ctx.out("agc", year=year), f"AGC map {year}", chunks)  # the written map
         layers = None
         if interval is not None:
             layers = model.interval_layers(agc, interval)
@@ -115,6 +129,10 @@ def _run_map(ctx: Context) -> None:
             if tp.exists():
                 truth = np.asarray(align(_band(tp, f"truth AGC {year}", None), tmpl).values, dtype=float)
                 est = np.asarray(agc.values, dtype=float)
+                l1v = np.asarray(l1.values)
+                for code in range(1, 6):
+                    sel = (l1v == code) & np.isfinite(est) & np.isfinite(truth)
+                    truth_totals[(year, code)] = float(truth[sel].sum() * px_ha)
                 lo = hi = None
                 if layers is not None:
                     lv = np.asarray(layers.values, dtype=float)
@@ -134,6 +152,7 @@ def _run_map(ctx: Context) -> None:
     tab = pd.DataFrame(totals)
     ctx.produced(write_table(tab[[c for c in tcols if c in tab.columns]] if len(tab) else pd.DataFrame(columns=tcols),
                              ctx.out("totals")))
+    ctx.produced(write_table(_unit_estimates(ctx, tab, px_ha, truth_totals, factors), ctx.out("estimates")))
     vcols = ["year", "forest_type", "n", "r2", "rmse", "mae", "bias", "interval_coverage", "below", "above",
              "mean_width_t_ha"]
     vt = pd.DataFrame(checks)
@@ -145,18 +164,81 @@ def _run_map(ctx: Context) -> None:
                  100 * allrows["interval_coverage"].min(), 100 * allrows["interval_coverage"].max())
 
 
+def year_factor(factors: dict[int, float], year: int) -> float:
+    """The ratio factor of ``year``: its own, linearly interpolated between survey years, held beyond them
+    (1 without factors)."""
+    if not factors:
+        return 1.0
+    ys = sorted(factors)
+    return float(np.interp(year, ys, [factors[y] for y in ys]))
+
+
+def _filter_years(ctx: Context, raw_dir, window: int, chunks) -> None:
+    """Running median over the years of the unfiltered maps (:mod:`minecarbon.model.temporal_filter`); writes the
+    final yearly maps and removes the unfiltered ones.  The filtered stack is computed once per chunk into one
+    temporary multi-band file, so memory stays bounded by the chunk size times the number of years."""
+    import shutil
+
+    from ...model.temporal_filter import running_median
+
+    years = ctx.cfg.project.years
+    layers = [_band(raw_dir / f"agc_{y}.tif", f"unfiltered AGC map {y}", chunks) for y in years]
+    stack = xr.concat(layers, dim="year").assign_coords(year=years)
+    filt = running_median(stack, window).rename({"year": "band"}).assign_coords(band=[str(y) for y in years])
+    tmp = raw_dir / "filtered.tif"
+    write_raster(filt.rio.write_crs(layers[0].rio.crs), tmp, [str(y) for y in years], units="t C/ha", cog=False)
+    whole = open_raster(tmp, what="filtered AGC maps", chunks=chunks)
+    for i, y in enumerate(years):
+        band = whole.isel(band=i, drop=True).rio.write_crs(layers[0].rio.crs)
+        ctx.produced(write_raster(band, ctx.out("agc", year=y), ["agc_t_ha"], units="t C/ha"))
+    del whole, layers, stack
+    shutil.rmtree(raw_dir, ignore_errors=True)
+
+
+def _unit_estimates(ctx: Context, totals: pd.DataFrame, px_ha: float, truth_totals: dict,
+                    factors: dict[int, float]) -> pd.DataFrame:
+    """Model-assisted unit stocks per survey year and the reference -> compare change
+    (:mod:`minecarbon.model.unit_estimates`), with the truth beside them when the project has one."""
+    from ...model.unit_estimates import COLUMNS, unit_estimates
+
+    cfg = ctx.cfg
+    plots = read_table(ctx.out("training", stage="model"), ("plot_id", "survey_year", "agc_t_ha"),
+                       what="training table")
+    if factors and "agc_cv_pred_calibrated_t_ha" in plots:  # the map at the plots, as the map was made
+        plots["agc_cv_pred_calibrated_t_ha"] = plots["agc_cv_pred_calibrated_t_ha"] * \
+            plots["survey_year"].map(lambda yr: year_factor(factors, int(yr)))
+    if not len(totals):
+        return pd.DataFrame(columns=COLUMNS)
+    est = unit_estimates(plots, totals, px_ha, cfg.reference_year, cfg.compare_year,
+                         lambda u: units.unit_name(u * 10), design=cfg.plots.sample_design)
+    if truth_totals and len(est):
+        def truth_of(r) -> float:
+            codes = [r.unit] if r.level == "level1" else range(1, 6)
+            t0 = sum(truth_totals.get((int(r.year0), c), np.nan) for c in codes)
+            t1 = sum(truth_totals.get((int(r.year1), c), np.nan) for c in codes)
+            return t1 - t0 if r.kind == "change" else t1
+
+        est["truth_t"] = [truth_of(r) for r in est.itertuples()]
+        inside = (est["truth_t"] >= est["lo_t"]) & (est["truth_t"] <= est["hi_t"])
+        est["truth_in_interval"] = inside.astype(object).where(est["estimate_t"].notna(), None)
+    return est
+
+
 register(Stage(
     name="map",
     about="Yearly AGC maps per forest type (t C/ha), per-pixel uncertainty, unit totals with intervals",
     func=_run_map,
     inputs=("inputs.forest_type",),
     upstream=("model", "features", "units"),
-    settings=("model", "run", "validation", "forest_type_codes"),
+    settings=("model", "run", "validation", "forest_type_codes", "plots"),
     outputs=(
         Output("agc", "agc_{year}.tif", "t C/ha", "AGC density of one year", per_year=True),
         Output("uncertainty", "agc_uncertainty_{year}.tif", "t C/ha",
                "Per-pixel SD and prediction-interval ends of the AGC density", per_year=True),
         Output("totals", "agc_unit_totals.csv", "t C", "AGC stock per assessment unit and year, with intervals"),
+        Output("estimates", "agc_unit_estimates.csv", "t C",
+               "Model-assisted (difference estimator) unit stocks per survey year and the base -> end change from "
+               "re-measured plots, with standard errors and 95 % intervals"),
         Output("validation", "map_validation.csv", "t C/ha",
                "Maps vs known truth per year and forest type: R2, RMSE, bias, interval coverage (with truth only)"),
     ),

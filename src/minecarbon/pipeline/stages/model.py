@@ -22,6 +22,8 @@ from ... import model
 from ...config import ModelConfig, ProjectConfig
 from ...io import open_raster, read_table, write_table
 from ...io.atomic import atomic_path, atomic_write_text
+from ...model import temporal
+from ...model.calibration import InverseCalibration, cross_calibrate
 from ...model.learners import LEARNERS
 from ...model.per_type import FitOptions, ModelSet
 from ..core import Context, Output, Stage, register
@@ -222,27 +224,46 @@ def _run_model(ctx: Context) -> None:
             log.warning("%s", w.message)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    interval = model.ResidualIntervalModel.fit(ms.oof, y, m.interval) if m.uncertainty == "cv_residual" else None
+    cal = InverseCalibration.fit(y, ms.oof) if m.calibration == "inverse" else \
+        InverseCalibration(reason="[model].calibration = \"none\"")
+    if m.calibration == "inverse" and not cal.applied:
+        log.warning("inverse calibration not applied: %s", cal.reason)
+    oof_cal = cross_calibrate(y, ms.oof, groups) if cal.applied else np.clip(ms.oof, 0, None)
+    interval = model.ResidualIntervalModel.fit(oof_cal, y, m.interval) if m.uncertainty == "cv_residual" else None
     tab["model"] = [ms.choices[c].model_key if c in ms.choices else model.POOLED for c in codes]
     tab["agc_cv_pred_t_ha"] = ms.oof
     tab["agc_cv_residual_t_ha"] = y - ms.oof
     tab["agc_cv_pred_chosen_t_ha"] = ms.oof_chosen
+    tab["agc_cv_pred_calibrated_t_ha"] = oof_cal
     tab["agc_fit_t_ha"] = ms.fitted
     if interval is not None:
-        _, lo, hi = interval.predict(np.clip(ms.oof, 0, None))
+        _, lo, hi = interval.predict(oof_cal)
         tab["agc_cv_lo_t_ha"], tab["agc_cv_hi_t_ha"] = lo, hi
+    factors = year_factors(tab["survey_year"].to_numpy(int), y, cal.apply(np.clip(ms.fitted, 0, None))) \
+        if m.year_adjustment == "ratio" else {}
+    ctx.progress("temporal validation")
+    temporal = _temporal_validation(ctx, tab, X, y, ms, cal, oof_cal, factors)
     ctx.produced(write_table(tab, ctx.out("training")))
     ctx.produced(write_table(excluded, ctx.out("excluded")))
     ctx.produced(write_table(sel_table, ctx.out("selection")))
     ctx.produced(write_table(ms.comparison, ctx.out("comparison")))
     n_groups = int(np.unique(tab["cv_group"]).size)
     card = build_card(ms, y, names_by_code, cfg, n_groups, interval, len(excluded), pca)
+    card["calibration"] = {**cal.to_dict(), "method": m.calibration,
+                           "about": "map = max((prediction - a) / b, 0), a and b from the out-of-fold predictions "
+                                    "regressed on plot AGC; see docs/model.md"}
+    card["cv_metrics_calibrated"] = model.metrics(y, oof_cal)
+    card["year_adjustment"] = {"method": m.year_adjustment, "factors": {str(k): v for k, v in factors.items()},
+                               "about": "each survey year's map x (plot AGC sum / map AGC sum at that year's plots); "
+                                        "interpolated between survey years; see docs/model.md"}
+    card["temporal_validation"] = temporal
     residual_plot(ctx.out("residuals"), tab, names_by_code, interval)
     ctx.produced(ctx.out("residuals"))
     info = {"type_models": {str(c): ch.model_key for c, ch in ms.choices.items()},
             "type_learners": {str(c): ch.learner for c, ch in ms.choices.items()},
             "pooled_learner": ms.pooled_best, "target": "agc_t_ha",
-            "interval": None if interval is None else interval.to_dict(),
+            "interval": None if interval is None else interval.to_dict(), "calibration": cal.to_dict(),
+            "year_factors": {str(k): v for k, v in factors.items()},
             "forest_type_codes": cfg.forest_type_codes.model_dump()}
     mpath, manpath = model.save_models(ctx.out("models"), ms.models, names, info)
     ctx.produced(mpath)
@@ -250,6 +271,49 @@ def _run_model(ctx: Context) -> None:
     card["model_sha256"] = json.loads(manpath.read_text(encoding="utf-8"))["sha256"]
     ctx.produced(atomic_write_text(ctx.out("card"), json.dumps(card, indent=2, ensure_ascii=False,
                                                                default=_json_default)))
+
+
+MIN_PLOTS_YEAR_FACTOR = 10
+"""Fewest plots of a survey year (with a map sum above 0) for its ratio factor; fewer: no factor for that year."""
+
+
+def year_factors(years: np.ndarray, y: np.ndarray, map_at_plots: np.ndarray) -> dict[int, float]:
+    """Ratio of plot AGC to map AGC at the plots, per survey year (``MIN_PLOTS_YEAR_FACTOR`` plots or more)."""
+    out = {}
+    for yr in np.unique(years):
+        s = years == yr
+        den = float(np.sum(map_at_plots[s]))
+        if s.sum() >= MIN_PLOTS_YEAR_FACTOR and den > 0:
+            out[int(yr)] = float(np.sum(y[s]) / den)
+    return out
+
+
+def _temporal_validation(ctx: Context, tab: pd.DataFrame, X: np.ndarray, y: np.ndarray, ms: ModelSet,
+                         cal: InverseCalibration, oof_cal: np.ndarray, factors: dict[int, float]) -> dict:
+    """Re-measured plots (observed vs predicted change) and leave-one-survey-year-out CV; writes both tables and
+    returns their summary for the model card."""
+    pairs = temporal.remeasured_pairs(tab, oof_cal)
+    summary = temporal.remeasured_summary(pairs)
+    ctx.produced(write_table(pairs, ctx.out("remeasured")))
+    years = tab["survey_year"].to_numpy(int)
+
+    def post(train: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return InverseCalibration.fit(y[train], ms.oof[train]).apply(p) if cal.applied else p
+
+    lyo_pred, lyo = temporal.leave_year_out(ms.models[model.POOLED], X, y, years, post)
+    per_year = pd.DataFrame([{"survey_year": int(yr), "n": int((years == yr).sum()),
+                              **{k: v for k, v in model.metrics(y[years == yr], oof_cal[years == yr]).items()
+                                 if k in ("r2", "rmse", "bias")}} for yr in np.unique(years)])
+    both = per_year.merge(lyo, on=["survey_year", "n"], how="left", suffixes=("_cv", "_leave_year_out"))
+    both["map_ratio_factor"] = both["survey_year"].map(factors)
+    ctx.produced(write_table(both, ctx.out("by_year")))
+    overall = model.metrics(y, lyo_pred) if np.isfinite(lyo_pred).any() else {}
+    return {"remeasured_pairs": int(len(pairs)),
+            "remeasured_by_period": summary.to_dict(orient="records"),
+            "leave_year_out": {"learner": ms.pooled_best, "metrics": overall},
+            "about": ("Re-measured plots: observed AGC change between visits of the same permanent plot vs the "
+                      "change of the calibrated out-of-fold predictions. Leave-one-survey-year-out: each survey "
+                      "year's plots predicted by the pooled model refitted on the other years only.")}
 
 
 def _json_default(o):
@@ -279,5 +343,9 @@ register(Stage(
         Output("residuals", "residuals.png", "image", "Observed vs cross-validated AGC and residuals per forest type"),
         Output("models", "agc_models.skops", "skops", "Fitted models (skops, no code runs on load)"),
         Output("models_manifest", "agc_models.json", "json", "Checksum, features and versions of the models"),
+        Output("remeasured", "remeasured_change.csv", "t C/ha",
+               "Re-measured permanent plots: observed vs predicted AGC change between visits"),
+        Output("by_year", "cv_by_survey_year.csv", "t C/ha",
+               "Per survey year: CV scores and leave-one-survey-year-out scores (R2, RMSE, bias)"),
     ),
 ))

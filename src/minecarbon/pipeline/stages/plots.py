@@ -69,6 +69,15 @@ def read_plot_sheet(cfg: ProjectConfig, path: Path | None = None, check_years: b
     return df
 
 
+def distinct_plots(sheet: pd.DataFrame) -> pd.DataFrame:
+    """One row per plot: visits of a re-measured plot (same ``permanent_id``) count once."""
+    if "permanent_id" not in sheet.columns:
+        return sheet
+    pid = sheet["permanent_id"].astype(str).str.strip()
+    keep = sheet["permanent_id"].isna() | (pid == "") | ~pid.duplicated()
+    return sheet[keep.to_numpy()]
+
+
 def _forest_type_names(cfg: ProjectConfig) -> dict[int, str]:
     return {int(v): k for k, v in cfg.forest_type_codes.model_dump().items()}
 
@@ -185,7 +194,9 @@ def _run_plots(ctx: Context) -> None:
     prov = table.provenance(groups)
     prov.insert(0, "table", table.name)
     ctx.produced(write_table(prov, ctx.out("allometry")))
-    counts = plot_design.count_plots_per_unit(l2, xs, ys, cfg.plots.min_per_unit, nodata=L1_NODATA)
+    once = distinct_plots(res)
+    counts = plot_design.count_plots_per_unit(l2, once["x"].to_numpy(), once["y"].to_numpy(),
+                                              cfg.plots.min_per_unit, nodata=L1_NODATA)
     counts = counts[counts["unit_l2"] > 0].reset_index(drop=True)
     counts = counts.rename(columns={"enough": "enough_plots"})
     for _, r in counts[~counts["enough_plots"]].iterrows():
@@ -291,7 +302,7 @@ def plan_plots(cfg: ProjectConfig, out_dir: Path | None = None, xlsx: bool = Tru
         units, plot_size_m=p.plan_plot_size_m, min_per_unit=p.min_per_unit,
         extra_to_be_damaged=p.plan_extra_to_be_damaged, edge_margin_m=p.plan_edge_margin_m,
         min_spacing_m=p.plan_min_spacing_m, ha_per_plot=p.plan_ha_per_plot, max_per_unit=p.plan_max_per_unit,
-        restoration=restoration, nodata=L1_NODATA, seed=p.plan_seed)
+        restoration=restoration, nodata=L1_NODATA, seed=p.plan_seed, method=p.plan_method)
     sheet, squares = plot_design.field_sheet(design, units.rio.crs)
     counts = plot_design.count_plots_per_unit(units, design["x"].to_numpy(), design["y"].to_numpy(),
                                               p.min_per_unit, nodata=L1_NODATA)
@@ -319,7 +330,7 @@ def check_plot_counts(cfg: ProjectConfig, sheet: Path | None = None) -> pd.DataF
     :func:`minecarbon.plot_design.count_plots_per_unit` for the columns.
     """
     path = Path(sheet) if sheet else cfg.path(cfg.inputs.plots)
-    df = read_plot_sheet(cfg, path, check_years=False)
+    df = distinct_plots(read_plot_sheet(cfg, path, check_years=False))
     units, _ = _units_raster(cfg)
     return plot_design.count_plots_per_unit(units, df["x"].to_numpy(), df["y"].to_numpy(),
                                             cfg.plots.min_per_unit, nodata=L1_NODATA)
