@@ -23,7 +23,8 @@ def excel_sheet(path: str | Path, what: str = "table") -> str | int:
         names = list(book.sheet_names)
         if len(names) <= 1:
             return 0
-        filled = [n for n in names if not book.parse(n, header=None, nrows=2).dropna(how="all").empty]
+        filled = [n for n in names
+                  if not pd.read_excel(book, sheet_name=n, header=None, nrows=2).dropna(how="all").empty]
     if len(filled) == 1:
         return filled[0]
     raise InputError(f"{what} {path} has {len(names)} sheets with data ({', '.join(map(repr, filled))}); it is "
