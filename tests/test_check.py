@@ -288,8 +288,9 @@ def test_broken_project_reports_everything_at_once(tmp_path: Path) -> None:
     assert p.where == "line 5, column height_m"
     p = one(problems, file="trees.csv", where="column plot_id", text="not in the plot sheet")
     assert p.where == "line 6, column plot_id" and "P9" in p.message
-    p = one(problems, file="trees.csv", text="no carbon fraction")
-    assert "刺槐" in p.message and "[plots.carbon_fractions.刺槐]" in p.fix
+    p = one(problems, file="trees.csv", text="tier-1")  # 刺槐: IPCC 2006 Table 4.3 default, flagged (issue 17)
+    assert "刺槐" in p.message and "0.48" in p.message and "[plots.carbon_fractions.刺槐]" in p.fix
+    assert p.severity == "warning"
     # layers
     p = one(problems, file="inputs/disturbance.gpkg", where="damage_type", text="landslide")
     assert p.where == "fid 2, attribute damage_type"

@@ -48,7 +48,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DBHRangeWarning, InputError, MissingValueError, UnknownSpeciesError
+from .errors import DBHRangeWarning, InputError, MinecarbonWarning, MissingValueError, UnknownSpeciesError
+
+TIER1_MARK = "TIER-1 DEFAULT"
+"""A ``carbon_fraction_source`` starting with this is a generic (IPCC tier-1) value, not a species' own."""
+
+
+class Tier1DefaultWarning(MinecarbonWarning):
+    """A species group's carbon fraction is a generic tier-1 default (e.g. IPCC 2006 Table 4.3), not its own."""
 
 FORMS = ("power", "d2h", "log_d2h", "expr")
 ORGANS = ("stem", "bark", "branch", "leaf")
@@ -122,7 +129,7 @@ def compile_expression(text: str) -> Callable[..., np.ndarray]:
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](evaluate(node.operand, env))
         if isinstance(node, ast.Constant):
-            return float(node.value)
+            return np.float64(node.value)  # numpy arithmetic: 1/0 -> inf, 9**9**9 -> inf (checked per tree)
         if isinstance(node, ast.Name):
             if node.id not in env or env[node.id] is None:
                 raise MissingValueError(f"Allometric expression {text!r} needs '{node.id}', which the "
@@ -446,7 +453,8 @@ class AllometryTable:
 
     def tree_biomass(self, species: pd.Series, dbh_cm: np.ndarray, height_m: np.ndarray,
                      wood_density: np.ndarray | None = None,
-                     dbh_out_of_range: str = "warn", source: str = "tree table") -> pd.DataFrame:
+                     dbh_out_of_range: str = "warn", source: str = "tree table",
+                     tree_ids: np.ndarray | None = None) -> pd.DataFrame:
         """Per-tree aboveground biomass (kg) and carbon (kg C).
 
         Parameters
@@ -463,6 +471,14 @@ class AllometryTable:
             or an :class:`InputError`).
         source : str
             Name of the tree table, for messages.
+        tree_ids : array_like, optional
+            Tree ids, for messages (default: lines of ``source`` only).
+
+        Raises
+        ------
+        InputError
+            An equation gives a non-finite or non-positive biomass for a tree
+            with a positive DBH and height (message: table, line, trees).
 
         Returns
         -------
@@ -487,12 +503,19 @@ class AllometryTable:
             wd = None if wd_all is None else wd_all[idx]
             total = np.zeros(idx.size)
             for e in eqs:
-                total += e.biomass_kg(d[idx], h[idx], wd)
+                part = e.biomass_kg(d[idx], h[idx], wd)
+                _check_per_tree(part, e, idx, d, h, self.name, source, tree_ids)
+                total += part
                 lo = e.dbh_min_cm if e.dbh_min_cm is not None else -np.inf
                 hi = e.dbh_max_cm if e.dbh_max_cm is not None else np.inf
                 outside[idx] |= (d[idx] < lo) | (d[idx] > hi)
             agb[idx] = total
-            cf[idx] = self.carbon_fraction(group)[0]
+            cf[idx], cf_src = self.carbon_fraction(group)
+            if cf_src.startswith(TIER1_MARK):
+                warnings.warn(f"{source}: {idx.size} tree(s) of species group {group!r} use the tier-1 default carbon "
+                              f"fraction {cf[idx][0]:g} ({cf_src}). Give a species-specific value in "
+                              f"[plots.carbon_fractions.{group}] when one is known.", Tier1DefaultWarning,
+                              stacklevel=2)
             rows[idx] = ";".join(str(e.row) for e in eqs)
             text[idx] = " + ".join(e.formula for e in eqs)
         n_out = int(outside.sum())
@@ -513,7 +536,9 @@ class AllometryTable:
 
         Columns ``row, species_group, component, form, formula, dbh_min_cm,
         dbh_max_cm, residual_sd_log, source, status, proxy_for,
-        carbon_fraction`` (NaN where the table has none).
+        carbon_fraction, carbon_fraction_source`` (NaN / empty where the
+        table has none; a source starting with ``TIER-1 DEFAULT`` flags a
+        generic value).
         """
         groups = groups if groups is not None else self.groups
         keep = [e for e in self.equations if e.species_group in groups
@@ -524,7 +549,9 @@ class AllometryTable:
                               "source": e.source, "status": e.status,
                               "proxy_for": e.proxy_for or "",
                               "carbon_fraction": self.carbon_fraction(e.species_group)[0]
-                              if self._has_cf(e.species_group) else np.nan} for e in keep])
+                              if self._has_cf(e.species_group) else np.nan,
+                              "carbon_fraction_source": self.carbon_fraction(e.species_group)[1]
+                              if self._has_cf(e.species_group) else ""} for e in keep])
 
     def _has_cf(self, group: str) -> bool:
         try:
@@ -532,6 +559,32 @@ class AllometryTable:
             return True
         except MissingValueError:
             return False
+
+
+def _check_per_tree(mass: np.ndarray, eq: Equation, idx: np.ndarray, d: np.ndarray, h: np.ndarray,
+                    table: str, source: str, tree_ids: np.ndarray | None = None) -> None:
+    """Raise :class:`InputError` when an equation gives a non-finite or non-positive biomass for a measured tree.
+
+    Trees whose DBH or height is itself missing or not positive are left to
+    the tree-table checks; for the others every component must be a finite,
+    positive number of kg.  The message names the allometry table and its
+    row, the equation, and the trees (lines of ``source``) with their D and H.
+    """
+    mass = np.broadcast_to(np.asarray(mass, dtype=float), idx.shape)  # a constant expression is a scalar
+    measured = np.isfinite(d[idx]) & (d[idx] > 0) & np.isfinite(h[idx]) & (h[idx] > 0)
+    bad = measured & ~(np.isfinite(mass) & (mass > 0))
+    if not bad.any():
+        return
+    pos = np.flatnonzero(bad)
+    def name(i: int) -> str:
+        tree = f"tree {tree_ids[idx[i]]}, " if tree_ids is not None else ""
+        return f"{tree}line {int(idx[i]) + 2} (D = {d[idx[i]]:g} cm, H = {h[idx[i]]:g} m): {mass[i]:g} kg"
+
+    trees = "; ".join(name(i) for i in pos[:5]) + (f"; +{pos.size - 5} more" if pos.size > 5 else "")
+    raise InputError(f"Allometry table {table}, line {eq.row + 1} ({eq.species_group}, {eq.component}: "
+                     f"{eq.formula}) gives no finite positive biomass for {pos.size} tree(s) of {source}: {trees}. "
+                     f"Correct the equation in that line (division by zero, log of a negative number, overflow, "
+                     f"a negative result?) or the trees' values.")
 
 
 def _norm(name: str) -> str:

@@ -41,7 +41,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,6 +96,17 @@ class Problem:
         How to fix it.
     severity : {"error", "warning"}
         Errors stop the pipeline; warnings are worth a look.
+    code : str
+        For a plausibility warning that would make the numbers meaningless,
+        its name in :data:`minecarbon.config.PLAUSIBILITY_CODES`: ``run``
+        treats it as an error unless the project file accepts it
+        (``[check].accept``).  ``"missing-file"`` for a named file that does
+        not exist (``run`` leaves these to the stage that needs the file).
+        Empty for other problems.
+    stage : str
+        The pipeline stage whose rule this is, when the rule is not about the
+        file as such (e.g. "too few plots for the model's folds" is the
+        ``model`` stage's, not every stage reading the plot sheet's).
     """
 
     file: str
@@ -103,6 +114,8 @@ class Problem:
     message: str
     fix: str
     severity: Severity = "error"
+    code: str = ""
+    stage: str = ""
 
     @property
     def is_error(self) -> bool:
@@ -218,7 +231,10 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
             (ctx.project_file, "[model]", _check_model_plots),
         ]
         for file, where, step in steps:
+            before = len(ctx.problems)
             ctx.guard(file, where, step, ctx)
+            if step is _check_model_plots:  # rules of the model stage, whatever file they name
+                ctx.problems[before:] = [replace(p, stage="model") for p in ctx.problems[before:]]
     return ctx.problems
 
 
@@ -306,8 +322,9 @@ class _Context:
     need_bands: dict[str, str] | None = None  # image band (common name) -> the feature needing it
     first_disturbance_year: int | None = None
 
-    def add(self, file: str, where: str, message: str, fix: str, severity: Severity = "error") -> None:
-        self.problems.append(Problem(file, where, message, fix, severity))
+    def add(self, file: str, where: str, message: str, fix: str, severity: Severity = "error",
+            code: str = "") -> None:
+        self.problems.append(Problem(file, where, message, fix, severity, code))
 
     def show(self, path: Path | None) -> str:
         """A path for messages: relative to the project folder where possible."""
@@ -564,7 +581,7 @@ def _check_files_exist(ctx: _Context) -> None:
         if not p.exists():
             ctx.add(ctx.show(p), "(file)", f"file named by {key} does not exist",
                     f"Check the path {value!r} in {pf} (relative paths are relative to the project "
-                    f"file's folder).")
+                    f"file's folder).", code="missing-file")
         elif p.is_dir() and p.suffix.lower() != ".gdb":  # a FileGDB is a folder
             ctx.add(ctx.show(p), "(file)", f"{key} names a folder, not a file",
                     f"Point {key} at the file inside it.")
@@ -594,7 +611,7 @@ def _check_files_exist(ctx: _Context) -> None:
             ctx.add(ctx.show(p), "(file)", f"the forest-type map of the base year {base} "
                     f"([inputs].forest_type) does not exist",
                     f"Provide it, or correct the pattern {cfg.inputs.forest_type!r} in {pf}; at least the "
-                    f"base year is required.")
+                    f"base year is required.", code="missing-file")
 
 
 def _year_files(ctx: _Context, key: str, pattern: str, years: Sequence[int], need: str) -> list[tuple[int, Path]]:
@@ -613,7 +630,7 @@ def _year_files(ctx: _Context, key: str, pattern: str, years: Sequence[int], nee
         ctx.add(ctx.show(cfg.path(pattern)), "(file)", f"{key} has no file for {'any year' if every else 'year(s)'} "
                 f"{_years_text(missing)} (e.g. {example} does not exist); one is needed for {need}",
                 f"Add the missing file(s) or correct the pattern {pattern!r} in {ctx.project_file} ({{year}} is "
-                f"replaced by the 4-digit year).")
+                f"replaced by the 4-digit year).", code="missing-file")
     return found
 
 
@@ -703,7 +720,15 @@ def _check_rasters(ctx: _Context) -> None:
 def _check_one_raster(ctx: _Context, r: _Raster) -> None:
     import rasterio
 
+    from .io.raster import damaged_block
+
     shown, what = ctx.show(r.path), _what(r)
+    # integrity: every block decodes and passes its checksum (flipped bytes, truncation)
+    damage = damaged_block(r.path)
+    if damage:
+        ctx.add(shown, "(file)", f"the {what} ({r.key}) is damaged: {damage}", "Copy or download the file "
+                "again, or re-export it from the GIS; do not use it as it is.")
+        return
     # CRS consistency
     if r.crs is not None and ctx.target_crs is not None and not _same_crs(r.crs, ctx.target_crs):
         try:
@@ -761,7 +786,31 @@ def _check_one_raster(ctx: _Context, r: _Raster) -> None:
                     "Re-export the image with data in that band.")
         if r.kind == "forest_type":
             _check_forest_codes(ctx, src, shown, what)
+        for label, idx in wanted:
+            n_inf = _count_infinite(src, idx)
+            if n_inf:
+                where = f"band '{label}'" if r.kind == "image" else "(file)"
+                ctx.add(shown, where, f"the {what} has {n_inf} pixel(s) of value +inf or -inf"
+                        + (f" in band '{label}'" if r.kind == "image" else "") + "; they are not nodata "
+                        "and would enter the computation as numbers", "Set them to the nodata value (e.g. "
+                        "'gdal_calc.py ... --calc \"where(isinf(A), -9999, A)\" --NoDataValue=-9999') or "
+                        "fix the export.", "warning", "non-finite")
     _check_values(ctx, r, shown, what, samples)
+
+
+def _count_infinite(src: Any, idx: int) -> int:
+    """Number of +inf/-inf pixels of a floating-point band (0 for integer bands), read in row blocks."""
+    from rasterio.windows import Window
+
+    if not np.issubdtype(np.dtype(src.dtypes[idx - 1]), np.floating):
+        return 0
+    h, w = src.height, src.width
+    rows = max(1, 4_000_000 // max(w, 1))
+    n = 0
+    for r0 in range(0, h, rows):
+        block = src.read(idx, window=Window(0, r0, w, min(rows, h - r0)))
+        n += int(np.isinf(block).sum())
+    return n
 
 
 def _image_bands(ctx: _Context, r: _Raster, shown: str, what: str) -> list[tuple[str, int]]:
@@ -901,19 +950,19 @@ def _check_values(ctx: _Context, r: _Raster, shown: str, what: str, samples: dic
                     f"'{label}' with scale {ctx.cfg.images.scale:g} and offset {ctx.cfg.images.offset:g} "
                     f"(median value {med:.4g}); reflectance should be about 0-1",
                     "Set [images].scale and [images].offset for your product (already-scaled "
-                    "reflectance: scale = 1, offset = 0).", "warning")
+                    "reflectance: scale = 1, offset = 0).", "warning", "reflectance-scale")
     elif r.kind == "temperature" and not -40 <= med <= 40:
         ctx.add(shown, "(file)", f"the {what} has a median of {med:.4g}; mean annual temperature in deg C "
                 "is expected (about -40 to 40)", "Convert it to deg C (Kelvin: subtract 273.15; "
-                "tenths of a degree: divide by 10).", "warning")
+                "tenths of a degree: divide by 10).", "warning", "climate-units")
     elif r.kind == "precipitation" and not 20 <= med <= 10000:
         ctx.add(shown, "(file)", f"the {what} has a median of {med:.4g}; annual precipitation in mm is "
                 "expected (about 20-10000)", "Convert it to mm per year (metres: multiply by 1000; "
-                "mm/day: multiply by 365).", "warning")
+                "mm/day: multiply by 365).", "warning", "climate-units")
     elif r.kind == "dem" and (float(np.min(vals)) < -500 or float(np.max(vals)) > 9000):
         ctx.add(shown, "(file)", f"the DEM has values from {float(np.min(vals)):.4g} to "
                 f"{float(np.max(vals)):.4g}; elevation in metres is expected", "Convert it to metres or "
-                "set its nodata value.", "warning")
+                "set its nodata value.", "warning", "dem-values")
 
 
 # ---------------------------------------------------------------------------
@@ -938,10 +987,32 @@ def _read_layer(ctx: _Context, path: Path, what: str, key: str) -> Any:
                 "Shapefile (.shp with .shx, .dbf and .prj).")
         return None
     if layers is not None and len(layers) > 1:
-        ctx.add(shown, "(file)", f"the {what} has {len(layers)} layers; the first ({layers[0][0]!r}) is "
-                f"used", "Keep one layer in the file.", "warning")
+        counts = _layer_counts(path, [str(name) for name, _ in layers])
+        others = [n for n, c in counts.items() if c and n != str(layers[0][0])]
+        if counts.get(str(layers[0][0])) == 0 and others:
+            ctx.add(shown, "(file)", f"the {what} has {len(layers)} layers; the first ({layers[0][0]!r}), which "
+                    f"is the one used, is empty while {', '.join(map(repr, others[:3]))} has features",
+                    "Keep one layer in the file (delete the empty one, e.g. in QGIS: Browser > right-click "
+                    "the layer > Delete Layer).", "warning", "empty-first-layer")
+        else:
+            ctx.add(shown, "(file)", f"the {what} has {len(layers)} layers; the first ({layers[0][0]!r}) is "
+                    f"used", "Keep one layer in the file.", "warning")
     gdf.columns = [str(c).strip() if c != gdf.geometry.name else c for c in gdf.columns]
     return gdf
+
+
+def _layer_counts(path: Path, names: list[str]) -> dict[str, int | None]:
+    """Feature count of each layer of a file (None where the driver cannot tell)."""
+    import pyogrio
+
+    out: dict[str, int | None] = {}
+    for name in names:
+        try:
+            n = pyogrio.read_info(path, layer=name).get("features")
+            out[name] = None if n is None or n < 0 else int(n)
+        except Exception:  # noqa: BLE001
+            out[name] = None
+    return out
 
 
 def _fid_where(gdf: Any, mask: Any, col: str | None = None) -> str:
@@ -1067,7 +1138,7 @@ def _check_boundary(ctx: _Context) -> None:
     invalid = poly & ~geoms.is_valid
     if bool(invalid.any()):
         ctx.add(layer.shown, _fid_where(gdf, invalid), "invalid polygon geometry (self-intersection or similar)",
-                "Repair it (QGIS: Processing > Fix geometries).", "warning")
+                "Repair it (QGIS: Processing > Fix geometries).", "warning", "invalid-geometry")
     if not layer.has_crs or not bool(poly.any()):
         return
     crs = gdf.crs
@@ -1271,7 +1342,10 @@ def _read_sheet(ctx: _Context, path: Path, what: str, key: str) -> tuple[pd.Data
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xls"):
-            df = pd.read_excel(path, dtype=str, keep_default_na=False)
+            from .io.table import excel_sheet
+
+            df = pd.read_excel(path, sheet_name=excel_sheet(path, f"the {what} ({key})"), dtype=str,
+                               keep_default_na=False)
             word = "row"
         elif suffix == ".parquet":
             df = pd.read_parquet(path)
@@ -1281,6 +1355,10 @@ def _read_sheet(ctx: _Context, path: Path, what: str, key: str) -> tuple[pd.Data
             df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
                              skip_blank_lines=False)
             word = "line"
+    except MinecarbonError as exc:
+        ctx.add(shown, "(file)", str(exc).split(". ", 1)[0].replace(f" {path}", ""),
+                "Keep the table on one sheet (delete or move the others), or save that sheet as a UTF-8 CSV.")
+        return None
     except UnicodeDecodeError:
         ctx.add(shown, "(file)", f"the {what} ({key}) is not UTF-8 text (perhaps GBK from Excel)",
                 "Save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8).")
@@ -1621,9 +1699,19 @@ def _check_species(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> No
                     or "Correct the name, add it as an alias, or load a table that covers it with "
                     "[plots].allometry.")
     used = list(dict.fromkeys(groups.values()))
+    from .allometry import TIER1_MARK
+
     for group in used:
         try:
-            table.carbon_fraction(group)
+            cf, cf_source = table.carbon_fraction(group)
+            if cf_source.startswith(TIER1_MARK):
+                names = [n for n, g in groups.items() if g == group]
+                ctx.add(shown, _rows(df.index[sp.isin(names)], word, "species"), f"species group {group!r} "
+                        f"({_values(names, 3)}) has no carbon fraction of its own in {table.name}: the tier-1 "
+                        f"default {cf:g} is used ({cf_source.split(';')[0]})",
+                        f"Nothing, if a generic value suits the report (it is flagged there as tier-1); a "
+                        f"species-specific value goes into {ctx.project_file} as [plots.carbon_fractions.{group}] "
+                        f"with value and source.", "warning")
         except MissingValueError:
             names = [n for n, g in groups.items() if g == group]
             rows = df.index[sp.isin(names)]
@@ -1739,16 +1827,28 @@ def _check_als(ctx: _Context) -> None:
             ctx.add(shown, "(header)", f"the CRS {_crs_name(crs)} is not projected (heights and cells need metres)",
                     "Reproject the tiles to the project's projected CRS (e.g. with PDAL or lasinfo/las2las).")
             continue
+        x0, y0, x1, y1 = float(header.mins[0]), float(header.mins[1]), float(header.maxs[0]), float(header.maxs[1])
+        if max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90:
+            ctx.add(shown, "(header)", f"the coordinates (x {x0:g} .. {x1:g}, y {y0:g} .. {y1:g}) look like "
+                    f"degrees (longitude, latitude), but the tile is taken as {_crs_name(crs)} in metres",
+                    "Reproject the tile to the project's projected CRS (e.g. 'pdal translate in.laz out.laz "
+                    "reprojection --filters.reprojection.in_srs=EPSG:4326 --filters.reprojection.out_srs="
+                    "EPSG:32649').")
+            continue
         if ctx.area is not None and crs is not None:
             from shapely.geometry import box
 
             try:
-                b = _transform_bounds((header.mins[0], header.mins[1], header.maxs[0], header.maxs[1]), crs,
-                                      ctx.area_crs)
-                hit |= box(*b).intersects(ctx.area)
+                b = _transform_bounds((x0, y0, x1, y1), crs, ctx.area_crs)
+                inside = box(*b).intersects(ctx.area)
+                hit |= inside
                 placed += 1
             except Exception:  # noqa: BLE001 - bounds that cannot be transformed are not judged
-                pass
+                inside = True
+            if not inside:
+                ctx.add(shown, "(header)", f"the tile (x {x0:.0f} .. {x1:.0f}, y {y0:.0f} .. {y1:.0f}, "
+                        f"{_crs_name(crs)}) lies outside the monitoring area; it is not used",
+                        "Remove it from the folder, or check its CRS.", "warning")
     if placed and not hit:
         ctx.add(ctx.project_file, "[lidar].als", "no ALS tile overlaps the monitoring area",
                 "Check that these are the tiles of this mine and that their CRS is right.")

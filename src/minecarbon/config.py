@@ -504,6 +504,40 @@ class RunConfig(_Model):
     chunk_px: int = Field(512, ge=64, le=8192, description="Dask chunk size (pixels per side).")
 
 
+PLAUSIBILITY_CODES = {
+    "reflectance-scale": "an image's median reflectance (DN x [images].scale + offset) is outside 0-1",
+    "dem-values": "DEM values outside -500 .. 9000 m",
+    "climate-units": "a temperature grid not in deg C or a precipitation grid not in mm per year",
+    "non-finite": "a raster holds +inf or -inf pixels that are not its nodata",
+    "invalid-geometry": "the boundary has an invalid (e.g. self-intersecting) polygon",
+    "empty-first-layer": "a vector file's first layer, the one read, is empty while another layer has features",
+    "tls-plausibility": "a TLS plot's scanned trees differ from its tally by a factor (feet, a cut scan) or are "
+                        "implausibly large (checked by the lidar stage)",
+}
+"""Plausibility warnings of ``minecarbon check`` that would make the numbers meaningless.
+
+``minecarbon run`` treats each as an error unless ``[check].accept`` lists it
+(see ``docs/check.md``)."""
+
+
+class CheckConfig(_Model):
+    """``[check]``: plausibility warnings the user has looked at and accepts."""
+
+    accept: list[str] = Field(
+        default_factory=list,
+        description="Plausibility warnings of 'minecarbon check' that 'run' should let pass (it stops on "
+        "them otherwise): any of " + ", ".join(PLAUSIBILITY_CODES) + ". Accept one only after checking "
+        "that the data are right.")
+
+    @model_validator(mode="after")
+    def _known(self) -> "CheckConfig":
+        unknown = [c for c in self.accept if c not in PLAUSIBILITY_CODES]
+        if unknown:
+            raise ValueError(f"unknown warning name(s) {', '.join(map(repr, unknown))} in accept; known: "
+                             f"{', '.join(PLAUSIBILITY_CODES)}")
+        return self
+
+
 class ValidationConfig(_Model):
     """``[validation]``: optional known truth (the simulator writes it) to score the maps against."""
 
@@ -595,6 +629,7 @@ class ProjectConfig(_Model):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
+    check: CheckConfig = Field(default_factory=CheckConfig)
     root: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -605,7 +640,42 @@ class ProjectConfig(_Model):
         if self.features.lidar_canopy and not self.lidar.als:
             raise ValueError("[features].lidar_canopy = true needs airborne scans: set [lidar].als (a glob of "
                              "LAS/LAZ tiles), or set lidar_canopy = false")
+        clash = self.workspace_in_input_folder()
+        if clash:
+            raise ValueError(f"workspace {self.project.workspace!r} is inside the folder {clash[1]} of the input "
+                             f"{clash[0]}: outputs must never be written among the inputs. Set [project].workspace "
+                             f"to a folder of its own, e.g. \"workspace\"")
         return self
+
+    def workspace_in_input_folder(self) -> tuple[str, Path] | None:
+        """(input key, folder) when the workspace is an input's folder or lies inside one, else None.
+
+        Folders that hold the project file (or lie above it) are not counted:
+        inputs beside the project file are allowed, and so is a project
+        folder inside a data folder.
+        """
+        root = Path(self.root).resolve()
+        ws = self.workspace.resolve()
+        for key, value in self._declared_inputs():
+            folder = self.path(value.split("{", 1)[0] + "x").parent if "{" in value else self.path(value).parent
+            while any(ch in folder.name for ch in "*?["):  # a glob: its fixed folder
+                folder = folder.parent
+            folder = folder.resolve()
+            if root == folder or root.is_relative_to(folder):
+                continue
+            if ws == folder or ws.is_relative_to(folder):
+                return key, folder
+        return None
+
+    def _declared_inputs(self) -> list[tuple[str, str]]:
+        pairs = [("[area].boundary", self.area.boundary), ("[images].path", self.images.path),
+                 ("[climate].temperature", self.climate.temperature),
+                 ("[climate].precipitation", self.climate.precipitation)]
+        pairs += [(f"[inputs].{k}", v) for k, v in self.inputs.model_dump().items()]
+        pairs += [("[plots].allometry", self.plots.allometry), ("[lidar].als", self.lidar.als),
+                  ("[lidar].scan_positions", self.lidar.scan_positions), ("[assess].zones", self.assess.zones)]
+        pairs += [("[features].canopy", c) for c in self.features.canopy]
+        return [(k, v) for k, v in pairs if isinstance(v, str) and v]
 
     # -- paths ---------------------------------------------------------------
     def path(self, value: str | None) -> Path | None:

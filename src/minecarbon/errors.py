@@ -54,6 +54,10 @@ class MissingValueError(InputError):
     """A scientific value the computation needs is unknown and must be supplied by the user."""
 
 
+class EnvironmentProblemError(MinecarbonError, OSError):
+    """The machine, not the input, stops the work: disk full, read-only folder, damaged database, memory."""
+
+
 class StageError(MinecarbonError, RuntimeError):
     """A pipeline stage could not run (e.g. its upstream outputs are missing)."""
 

@@ -100,8 +100,10 @@ def validate_trees(trees: pd.DataFrame, plots: pd.DataFrame | None = None,
     if missing:
         raise InputError(f"{source} lacks required column(s) {', '.join(missing)} (it has: "
                          f"{', '.join(map(str, trees.columns))}). Add or rename them.")
+    # io.read_table keeps the file position of each row in the index (blank lines skipped, not renumbered)
+    line = (trees.index.to_numpy() + 2 if pd.api.types.is_integer_dtype(trees.index)
+            else np.arange(len(trees)) + 2)
     t = trees.copy().reset_index(drop=True)
-    line = t.index.to_numpy() + 2
     problems: list[str] = []
     for col in ("plot_id", "tree_id", "species"):
         raw = t[col]
@@ -178,7 +180,8 @@ def tree_carbon(trees: pd.DataFrame, table: AllometryTable, dbh_out_of_range: st
     wd = trees["wood_density"].to_numpy(dtype=float) if "wood_density" in trees.columns else None
     res = table.tree_biomass(trees["species"], trees["dbh_cm"].to_numpy(dtype=float),
                              trees["height_m"].to_numpy(dtype=float), wood_density=wd,
-                             dbh_out_of_range=dbh_out_of_range, source=source)
+                             dbh_out_of_range=dbh_out_of_range, source=source,
+                             tree_ids=trees["tree_id"].astype(str).to_numpy() if "tree_id" in trees.columns else None)
     out = trees.reset_index(drop=True).copy()
     for c in res.columns:
         out[c] = res[c].to_numpy()

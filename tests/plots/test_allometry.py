@@ -59,10 +59,33 @@ def test_every_row_cites_a_source(table):
     assert proxies == {"侧柏"}
 
 
-def test_missing_carbon_fraction_asks_the_user():
-    t = AllometryTable.default()
-    with pytest.raises(MissingValueError, match=r"plots.carbon_fractions.刺槐"):
-        t.tree_biomass(pd.Series(["刺槐"]), np.array([10.0]), np.array([8.0]))
+def test_missing_carbon_fraction_asks_the_user(tmp_path):
+    src = AllometryTable.default().frame.copy()
+    src.loc[src["species_group"] == "白桦", "carbon_fraction"] = np.nan
+    p = tmp_path / "t.csv"
+    src.to_csv(p, index=False)
+    with pytest.raises(MissingValueError, match=r"plots.carbon_fractions.白桦"):
+        AllometryTable.from_csv(p).tree_biomass(pd.Series(["白桦"]), np.array([10.0]), np.array([8.0]))
+
+
+def test_robinia_has_a_flagged_tier1_default_that_the_user_overrides():
+    """IPCC 2006 Vol. 4 Ch. 4 Table 4.3: temperate broad-leaved 0.48; a species-specific value wins."""
+    from minecarbon.allometry import Tier1DefaultWarning
+
+    agb = 0.0302 * 640 ** 0.9474 + 0.004 * 640 ** 1.0868 + 0.006 * 640 ** 0.8403  # D=10, H=6.4: D2H = 640
+    with pytest.warns(Tier1DefaultWarning, match=r"tier-1 default carbon fraction 0.48 .*Table 4.3"):
+        res = AllometryTable.default().tree_biomass(pd.Series(["刺槐"]), np.array([10.0]), np.array([6.4]))
+    assert res["agc_kg"][0] == pytest.approx(0.48 * agb, rel=1e-12)
+    prov = AllometryTable.default().provenance(["刺槐"])
+    assert (prov["carbon_fraction"] == 0.48).all()
+    assert prov["carbon_fraction_source"].str.startswith("TIER-1 DEFAULT").all()
+    own = AllometryTable.default(carbon_fractions={"刺槐": (0.465, "measured, our lab")})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Tier1DefaultWarning)
+        res = own.tree_biomass(pd.Series(["刺槐"]), np.array([10.0]), np.array([6.4]))
+    assert res["agc_kg"][0] == pytest.approx(0.465 * agb, rel=1e-12)
 
 
 def test_unknown_species_lists_closest_names(table):

@@ -64,8 +64,10 @@ def test_json_summary(files):
 def test_missing_carbon_fraction_and_the_option(files):
     pd.DataFrame({"plot_id": ["a"], "tree_id": ["1"], "species": ["刺槐"], "dbh_cm": [15.0],
                   "height_m": [10.0]}).to_csv(files / "robinia.csv", index=False)
-    res = run(files / "robinia.csv", files / "out.csv")
-    assert res.exit_code == 2 and "plots.carbon_fractions.刺槐" in res.output and "Traceback" not in res.output
+    res = run(files / "robinia.csv", files / "out.csv", "--json")  # out of the box: the tier-1 default, flagged
+    assert res.exit_code == 0 and "tier-1 default carbon fraction 0.48" in res.output and "Traceback" not in res.output
+    agb0 = 0.0302 * 2250 ** 0.9474 + 0.004 * 2250 ** 1.0868 + 0.006 * 2250 ** 0.8403
+    assert json.loads(res.output[res.output.index("{"):])["agc_kg"] == pytest.approx(0.48 * agb0, rel=1e-12)
     res = run(files / "robinia.csv", files / "out.csv", "--carbon-fraction", "刺槐=0.47:IPCC 2006 default", "--json")
     assert res.exit_code == 0, res.output
     agb = 0.0302 * 2250 ** 0.9474 + 0.004 * 2250 ** 1.0868 + 0.006 * 2250 ** 0.8403

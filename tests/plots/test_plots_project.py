@@ -116,7 +116,9 @@ def test_plots_stage_against_the_simulator(project):
     ft = pd.read_csv(ws / "plots_by_forest_type.csv")
     assert ft["n_plots"].sum() == len(got)
     per_unit = pd.read_csv(ws / "plots_per_unit.csv")
-    assert per_unit["n_plots"].sum() == int((got["unit_l2"] > 0).sum())
+    # plots per unit count permanent plots, not their visits
+    assert per_unit["n_plots"].sum() == got.loc[got["unit_l2"] > 0, "permanent_id"].nunique()
+    assert got["permanent_id"].nunique() < len(got)
 
 
 def test_plan_never_writes_into_an_input_folder(project):

@@ -16,7 +16,7 @@ import pytest
 
 EVIL_PLOT = "<script>alert(1)</script>"
 EVIL_NAME = "Test <img src=x onerror=alert(2)> mine"
-RENAMED = "P005-2016"  # the end-year visit of permanent plot P005
+RENAMED = "P006-2010"  # a mid-period visit (end-year visits may be TLS scans, named after the plot)
 
 
 def _rename_plot(project_dir: Path) -> None:

@@ -18,6 +18,7 @@ import click
 
 from .. import __version__
 from ..errors import MinecarbonError
+from ..stage_names import STAGE_NAMES
 
 SIZES = ("tiny", "small", "medium", "large")
 
@@ -52,6 +53,12 @@ def handle_errors(fn):
                 raise
             from rich.markup import escape
 
+            from ..faults import explain
+
+            known = explain(exc)  # disk full, read-only, damaged database, memory: not a bug
+            if known is not None:
+                _console().print(f"[bold red]Error:[/] {escape(str(known))}", soft_wrap=True)
+                sys.exit(2)
             _console().print(f"[bold red]Internal error[/] ({type(exc).__name__}: {escape(str(exc))}). This is a bug in "
                              f"minecarbon; re-run with --debug for the traceback and report it.")
             sys.exit(1)
@@ -267,8 +274,7 @@ def _summary_table(rows: list[dict]):
 
 @main.command()
 @click.argument("projects", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--stages", help="Comma-separated stages to run (default: all): "
-              "units,plots,features,model,map,assess,report")
+@click.option("--stages", help="Comma-separated stages to run (default: all): " + ",".join(STAGE_NAMES))
 @click.option("--force", is_flag=True, help="Re-run the selected stages even when up to date.")
 @click.option("--scheduler", help="threads | processes | synchronous | local[:N] (a dask.distributed LocalCluster "
                                   "of N worker processes) | tcp://HOST:PORT (a running dask.distributed scheduler)")

@@ -221,7 +221,7 @@ def chm_cmd(cloud_laz: Path, out_tif: Path, resolution: float, subcircle: float,
     hag, dtm = normalize_heights(cloud, use_classification=not reclassify_ground, ground_method=ground,
                                  ground_cell_m=max(1.0, resolution), what=str(cloud_laz))
     chm = canopy_height_model(cloud, resolution, hag=hag, subcircle_m=subcircle, pit_fill=not no_pit_fill,
-                              pit_threshold_m=pit_threshold)
+                              pit_threshold_m=pit_threshold, what=str(cloud_laz))
     write_raster(chm, out_tif, band_names=["canopy_height"], units="m")
     summary = {"output": str(out_tif), "shape": list(chm.shape), "resolution_m": resolution,
                "max_height_m": float(np.nanmax(chm.values)), "points": len(cloud)}

@@ -40,14 +40,17 @@ def _names(text: str | None) -> list[str]:
 @click.option("--trees", "n_estimators", type=click.IntRange(10, 5000), default=100, show_default=True,
               help="Trees of rf, gbdt and xgb.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--clip/--no-clip", default=True, show_default=True,
+              help="Clip predictions at 0 before scoring (AGC is never negative, as the map stage does). "
+                   "--no-clip scores the learners' raw predictions, as R's lm with leave-one-out does.")
 @click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the best pooled model (and per-group models with --by) as a .skops file + manifest.")
 @json_option
 @handle_errors
 def fit_cmd(table: Path, target: str, features: str, learners: str, folds: int, repeats: int, inner_folds: int,
             no_grid: bool, selection: str, x_col: str, y_col: str, cv_scheme: str, block_m: float,
-            type_col: str | None, min_per_type: int, n_estimators: int, seed: int, save_path: Path | None,
-            as_json: bool) -> None:
+            type_col: str | None, min_per_type: int, n_estimators: int, seed: int, clip: bool,
+            save_path: Path | None, as_json: bool) -> None:
     """Cross-validate learners on TABLE (CSV/XLSX/Parquet): nested grid search, spatial blocks when it has x/y."""
     import warnings
 
@@ -66,13 +69,15 @@ def fit_cmd(table: Path, target: str, features: str, learners: str, folds: int, 
     df = read_table(table, what="table")
     opts = FitOptions(learners=tuple(names), selection=selection, grid_search=not no_grid, grids=dict(DEFAULT_GRIDS),
                       folds=folds, repeats=repeats, inner_folds=min(inner_folds, folds), n_estimators=n_estimators,
-                      seed=seed, per_type=type_col is not None, min_plots_per_type=min_per_type)
+                      seed=seed, per_type=type_col is not None, min_plots_per_type=min_per_type,
+                      clip_min=0.0 if clip else None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ms, info = fit_table(df, target, _names(features), opts, x_col=x_col, y_col=y_col, block_m=block_m,
                              spatial=None if cv_scheme == "auto" else cv_scheme == "spatial", type_col=type_col,
                              what=str(table))
     out = summary(ms, info, target)
+    out["cv"]["predictions_clipped_at"] = 0.0 if clip else None
     out["warnings"] = [str(w.message) for w in caught if "minecarbon" in w.category.__module__]
     if save_path is not None:
         from ..model.persist import save_models
@@ -85,7 +90,8 @@ def fit_cmd(table: Path, target: str, features: str, learners: str, folds: int, 
         click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=float))
         return
     click.echo(f"{out['n']} rows ({out['n_dropped']} with missing values left out); {folds}-fold x {repeats} CV, "
-               f"{info['scheme']}; grid search {'nested' if not no_grid else 'off'}; selection {selection}")
+               f"{info['scheme']}; grid search {'nested' if not no_grid else 'off'}; selection {selection}; "
+               f"{'predictions clipped at 0 (--no-clip for raw)' if clip else 'predictions not clipped'}")
     click.echo(f"{'learner':<8}{'CV R2':>8}{'RMSE':>10}{'MAE':>10}{'bias':>9}{'rRMSE%':>9}{'MRE%':>8}"
                f"{'train R2':>10}")
     for L, d in out["learners"].items():

@@ -8,6 +8,7 @@ import geopandas as gpd
 
 from ..errors import CRSError, InputError, MissingInputError
 from .atomic import atomic_path
+from .crs import same_crs
 
 
 def read_vector(path: str | Path, what: str = "layer", target_crs=None,
@@ -30,7 +31,7 @@ def read_vector(path: str | Path, what: str = "layer", target_crs=None,
                          f"(it has: {', '.join(c for c in gdf.columns if c != 'geometry')}). Add them.")
     if len(gdf) and gdf.geometry.isna().all():
         raise InputError(f"{what} {path} has no geometries.")
-    if target_crs is not None and not gdf.crs.equals(target_crs):
+    if target_crs is not None and not same_crs(gdf.crs, target_crs):
         gdf = gdf.to_crs(target_crs)
     return gdf
 

@@ -91,14 +91,26 @@ def normalize_heights(cloud: PointCloud, *, use_classification: bool = True, gro
     return hag, dtm
 
 
-def grid_for_points(x: np.ndarray, y: np.ndarray, cell: float, align: bool = True) -> tuple[float, float, int, int]:
-    """(left, top, nx, ny) of a north-up grid of ``cell`` covering the points (snapped to multiples of the cell)."""
+def grid_for_points(x: np.ndarray, y: np.ndarray, cell: float, align: bool = True, bytes_per_cell: int = 8,
+                    what: str = "point cloud") -> tuple[float, float, int, int]:
+    """(left, top, nx, ny) of a north-up grid of ``cell`` covering the points (snapped to multiples of the cell).
+
+    Raises :class:`InputError` with the numbers when the grid (``bytes_per_cell``
+    per cell) would not fit in memory: a cell size far too small, or points
+    whose coordinates are not in metres.
+    """
     left = math.floor(float(np.min(x)) / cell) * cell if align else float(np.min(x))
     top = math.ceil(float(np.max(y)) / cell) * cell if align else float(np.max(y))
     if top <= float(np.max(y)):
         top += cell
     nx = math.floor((float(np.max(x)) - left) / cell) + 1
     ny = math.floor((top - float(np.min(y))) / cell) + 1
+    from ..memory import check_grid
+
+    check_grid(nx, ny, cell, bytes_per_cell, what,
+               f"Use a coarser cell (resolution), or check the coordinates: x {float(np.min(x)):,.2f} .. "
+               f"{float(np.max(x)):,.2f}, y {float(np.min(y)):,.2f} .. {float(np.max(y)):,.2f} should be metres "
+               f"of one projected CRS (a tile in degrees or another CRS spreads the points over the globe).")
     return left, top, nx, ny
 
 
@@ -215,7 +227,8 @@ def canopy_height_model(cloud: PointCloud, resolution_m: float, *, hag: np.ndarr
         x = (x[:, None] + subcircle_m * np.cos(ang)[None]).ravel()
         y = (y[:, None] + subcircle_m * np.sin(ang)[None]).ravel()
         v = np.repeat(v, 8)
-    left, top, nx, ny = grid_for_points(x, y, resolution_m)
+    left, top, nx, ny = grid_for_points(x, y, resolution_m, bytes_per_cell=16 if pit_fill else 12,
+                                        what=f"CHM of {what}")
     grid = rasterize_max(x, y, v, left, top, nx, ny, resolution_m).astype(np.float32)
     xs = left + (np.arange(nx) + 0.5) * resolution_m
     ys = top - (np.arange(ny) + 0.5) * resolution_m

@@ -68,6 +68,9 @@ class Stage:
     """Config sections whose values change the result."""
     outputs: tuple[Output, ...] = ()
     upstream_if: Callable[[ProjectConfig], tuple[str, ...]] | None = None
+    content_upstream: bool = False
+    """The stage records the bytes of its upstream outputs (the catalog: their checksums), so a change of them
+    (e.g. an upstream stage re-run after an edit of its outputs) re-runs it."""
     """Upstream stages needed only by some projects (e.g. ``plots`` reads the
     ``lidar`` stage's trees only with ``[plots].tree_source = "tls"``)."""
 
@@ -115,8 +118,12 @@ STAGES_BY_NAME: dict[str, Stage] = {}
 
 
 def register(stage: Stage) -> Stage:
+    from ..stage_names import STAGE_NAMES
+
     if stage.name in STAGES_BY_NAME:
         raise ValueError(f"stage {stage.name} registered twice")
+    if stage.name not in STAGE_NAMES:
+        raise ValueError(f"stage {stage.name} is not listed in minecarbon.stage_names.STAGE_NAMES (run --help)")
     STAGES.append(stage)
     STAGES_BY_NAME[stage.name] = stage
     return stage
@@ -176,14 +183,19 @@ def _fingerprint(cfg: ProjectConfig, stage: Stage, hash_cache: dict) -> tuple[st
     # a missing file is fingerprinted as such; the stage then says which file is missing and how to fix it
     inputs = {k: sha256_file(p, hash_cache) if p.is_file() else "missing"
               for k, p in _stage_inputs(cfg, stage).items()}
-    upstream = {}
+    upstream, upstream_outputs = {}, {}
     for up in stage.upstream_for(cfg):
         m = read_manifest(cfg, up)
         upstream[up] = m["fingerprint"] if m else None
+        # a stage recording its upstream outputs' bytes (the catalog) re-runs when they change, so that
+        # 'catalog verify' and 'run' never disagree
+        if stage.content_upstream:
+            upstream_outputs[up] = ({k: v.get("sha256") for k, v in sorted(m.get("outputs", {}).items())}
+                                    if m else None)
     settings = _settings_for(cfg, stage.settings)
     version = package_versions().get("minecarbon", "")
-    blob = json.dumps({"inputs": inputs, "upstream": upstream, "settings": settings,
-                       "version": version}, sort_keys=True, ensure_ascii=False)
+    blob = json.dumps({"inputs": inputs, "upstream": upstream, "upstream_outputs": upstream_outputs,
+                       "settings": settings, "version": version}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest(), {"inputs": inputs, "upstream": upstream,
                                                        "settings": settings}
 
@@ -202,7 +214,8 @@ def is_up_to_date(cfg: ProjectConfig, stage: Stage, hash_cache: dict | None = No
     base = cfg.workspace / "outputs" / stage.name
     for rel, info in m.get("outputs", {}).items():
         p = base / rel
-        if not p.is_file() or p.stat().st_size != info["size"]:
+        # content, not size: a same-size edit of an output (which 'catalog verify' reports) re-runs the stage
+        if not p.is_file() or p.stat().st_size != info["size"] or sha256_file(p, hash_cache) != info.get("sha256"):
             return False
     return True
 
@@ -236,6 +249,9 @@ def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
             raise StageError(f"Stage '{stage.name}' needs the outputs of stage '{up}', which has not "
                              f"completed. Run 'minecarbon run PROJECT --stages {up},{stage.name}' "
                              f"(or without --stages to run everything).")
+    from .validate import validate_stage_inputs
+
+    validate_stage_inputs(cfg, stage, hash_cache)  # the rules of 'minecarbon check', before anything is read
     out_dir = cfg.workspace / "outputs" / stage.name
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / MANIFEST
@@ -283,9 +299,17 @@ def run_pipeline(cfg: ProjectConfig, stages: Iterable[str] | None = None, force:
     """
     from . import stages as _stages  # noqa: F401  (registers the stages)
 
+    from .lock import workspace_lock
+
     progress = progress or (lambda msg: None)
     selected = resolve_stages(stages)
     cfg.workspace.mkdir(parents=True, exist_ok=True)
+    with workspace_lock(cfg.workspace):  # one run at a time per workspace
+        return _run_locked(cfg, selected, force, progress, on_stage)
+
+
+def _run_locked(cfg: ProjectConfig, selected: list[Stage], force: bool, progress: Callable[[str], None],
+                on_stage: Callable[[Stage, str], None] | None) -> list[StageResult]:
     atomic_write_text(cfg.workspace / "settings.json",
                       json.dumps(cfg.model_dump(mode="json"), indent=2, ensure_ascii=False))
     hash_cache: dict = {}

@@ -398,6 +398,12 @@ class ReportBuilder:
             cf = self.cfg.plots.carbon_fractions
             for g_name, ov in cf.items():
                 self.note("plots.note_cf", group=g_name, value=self.n(ov.value, 3), source=ov.source)
+            if "carbon_fraction_source" in al:
+                tier1 = al[al["carbon_fraction_source"].astype(str).str.startswith("TIER-1 DEFAULT")]
+                groups = sorted(set(tier1["species_group"].astype(str)) - set(cf))
+                if groups:
+                    self.note("plots.note_tier1", groups="、".join(groups) if self.lang == "zh" else ", ".join(groups),
+                              value=self.n(tier1["carbon_fraction"].iloc[0], 2))
         self.tls_validation()
         rows = []
         for _, r in plots.sort_values("plot_id").iterrows():

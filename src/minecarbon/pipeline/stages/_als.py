@@ -72,15 +72,7 @@ BYTES_PER_RETURN = 210
 """Peak memory per return of the ALS path, measured (``benchmarks/results/als.md``: 4.19 GiB for 20 M returns)."""
 
 
-def available_memory_bytes() -> int | None:
-    """Memory the system can still give (Linux ``MemAvailable``), or None where it is not known."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+from ...memory import available_memory_bytes  # noqa: E402  (one definition, minecarbon.memory)
 
 
 def check_memory(paths: list[Path], available: int | None = None) -> int:

@@ -12,6 +12,7 @@ from ...config import ProjectConfig
 from ...errors import InputError
 from ...grid import align, grid_from_reference, monitoring_area
 from ...io import open_raster, read_vector
+from ...io.crs import same_crs, to_pyproj
 from ...io.raster import check_overlap
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ def project_grid(cfg: ProjectConfig) -> tuple[xr.DataArray, gpd.GeoDataFrame, gp
     boundary = read_vector(cfg.path(cfg.area.boundary), what="mine boundary", target_crs=crs)
     area = monitoring_area(boundary, cfg.area.buffer_m)
     bounds = tuple(area.total_bounds)
-    if str(ref.rio.crs) != str(crs) and not ref.rio.crs.equals(crs):
-        ref = ref.rio.reproject(crs)
+    if not same_crs(ref.rio.crs, crs):
+        ref = ref.rio.reproject(to_pyproj(crs, "[project].crs").to_wkt())
     check_overlap(ref, bounds, f"image {cfg.project.base}")
     return grid_from_reference(ref, bounds), boundary, area
 

@@ -348,7 +348,13 @@ def _change_uncertainty(ctx: Context, amount: xr.DataArray, y1: int, y2: int) ->
 
     cfg = ctx.cfg
     p1, p2 = ctx.out("uncertainty", year=y1, stage="map"), ctx.out("uncertainty", year=y2, stage="map")
-    if not (p1.exists() and p2.exists()):
+    bands = ["change_sd_t_ha", "change_lo_t_ha", "change_hi_t_ha"]
+    if not (p1.exists() and p2.exists()):  # [model].uncertainty = "none": the change's SD is unknown (NaN)
+        unknown = (amount * np.nan).astype(np.float32)
+        layers = xr.concat([unknown] * 3, dim="band").assign_coords(band=bands)
+        ctx.produced(write_raster(layers.rio.write_crs(amount.rio.crs), ctx.out("change_uncertainty"), bands,
+                                  units="t C/ha"))
+        log.info("change uncertainty unknown: the map stage wrote no per-pixel uncertainty")
         return None
     card_path = ctx.out("card", stage="model")
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}

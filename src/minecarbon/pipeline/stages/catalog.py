@@ -38,6 +38,7 @@ register(Stage(
           "raw-input archive with checksums, STAC catalog of the rasters and QGIS project",
     func=_run_catalog,
     upstream=tuple(s.name for s in STAGES if s.name not in ("report", "catalog")),
+    content_upstream=True,
     settings=("report", "catalog"),
     outputs=(
         Output("db", "../../catalog/catalog.gpkg", "database",

@@ -241,6 +241,9 @@ def _run_lidar(ctx: Context) -> None:
                                      "height_source": inplot["height_used_source"].to_numpy(),
                                      "qc": inplot["qc"].to_numpy()})
             table_rows.append(as_table)
+            _check_plausible(cfg, as_table, ptally if ptally is not None else (
+                ttable[ttable["plot_id"] == plot_id] if ttable is not None else None),
+                what, "tape tally" if ptally is not None else "tree table")
             prow = {"plot_id": plot_id, "scan": str(path), "points": res.summary["points"],
                     "ground_method": res.summary["ground_method"], "trees_detected": len(trees),
                     "trees_in_plot": len(inplot), "trees_in_plot_qc_ok": int((inplot["qc"] == "ok").sum()),
@@ -263,6 +266,9 @@ def _run_lidar(ctx: Context) -> None:
                 tls_v, tal_v = prow["agc_t_ha_tls"], prow["agc_t_ha_tally"]
                 prow["agc_diff_t_ha"] = tls_v - tal_v
                 prow["agc_diff_pct"] = 100.0 * (tls_v - tal_v) / tal_v if tal_v else np.nan
+                from ...lidar.plausibility import agc_plausibility
+
+                _raise_implausible(cfg, agc_plausibility(tls_v, tal_v, what))
             plot_rows.append(prow)
     # write (empty tables with headers when there are no scans)
     trees_all = (pd.concat(tree_rows, ignore_index=True) if tree_rows
@@ -304,6 +310,25 @@ def _validation_row(plot_id: str, st: dict, st_ok: dict) -> dict:
             row[f"{short}_rmse_{unit}{tag}"] = e.get("rmse", np.nan)
             row[f"{short}_rrmse_pct{tag}"] = e.get("rrmse_pct", np.nan)
     return row
+
+
+def _check_plausible(cfg: ProjectConfig, scanned: pd.DataFrame, reference: pd.DataFrame | None, what: str,
+                     reference_name: str) -> None:
+    """Implausible scans (feet, cut) stop the stage unless [check].accept lists "tls-plausibility"."""
+    from ...lidar.plausibility import tls_plausibility
+
+    _raise_implausible(cfg, tls_plausibility(scanned, reference, what, reference_name))
+
+
+def _raise_implausible(cfg: ProjectConfig, problems: list[str]) -> None:
+    if not problems:
+        return
+    if "tls-plausibility" in cfg.check.accept:
+        for p in problems:
+            log.warning("%s (accepted: [check].accept has \"tls-plausibility\")", p)
+        return
+    raise InputError(" ".join(problems) + " If the scan is right, accept it in the project file: [check] accept = "
+                     "[\"tls-plausibility\"].")
 
 
 register(Stage(
