@@ -90,7 +90,7 @@ def test_processes_scheduler_writes_the_threaded_bytes(tiny, threaded):
     res = _run(str(tiny), "--force", "--scheduler", "processes")
     assert res.exit_code == 0, res.output
     _assert_same(_outputs(tiny.parent / "workspace"), threaded)
-    assert not list((tiny.parent / "workspace").rglob("*.lock"))  # the file locks are cleaned up
+    assert not list((tiny.parent / "workspace").rglob("*.tif.lock"))  # the chunk-write file locks are cleaned up
 
 
 def test_local_cluster_runs_two_projects_one_broken(tiny, threaded, tmp_path):
