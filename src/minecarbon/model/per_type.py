@@ -36,6 +36,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..errors import MinecarbonWarning
+from ..progress import track
 from .cv import CVResult, check_training_data, n_groups, nested_cv, param_points, tune_and_fit
 from .learners import DEFAULT_GRIDS, LEARNERS, make_model, pipeline_grid, single_thread
 from .metrics import mean_metrics, metrics
@@ -302,7 +303,8 @@ def fit_model_set(X: np.ndarray, y: np.ndarray, feature_names: list[str], types:
     check_training_data(y, opts.folds)
     names = list(feature_names)
     type_names = dict(type_names or {})
-    pooled = {L: _fit_learner(opts, L, X, y, groups, names) for L in opts.learners}
+    pooled = {L: _fit_learner(opts, L, X, y, groups, names)
+              for L in track(opts.learners, "learners, nested CV (all plots)", unit="learners")}
     best = min(opts.learners, key=lambda L: (pooled[L].cv.metrics["rmse"], opts.learners.index(L)))
     rows = []
     for L, f in pooled.items():
@@ -340,7 +342,8 @@ def fit_model_set(X: np.ndarray, y: np.ndarray, feature_names: list[str], types:
                 choices[code] = GroupChoice(code, idx.size, "pooled", best, reason, pooled_on[best],
                                             metrics(yt, fitted[idx]), POOLED, pooled[best].cv.oof_mean[idx])
                 continue
-            own[code] = {L: _fit_learner(opts, L, X[idx], yt, g_t, names, tune=False) for L in opts.learners}
+            own[code] = {L: _fit_learner(opts, L, X[idx], yt, g_t, names, tune=False)
+                         for L in track(opts.learners, f"learners, nested CV ({label})", unit="learners")}
             cands = [("own", L, own[code][L].cv.metrics["rmse"]) for L in opts.learners] + \
                     [("pooled", L, pooled_on[L]["rmse"]) for L in opts.learners]
             for L in opts.learners:
