@@ -92,9 +92,14 @@ class CatalogBackend(abc.ABC):
     def read_table(self, name: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """A whole table (a GeoDataFrame for feature tables); columns in their stored order."""
 
-    @abc.abstractmethod
     def datasets(self, kind: str | None = None, stage: str | None = None) -> pd.DataFrame:
         """Rows of ``datasets``, optionally filtered by kind and producing stage, ordered by id."""
+        df = self.read_table("datasets")
+        if kind is not None:
+            df = df[df["kind"] == kind]
+        if stage is not None:
+            df = df[df["stage"] == stage]
+        return df.sort_values("id").reset_index(drop=True)
 
     @abc.abstractmethod
     def dataset(self, dataset_id: str) -> dict | None:

@@ -146,14 +146,6 @@ class GeoPackageBackend(CatalogBackend):
         df = pd.read_sql_query(f'SELECT {cols} FROM "{name}"', self._connect())
         return df.drop(columns=["fid"], errors="ignore")
 
-    def datasets(self, kind: str | None = None, stage: str | None = None) -> pd.DataFrame:
-        df = self.read_table("datasets")
-        if kind is not None:
-            df = df[df["kind"] == kind]
-        if stage is not None:
-            df = df[df["stage"] == stage]
-        return df.sort_values("id").reset_index(drop=True)
-
     def dataset(self, dataset_id: str) -> dict | None:
         cur = self._connect().execute('SELECT * FROM datasets WHERE id = ?', (dataset_id,))
         row = cur.fetchone()

@@ -320,14 +320,6 @@ class PostGISBackend(CatalogBackend):
             df = pd.read_sql_query(sql, self._con)
         return df.drop(columns=[FID], errors="ignore")
 
-    def datasets(self, kind: str | None = None, stage: str | None = None) -> pd.DataFrame:
-        df = self.read_table("datasets")
-        if kind is not None:
-            df = df[df["kind"] == kind]
-        if stage is not None:
-            df = df[df["stage"] == stage]
-        return df.sort_values("id").reset_index(drop=True)
-
     def dataset(self, dataset_id: str) -> dict | None:
         row = self._exec(f"SELECT * FROM {ident(self._read_schema)}.datasets WHERE id = :id",
                          id=dataset_id).mappings().first()
