@@ -48,8 +48,7 @@ def test_cross_calibrate_uses_other_groups_only():
 
 
 def test_year_factors_and_interpolation():
-    from minecarbon.pipeline.stages.map import year_factor
-    from minecarbon.pipeline.stages.model import MIN_PLOTS_YEAR_FACTOR, year_factors
+    from minecarbon.model.calibration import MIN_PLOTS_YEAR_FACTOR, year_factor, year_factors
 
     n = MIN_PLOTS_YEAR_FACTOR
     years = np.array([2005] * n + [2015] * n + [2020] * 3)

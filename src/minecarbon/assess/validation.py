@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..model.metrics import metrics
+
 CHANGE_COLUMNS = ["level", "unit", "unit_name", "year0", "year1", "n_px", "area_ha", "truth_t0", "truth_t1",
                   "map_t0", "map_t1", "truth_change_t", "map_change_t", "change_error_t", "change_error_pct",
                   "change_ratio", "sign_agrees", "truth_change_pct_of_base", "pixel_change_r2",
@@ -35,11 +37,6 @@ TREND_COLUMNS = ["level", "unit", "unit_name", "n_px", "truth_slope_t_ha_yr", "m
                  "slope_error_t_ha_yr", "pixel_slope_r2", "trend_class_agreement",
                  "truth_share_significant_increase", "map_share_significant_increase",
                  "truth_share_significant_decrease", "map_share_significant_decrease"]
-
-
-def _r2(truth: np.ndarray, est: np.ndarray) -> float:
-    ss = float(((truth - truth.mean()) ** 2).sum())
-    return float(1.0 - ((est - truth) ** 2).sum() / ss) if ss > 0 and truth.size > 1 else float("nan")
 
 
 def zone_masks(zones: Mapping[str, np.ndarray], forest_l1: Sequence[int], name: Callable[[str, int], str]
@@ -82,6 +79,7 @@ def change_table(maps: Mapping[int, np.ndarray], truth: Mapping[int, np.ndarray]
             tt0, tt1, mm0, mm1 = (float(a[sel].sum() * px_ha) for a in (t0, t1, m0, m1))
             dt, dm = tt1 - tt0, mm1 - mm0
             pt, pm = (t1 - t0)[sel], (m1 - m0)[sel]
+            pix = metrics(pt, pm)
             yrs = max(y1 - y0, 1)
             rows.append({
                 "level": level, "unit": unit, "unit_name": uname, "year0": y0, "year1": y1, "n_px": n,
@@ -91,8 +89,8 @@ def change_table(maps: Mapping[int, np.ndarray], truth: Mapping[int, np.ndarray]
                 "change_ratio": dm / dt if dt != 0 else float("nan"),
                 "sign_agrees": bool(np.sign(dm) == np.sign(dt)),
                 "truth_change_pct_of_base": 100.0 * dt / tt0 if tt0 > 0 else float("nan"),
-                "pixel_change_r2": _r2(pt, pm), "pixel_change_rmse_t_ha": float(np.sqrt(((pm - pt) ** 2).mean())),
-                "pixel_change_bias_t_ha": float((pm - pt).mean()),
+                "pixel_change_r2": pix["r2"], "pixel_change_rmse_t_ha": pix["rmse"],
+                "pixel_change_bias_t_ha": pix["bias"],
                 "truth_growth_t_ha_yr": float(pt.mean() / yrs), "map_growth_t_ha_yr": float(pm.mean() / yrs)})
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
 
@@ -116,7 +114,7 @@ def trend_table(map_slope: np.ndarray, truth_slope: np.ndarray, map_class: np.nd
         a, b = ts[sel], ms[sel]
         rows.append({"level": level, "unit": unit, "unit_name": uname, "n_px": n,
                      "truth_slope_t_ha_yr": float(a.mean()), "map_slope_t_ha_yr": float(b.mean()),
-                     "slope_error_t_ha_yr": float(b.mean() - a.mean()), "pixel_slope_r2": _r2(a, b),
+                     "slope_error_t_ha_yr": float(b.mean() - a.mean()), "pixel_slope_r2": metrics(a, b)["r2"],
                      "trend_class_agreement": float((mc[sel] == tc[sel]).mean()),
                      "truth_share_significant_increase": float((tc[sel] == 2).mean()),
                      "map_share_significant_increase": float((mc[sel] == 2).mean()),

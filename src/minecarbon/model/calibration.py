@@ -89,3 +89,30 @@ def cross_calibrate(y: np.ndarray, pred: np.ndarray, groups: np.ndarray | None) 
         cal = InverseCalibration.fit(y[~test], pred[~test])
         out[test] = cal.apply(pred[test])
     return out
+
+
+MIN_PLOTS_YEAR_FACTOR = 10
+"""Fewest plots of a survey year (with a map sum above 0) for its ratio factor; fewer: no factor for that year."""
+
+
+def year_factors(years: np.ndarray, y: np.ndarray, map_at_plots: np.ndarray) -> dict[int, float]:
+    """Survey-year ratio factors (``[model].year_adjustment = "ratio"``): per survey year with
+    :data:`MIN_PLOTS_YEAR_FACTOR` plots or more, the plots' AGC sum over the map's AGC sum at those plots (the
+    ratio estimator, Cochran 1977, ch. 6)."""
+    years = np.asarray(years)
+    out = {}
+    for yr in np.unique(years):
+        s = years == yr
+        den = float(np.sum(map_at_plots[s]))
+        if s.sum() >= MIN_PLOTS_YEAR_FACTOR and den > 0:
+            out[int(yr)] = float(np.sum(y[s]) / den)
+    return out
+
+
+def year_factor(factors: dict[int, float], year: int) -> float:
+    """The factor of ``year``: its own, linearly interpolated between survey years, held beyond them (1 without
+    factors)."""
+    if not factors:
+        return 1.0
+    ys = sorted(factors)
+    return float(np.interp(year, ys, [factors[y] for y in ys]))

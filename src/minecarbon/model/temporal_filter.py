@@ -20,6 +20,8 @@ within a window; a pixel with no value in a year stays NaN in that year.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
@@ -40,12 +42,9 @@ def running_median_np(a: np.ndarray, window: int, axis: int = 0) -> np.ndarray:
     post = 2.0 * a[-1:] - a[-h - 1:-1][::-1]
     p = np.concatenate([pre, a, post])
     win = np.lib.stride_tricks.sliding_window_view(p, 2 * h + 1, axis=0)  # (n, ..., 2h+1)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out = np.nanmedian(win, axis=-1)
+    with warnings.catch_warnings():  # all-NaN windows: NaN, without "All-NaN slice" warnings
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.nanmedian(win, axis=-1)
     out[~np.isfinite(a)] = np.nan
     return np.moveaxis(out, 0, axis)
 

@@ -29,7 +29,7 @@ from ... import model, units
 from ...errors import StageError
 from ...grid import align, pixel_area_m2
 from ...io import open_raster, read_table, write_raster, write_table
-from ...model.calibration import InverseCalibration
+from ...model.calibration import InverseCalibration, year_factor
 from ...progress import track
 from ..core import Context, Output, Stage, read_manifest, register
 from ._common import L1_NODATA, read_forest_type
@@ -85,6 +85,7 @@ def _run_map(ctx: Context) -> None:
     factors = {int(k): float(v) for k, v in (info.get("year_factors") or {}).items()}
     window = mc.temporal_filter_years if len(cfg.project.years) >= 3 else 0
     raw_dir = ctx.out("agc", year=cfg.project.years[0]).parent / "_unfiltered"
+    l1v = np.asarray(l1.values) if truth_dir is not None else None
     for year in track(cfg.project.years, "AGC maps", unit="years"):
         ctx.progress(f"AGC map {year}")
         stack = open_raster(ctx.out("stack", year=year, stage="features"), what=f"feature stack {year}",
@@ -129,7 +130,6 @@ def _run_map(ctx: Context) -> None:
             if tp.exists():
                 truth = np.asarray(align(_band(tp, f"truth AGC {year}", None), tmpl).values, dtype=float)
                 est = np.asarray(agc.values, dtype=float)
-                l1v = np.asarray(l1.values)
                 for code in range(1, 6):
                     sel = (l1v == code) & np.isfinite(est) & np.isfinite(truth)
                     truth_totals[(year, code)] = float(truth[sel].sum() * px_ha)
@@ -162,15 +162,6 @@ def _run_map(ctx: Context) -> None:
         allrows = vt[vt["forest_type"] == "all"]
         log.info("AGC maps vs truth: median R2 %.3f, interval coverage %.1f-%.1f %%", allrows["r2"].median(),
                  100 * allrows["interval_coverage"].min(), 100 * allrows["interval_coverage"].max())
-
-
-def year_factor(factors: dict[int, float], year: int) -> float:
-    """The ratio factor of ``year``: its own, linearly interpolated between survey years, held beyond them
-    (1 without factors)."""
-    if not factors:
-        return 1.0
-    ys = sorted(factors)
-    return float(np.interp(year, ys, [factors[y] for y in ys]))
 
 
 def _filter_years(ctx: Context, raw_dir, window: int, chunks) -> None:

@@ -23,7 +23,7 @@ from ...config import ModelConfig, ProjectConfig
 from ...io import open_raster, read_table, write_table
 from ...io.atomic import atomic_path, atomic_write_text
 from ...model import temporal
-from ...model.calibration import InverseCalibration, cross_calibrate
+from ...model.calibration import InverseCalibration, cross_calibrate, year_factors
 from ...model.learners import LEARNERS
 from ...model.per_type import FitOptions, ModelSet
 from ..core import Context, Output, Stage, register
@@ -271,21 +271,6 @@ def _run_model(ctx: Context) -> None:
     card["model_sha256"] = json.loads(manpath.read_text(encoding="utf-8"))["sha256"]
     ctx.produced(atomic_write_text(ctx.out("card"), json.dumps(card, indent=2, ensure_ascii=False,
                                                                default=_json_default)))
-
-
-MIN_PLOTS_YEAR_FACTOR = 10
-"""Fewest plots of a survey year (with a map sum above 0) for its ratio factor; fewer: no factor for that year."""
-
-
-def year_factors(years: np.ndarray, y: np.ndarray, map_at_plots: np.ndarray) -> dict[int, float]:
-    """Ratio of plot AGC to map AGC at the plots, per survey year (``MIN_PLOTS_YEAR_FACTOR`` plots or more)."""
-    out = {}
-    for yr in np.unique(years):
-        s = years == yr
-        den = float(np.sum(map_at_plots[s]))
-        if s.sum() >= MIN_PLOTS_YEAR_FACTOR and den > 0:
-            out[int(yr)] = float(np.sum(y[s]) / den)
-    return out
 
 
 def _temporal_validation(ctx: Context, tab: pd.DataFrame, X: np.ndarray, y: np.ndarray, ms: ModelSet,
