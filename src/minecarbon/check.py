@@ -40,118 +40,40 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .config import DAMAGE_TYPE_ALIASES, DAMAGE_TYPES, ProjectConfig, load_config
+from .config import ProjectConfig, load_config
 from .errors import (
     ConfigError,
     MinecarbonError,
     MissingInputError,
     MissingValueError,
+    Problem,
+    Severity,
     UnknownSpeciesError,
+    format_problems,
 )
 from .features.sensors import get_sensor
+from .inputs._text import fmt as _fmt
+from .inputs._text import numeric as _numeric
+from .inputs._text import one_line as _one_line
+from .inputs._text import rows as _rows
+from .inputs._text import values as _values
+from .inputs._text import years_text as _years_text
+from .inputs.spec import fid_where as _fid_where
 
-__all__ = ["Problem", "check_config", "check_project", "format_problems"]
-
-Severity = Literal["error", "warning"]
+__all__ = ["Problem", "check_config", "check_project", "format_problems"]  # Problem: from minecarbon.errors
 
 BUFFER_RANGE_M = (100.0, 500.0)
 """The standard says the buffer is 'generally 100-500 m'."""
-DBH_MAX_CM = 300.0
-HEIGHT_MIN_M = 1.3
-HEIGHT_MAX_M = 80.0
-MAX_LISTED = 10
-"""At most this many rows / features / values are named in one problem."""
-PLOT_COLUMNS = ("plot_id", "x", "y", "survey_year", "size_m")
-TREE_COLUMNS = ("plot_id", "tree_id", "species", "dbh_cm", "height_m")
 _SAMPLE_PX = 1024
 _GDAL_READONLY = {"GDAL_PAM_ENABLED": "NO"}  # never write .aux.xml beside the inputs
-
-
-# ---------------------------------------------------------------------------
-# Problem
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Problem:
-    """One problem found in a project.
-
-    Attributes
-    ----------
-    file : str
-        The file concerned (relative to the project folder where possible).
-    where : str
-        Where in that file: a key (``"[area].buffer_m"``), rows and a column
-        (``"line 12, column dbh_cm"``), a band (``"band 'nir'"``), features
-        (``"fid 3"``) or ``"(file)"`` for the file as a whole.
-    message : str
-        What is wrong.
-    fix : str
-        How to fix it.
-    severity : {"error", "warning"}
-        Errors stop the pipeline; warnings are worth a look.
-    code : str
-        For a plausibility warning that would make the numbers meaningless,
-        its name in :data:`minecarbon.config.PLAUSIBILITY_CODES`: ``run``
-        treats it as an error unless the project file accepts it
-        (``[check].accept``).  ``"missing-file"`` for a named file that does
-        not exist (``run`` leaves these to the stage that needs the file).
-        Empty for other problems.
-    stage : str
-        The pipeline stage whose rule this is, when the rule is not about the
-        file as such (e.g. "too few plots for the model's folds" is the
-        ``model`` stage's, not every stage reading the plot sheet's).
-    """
-
-    file: str
-    where: str
-    message: str
-    fix: str
-    severity: Severity = "error"
-    code: str = ""
-    stage: str = ""
-
-    @property
-    def is_error(self) -> bool:
-        """True for an error, False for a warning."""
-        return self.severity == "error"
-
-    def __str__(self) -> str:
-        msg = _one_line(self.message).rstrip(". ")
-        return f"{self.file}: {self.where}: {msg}. Fix: {_one_line(self.fix)}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def format_problems(problems: Sequence[Problem]) -> str:
-    """Format problems for people: a summary line, then errors, then warnings.
-
-    Parameters
-    ----------
-    problems : sequence of Problem
-
-    Returns
-    -------
-    str
-        ``"No problems found."`` or one line per problem, each prefixed with
-        ``error:`` or ``warning:``.
-    """
-    if not problems:
-        return "No problems found."
-    errors = [p for p in problems if p.is_error]
-    warns = [p for p in problems if not p.is_error]
-    lines = [f"{len(errors)} error(s), {len(warns)} warning(s):"]
-    lines += [f"error: {p}" for p in errors]
-    lines += [f"warning: {p}" for p in warns]
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------
@@ -346,32 +268,6 @@ class _Context:
                      "as a bug of minecarbon (the other checks still ran).")
 
 
-def _rows(idx: Iterable[int], word: str = "line", col: str | None = None) -> str:
-    """Where-text for data rows given their 0-based positions (header = line 1)."""
-    nums = [int(i) + 2 for i in idx]
-    return _listing(nums, word, col)
-
-
-def _listing(nums: Sequence[Any], word: str, col: str | None = None, noun: str = "column") -> str:
-    shown = ", ".join(str(n) for n in nums[:MAX_LISTED])
-    if len(nums) > MAX_LISTED:
-        shown += f" (+{len(nums) - MAX_LISTED} more)"
-    text = f"{word}{'s' if len(nums) > 1 else ''} {shown}"
-    return f"{text}, {noun} {col}" if col else text
-
-
-def _values(vals: Iterable[Any], n: int = 5) -> str:
-    vals = list(vals)
-    out = ", ".join(_fmt(v) for v in vals[:n])
-    return out + (", ..." if len(vals) > n else "")
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):g}"
-    return repr(v) if isinstance(v, str) else str(v)
-
-
 def _pyproj(crs: Any) -> Any:
     """Any CRS-like object -> pyproj CRS (None stays None)."""
     if crs is None:
@@ -411,19 +307,6 @@ def _transform_bounds(bounds: Sequence[float], src: Any, dst: Any) -> tuple[floa
     if not all(math.isfinite(v) for v in out):
         raise ValueError(f"bounds cannot be transformed from {_crs_name(src)} to {_crs_name(dst)}")
     return tuple(float(v) for v in out)  # type: ignore[return-value]
-
-
-def _numeric(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Text column -> (numbers, missing mask, not-a-number mask)."""
-    text = s.astype(str).str.strip()
-    missing = text.isin(["", "nan", "NaN", "NA", "N/A", "None", "null"])
-    num = pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
-    bad = ~missing & (num.isna() | ~np.isfinite(num.fillna(0.0)))
-    return num.where(~bad), missing, bad
-
-
-def _is_int(v: float) -> bool:
-    return math.isfinite(v) and float(v).is_integer()
 
 
 # ---------------------------------------------------------------------------
@@ -632,12 +515,6 @@ def _year_files(ctx: _Context, key: str, pattern: str, years: Sequence[int], nee
                 f"Add the missing file(s) or correct the pattern {pattern!r} in {ctx.project_file} ({{year}} is "
                 f"replaced by the 4-digit year).", code="missing-file")
     return found
-
-
-def _years_text(years: Sequence[int]) -> str:
-    if len(years) > 2 and list(years) == list(range(years[0], years[-1] + 1)):
-        return f"{years[0]}-{years[-1]}"
-    return ", ".join(str(y) for y in years)
 
 
 # ---------------------------------------------------------------------------
@@ -1015,11 +892,6 @@ def _layer_counts(path: Path, names: list[str]) -> dict[str, int | None]:
     return out
 
 
-def _fid_where(gdf: Any, mask: Any, col: str | None = None) -> str:
-    return _listing([int(i) if str(i).lstrip("-").isdigit() else i for i in gdf.index[np.asarray(mask)]],
-                    "fid", col, noun="attribute")
-
-
 def _check_layer_crs(ctx: _Context, gdf: Any, shown: str, what: str, require_projected: bool) -> bool:
     """CRS of a layer: present, plausible, projected where needed; False when there is none."""
     crs = gdf.crs
@@ -1156,88 +1028,36 @@ def _check_boundary(ctx: _Context) -> None:
     ctx.area_crs = area_crs
 
 
-_LAYERS = {
-    "disturbance": (("year", "damage_type"), "year", True),
-    "planned": (("planned_year", "damage_type"), "planned_year", False),
-    "reclamation": (("year", "species"), "year", True),
-}
-
-
 def _check_layers(ctx: _Context) -> None:
-    for name in _LAYERS:
-        value = getattr(ctx.cfg.inputs, name)
+    from .inputs import LAYERS
+
+    for spec in LAYERS.values():
+        section, name = spec.key.split(".")
+        value = getattr(getattr(ctx.cfg, section), name)
         if value is None:
             continue
         path = ctx.cfg.path(value)
         if path is None or not path.exists():
             continue
-        ctx.guard(ctx.show(path), "(file)", _check_layer, ctx, name, path)
+        ctx.guard(ctx.show(path), "(file)", _check_layer, ctx, spec, path)
 
 
-def _require_attrs(ctx: _Context, layer: _Layer, what: str, required: Sequence[str]) -> list[str]:
-    """Report the required attributes a layer lacks; returns them."""
-    attrs = layer.attrs
-    missing = [c for c in required if c not in attrs]
-    for col in missing:
-        near = [c for c in attrs if c.lower() == col.lower()]
-        ctx.add(layer.shown, f"attribute {col}", f"the {what} lacks the required attribute {col!r} "
-                f"(attributes: {', '.join(attrs) or 'none'})",
-                f"Rename {near[0]!r} to {col!r}." if near else f"Add the attribute {col!r}.")
-    return missing
-
-
-def _check_layer(ctx: _Context, name: str, path: Path) -> None:
-    required, year_col, in_period = _LAYERS[name]
-    key = f"[inputs].{name}"
-    what = f"{name} layer"
-    layer = _polygon_layer(ctx, path, f"{what} ({key})", key,
+def _check_layer(ctx: _Context, spec: Any, path: Path) -> None:
+    """A layer of :data:`minecarbon.inputs.LAYERS`: what every polygon layer shares, then its spec's rules."""
+    key = f"[{spec.key.split('.')[0]}].{spec.key.split('.')[1]}"
+    layer = _polygon_layer(ctx, path, f"{spec.what} ({key})", key,
                            no_features=(f"Add the features, or remove {key} from the project file if none.",
                                         "warning"), polygon_fix="Save the patches as polygons.")
     if layer is None:
         return
-    missing = _require_attrs(ctx, layer, what, required)
+    ctx.problems += spec.layer_problems(layer.gdf, layer.shown, usable=layer.usable, cfg=ctx.cfg)
     if not layer.usable:
         return
-    gdf, shown = layer.gdf, layer.shown
-    if "damage_type" in required and "damage_type" not in missing:
-        raw = gdf["damage_type"]
-        text = raw.astype(str).str.strip()
-        text = text.where(raw.notna(), "")
-        ok = text.str.lower().isin(list(DAMAGE_TYPE_ALIASES)) | text.isin(list(DAMAGE_TYPE_ALIASES))
-        bad = ~ok
-        if bool(bad.any()):
-            vals = list(dict.fromkeys(text[bad]))
-            ctx.add(shown, _fid_where(gdf, bad, "damage_type"), f"damage_type {_values(vals)} is not one "
-                    f"of {', '.join(DAMAGE_TYPES)} (or 挖损, 塌陷, 压占)",
-                    "Set damage_type of these features to excavation (挖损), subsidence (塌陷) or "
-                    "occupation (压占).")
-    if year_col not in missing:
-        num, missing_year, badnum = _numeric(gdf[year_col].astype(object).where(gdf[year_col].notna(), ""))
-        if bool(missing_year.any()):
-            ctx.add(shown, _fid_where(gdf, missing_year, year_col), f"{year_col} is empty",
-                    f"Fill in {year_col} (4-digit year) for these features.")
-        nonint = ~missing_year & (badnum | ~num.map(lambda v: _is_int(v) if pd.notna(v) else True))
-        if bool(nonint.any()):
-            ctx.add(shown, _fid_where(gdf, nonint, year_col), f"{year_col} {_values(gdf[year_col][nonint])} "
-                    f"is not a whole year", f"Give {year_col} as a 4-digit year, e.g. 2015.")
-        if name == "disturbance" and bool(num.notna().any()):
+    if spec.key == "inputs.disturbance" and "year" in layer.attrs:
+        num, _, _ = _numeric(layer.gdf["year"].astype(object).where(layer.gdf["year"].notna(), ""))
+        if bool(num.notna().any()):
             ctx.first_disturbance_year = int(num.dropna().min())
-        if in_period:
-            y0, y1 = ctx.cfg.project.start_year, ctx.cfg.project.end_year
-            out = num.notna() & ~nonint & ((num < y0) | (num > y1))
-            if bool(out.any()):
-                ctx.add(shown, _fid_where(gdf, out, year_col), f"{year_col} "
-                        f"{_values(sorted(set(num[out].astype(int))))} is outside the monitoring period "
-                        f"{y0}-{y1}", f"Correct the year, or drop these features if they fall outside "
-                        f"{y0}-{y1}.")
-    if name == "reclamation" and "species" not in missing:
-        sp = gdf["species"]
-        blank = sp.isna() | (sp.astype(str).str.strip() == "")
-        if bool(blank.any()):
-            ctx.add(shown, _fid_where(gdf, blank, "species"), "species is empty", "Fill in the planted "
-                    "species (Chinese or Latin name).", "warning")
-    _check_in_area(ctx, layer, what)
-
+    _check_in_area(ctx, layer, spec.what)
 
 
 # ---------------------------------------------------------------------------
@@ -1336,139 +1156,34 @@ def _check_covariates(ctx: _Context) -> None:
 # ---------------------------------------------------------------------------
 # 6. tables
 # ---------------------------------------------------------------------------
-def _read_sheet(ctx: _Context, path: Path, what: str, key: str) -> tuple[pd.DataFrame, str] | None:
-    """Read a CSV / XLSX / Parquet as text, keeping the file's row positions in the index."""
-    shown = ctx.show(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xls"):
-            from .io.table import excel_sheet
-
-            df = pd.read_excel(path, sheet_name=excel_sheet(path, f"the {what} ({key})"), dtype=str,
-                               keep_default_na=False)
-            word = "row"
-        elif suffix == ".parquet":
-            df = pd.read_parquet(path)
-            df = df.astype(object).where(df.notna(), "").astype(str)
-            word = "row"
-        else:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                             skip_blank_lines=False)
-            word = "line"
-    except MinecarbonError as exc:
-        ctx.add(shown, "(file)", str(exc).split(". ", 1)[0].replace(f" {path}", ""),
-                "Keep the table on one sheet (delete or move the others), or save that sheet as a UTF-8 CSV.")
-        return None
-    except UnicodeDecodeError:
-        ctx.add(shown, "(file)", f"the {what} ({key}) is not UTF-8 text (perhaps GBK from Excel)",
-                "Save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8).")
-        return None
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a bad input
-        ctx.add(shown, "(file)", f"the {what} ({key}) cannot be read as a table "
-                f"({type(exc).__name__}: {_one_line(str(exc))[:200]})",
-                "Save it as a UTF-8 CSV with one header row.")
-        return None
-    df = df.fillna("").astype(str)
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.apply(lambda s: s.str.strip()) if len(df.columns) else df
-    if len(df):
-        df = df.loc[~(df == "").all(axis=1)]  # blank lines; the index keeps file positions
-    return df, word
-
-
-def _require_columns(ctx: _Context, df: pd.DataFrame, shown: str, what: str,
-                     required: Sequence[str]) -> list[str]:
-    present = list(df.columns)
-    missing = [c for c in required if c not in present]
-    for col in missing:
-        near = [c for c in present if c.lower().replace(" ", "_") == col]
-        ctx.add(shown, f"column {col}", f"the {what} lacks the required column {col!r} (columns: "
-                f"{', '.join(present) or 'none'})",
-                f"Rename {near[0]!r} to {col!r}." if near else f"Add a column {col!r} (header in line 1).")
-    return missing
-
-
 def _check_plots(ctx: _Context) -> None:
+    """The plot sheet through :data:`minecarbon.inputs.PLOT_SHEET`; then the plots against the monitoring area."""
+    from .inputs import PLOT_SHEET
+    from .inputs.spec import read_sheet
+    from .inputs.tables import plot_xy
+
     cfg = ctx.cfg
     path = cfg.path(cfg.inputs.plots)
     assert path is not None
     if not path.is_file():
         return
-    shown, what = ctx.show(path), "plot sheet"
-    got = _read_sheet(ctx, path, what, "[inputs].plots")
-    if got is None:
+    shown = ctx.show(path)
+    try:
+        sheet = read_sheet(path, PLOT_SHEET.what, "[inputs].plots")
+    except MinecarbonError as exc:
+        ctx.problems += [replace(p, file=shown) for p in exc.problems]
         return
-    df, word = got
-    missing = _require_columns(ctx, df, shown, what, PLOT_COLUMNS)
+    ctx.problems += PLOT_SHEET.sheet_problems(sheet, shown, cfg=cfg)
+    df = sheet.df
     if len(df) == 0:
-        ctx.add(shown, "(file)", "the plot sheet has no rows", "Add one row per surveyed plot.")
         return
-    if "plot_id" not in missing:
-        ids = df["plot_id"]
-        blank = ids == ""
-        if bool(blank.any()):
-            ctx.add(shown, _rows(df.index[blank], word, "plot_id"), "plot_id is empty",
-                    "Give every plot an identifier.")
-        dup = ids[~blank & ids.duplicated(keep=False)]
-        for pid, grp in dup.groupby(dup, sort=False):
-            ctx.add(shown, _rows(grp.index, word, "plot_id"), f"plot_id {pid!r} appears {len(grp)} times",
-                    "Give each plot a unique plot_id (or delete the repeated rows).")
-        ctx.plot_ids = set(ids[~blank])
-    if "survey_year" not in missing:
-        num, miss, bad = _numeric(df["survey_year"])
-        _report_missing_bad(ctx, df, shown, word, "survey_year", miss, bad, "a 4-digit year")
-        y0, y1 = cfg.project.start_year, cfg.project.end_year
-        out = num.notna() & ((num < y0) | (num > y1))
-        if bool(out.any()):
-            ctx.add(shown, _rows(df.index[out], word, "survey_year"), f"survey_year "
-                    f"{_values(sorted(set(num[out])))} is outside the monitoring period {y0}-{y1}",
-                    "Correct the year, or widen [project].start_year/end_year if the survey belongs "
-                    "to the project.")
-    if "size_m" not in missing:
-        num, miss, bad = _numeric(df["size_m"])
-        _report_missing_bad(ctx, df, shown, word, "size_m", miss, bad, "the plot size in metres")
-        nonpos = num.notna() & (num <= 0)
-        if bool(nonpos.any()):
-            ctx.add(shown, _rows(df.index[nonpos], word, "size_m"), f"size_m {_values(num[nonpos])} is not "
-                    f"positive", "Give the plot size in metres (> 0).")
-    if "slope_deg" in df.columns:
-        num, miss, bad = _numeric(df["slope_deg"])
-        out = bad | (num.notna() & ((num < 0) | (num >= 90)))
-        if bool(out.any()):
-            ctx.add(shown, _rows(df.index[out], word, "slope_deg"), f"slope_deg "
-                    f"{_values(df['slope_deg'][out])} is not a slope in degrees (0-90)",
-                    "Give the slope in degrees (not percent), or leave it empty.")
-    if "x" not in missing and "y" not in missing:
-        x, xm, xb = _numeric(df["x"])
-        y, ym, yb = _numeric(df["y"])
-        _report_missing_bad(ctx, df, shown, word, "x", xm, xb, "a projected coordinate in metres")
-        _report_missing_bad(ctx, df, shown, word, "y", ym, yb, "a projected coordinate in metres")
-        ok = x.notna() & y.notna()
-        deg = ok & (x.abs() <= 180) & (y.abs() <= 90)
-        if bool(deg.any()):
-            ctx.add(shown, _rows(df.index[deg], word, "x, y"), "x/y look like longitude/latitude in "
-                    "degrees", "Give the plot centres in the project's projected CRS (metres), e.g. "
-                    "convert them in QGIS.")
-        ok &= ~deg
+    if "plot_id" in df.columns:
+        ctx.plot_ids = set(df["plot_id"][df["plot_id"] != ""])
+    if "x" in df.columns and "y" in df.columns:
+        x, y, ok = plot_xy(sheet)
         ctx.plot_xy = np.column_stack([x[ok].to_numpy(float), y[ok].to_numpy(float)])
         if bool(ok.any()) and ctx.area is not None:
-            _plots_outside(ctx, df, shown, word, x, y, ok)
-    if "forest_type" in df.columns:
-        _check_plot_forest_types(ctx, df, shown, word)
-
-
-def _check_plot_forest_types(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> None:
-    """The optional forest_type column: codes of [forest_type_codes] (the model stage reads them as numbers)."""
-    codes = ctx.cfg.forest_type_codes.model_dump()
-    num, _, bad = _numeric(df["forest_type"])
-    unknown = bad | (num.notna() & ~num.isin([float(v) for v in codes.values()]))
-    if bool(unknown.any()):
-        legend = ", ".join(f"{v} {k}" for k, v in codes.items())
-        ctx.add(shown, _rows(df.index[unknown], word, "forest_type"), f"forest_type "
-                f"{_values(list(dict.fromkeys(df['forest_type'][unknown])))} is not a code of "
-                f"[forest_type_codes] ({legend}); the model would treat it as a type of its own, or ignore it "
-                f"if it is not a number", "Give the code of the forest type (or leave it empty to take the "
-                "forest-type map's), or add the code to [forest_type_codes].")
+            _plots_outside(ctx, df, shown, sheet.word, x, y, ok)
 
 
 # ---------------------------------------------------------------------------
@@ -1505,16 +1220,6 @@ def _check_model_plots(ctx: _Context) -> None:
         ctx.add(ctx.project_file, "[model].cv_folds", f"the {len(xy)} plots of {shown} fall in only {k} spatial "
                 f"cross-validation groups ({blocks}), fewer than cv_folds = {m.cv_folds}: the CV will use {k} "
                 f"folds", fix + f" Or set cv_folds = {k} so that the model card says what is done.", "warning")
-
-
-def _report_missing_bad(ctx: _Context, df: pd.DataFrame, shown: str, word: str, col: str,
-                        missing: pd.Series, bad: pd.Series, expect: str) -> None:
-    if bool(missing.any()):
-        ctx.add(shown, _rows(df.index[missing], word, col), f"{col} is empty",
-                f"Fill in {col} ({expect}).")
-    if bool(bad.any()):
-        ctx.add(shown, _rows(df.index[bad], word, col), f"{col} {_values(df[col][bad])} is not a number",
-                f"Give {col} as a number ({expect}; '.' as decimal point, no units).")
 
 
 def _plots_outside(ctx: _Context, df: pd.DataFrame, shown: str, word: str, x: pd.Series, y: pd.Series,
@@ -1589,102 +1294,28 @@ def _check_tally(ctx: _Context) -> None:
 
 
 def _check_tree_sheet(ctx: _Context, path: Path, what: str, key: str, check_plots: bool) -> None:
+    """A tree sheet through its spec (:data:`minecarbon.inputs.TREE_SHEET` / ``TALLY_SHEET``); then its species."""
+    from .inputs import TABLES
+    from .inputs.spec import read_sheet
+
+    spec = TABLES[key.replace("[", "").replace("]", "")]
     shown = ctx.show(path)
-    got = _read_sheet(ctx, path, what, key)
-    if got is None:
+    try:
+        sheet = read_sheet(path, spec.what, key)
+    except MinecarbonError as exc:
+        ctx.problems += [replace(p, file=shown) for p in exc.problems]
         return
-    df, word = got
-    missing = _require_columns(ctx, df, shown, what, TREE_COLUMNS)
-    if len(df) == 0:
-        ctx.add(shown, "(file)", f"the {what} has no rows", "Add one row per measured tree.")
-        return
-    # identifiers
-    if "plot_id" not in missing:
-        pid = df["plot_id"]
-        blank = pid == ""
-        if bool(blank.any()):
-            ctx.add(shown, _rows(df.index[blank], word, "plot_id"), "plot_id is empty",
-                    "Give the plot of every tree.")
-        if check_plots and ctx.plot_ids is not None:
-            unknown = ~blank & ~pid.isin(ctx.plot_ids)
-            if bool(unknown.any()):
-                ids = list(dict.fromkeys(pid[unknown]))
-                plots_file = ctx.show(ctx.cfg.path(ctx.cfg.inputs.plots))
-                ctx.add(shown, _rows(df.index[unknown], word, "plot_id"), f"plot_id {_values(ids, 8)} "
-                        f"is not in the plot sheet ({plots_file})", "Correct the plot_id or add the plot "
-                        "to the plot sheet.")
-        if "tree_id" not in missing:
-            tid = df["tree_id"]
-            tblank = tid == ""
-            if bool(tblank.any()):
-                ctx.add(shown, _rows(df.index[tblank], word, "tree_id"), "tree_id is empty",
-                        "Number every tree within its plot.")
-            keyed = df.loc[~tblank & ~blank, ["plot_id", "tree_id"]]
-            dup = keyed[keyed.duplicated(keep=False)]
-            for (p, t), grp in dup.groupby(["plot_id", "tree_id"], sort=False):
-                ctx.add(shown, _rows(grp.index, word, "tree_id"), f"tree {t!r} of plot {p!r} appears "
-                        f"{len(grp)} times", "Give each tree a unique tree_id within its plot (or delete "
-                        "the repeated rows).")
-    # DBH
-    if "dbh_cm" not in missing:
-        _check_dbh(ctx, df, shown, word)
-    # height
-    if "height_m" not in missing:
-        _check_height(ctx, df, shown, word)
-    # species
-    if "species" not in missing:
-        _check_species(ctx, df, shown, word)
-
-
-def _check_dbh(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> None:
-    d, miss, bad = _numeric(df["dbh_cm"])
-    _report_missing_bad(ctx, df, shown, word, "dbh_cm", miss, bad, "diameter at breast height in cm")
-    nonpos = d.notna() & (d <= 0)
-    if bool(nonpos.any()):
-        ctx.add(shown, _rows(df.index[nonpos], word, "dbh_cm"), f"DBH {_values(d[nonpos])} cm is not "
-                f"positive", "Correct the diameter at breast height (cm, > 0) or delete the row.")
-    pos = d[d.notna() & (d > 0)]
-    if len(pos) == 0:
-        return
-    if bool((pos < 1).all()):
-        ctx.add(shown, "column dbh_cm", f"every DBH is below 1 cm (median {pos.median():g}); the values "
-                f"look like metres", "Give DBH in centimetres (multiply by 100).")
-    elif pos.median() > 150:
-        ctx.add(shown, "column dbh_cm", f"the median DBH is {pos.median():g} cm; the values look like "
-                f"millimetres", "Give DBH in centimetres (divide by 10).")
-    else:
-        huge = d.notna() & (d > DBH_MAX_CM)
-        if bool(huge.any()):
-            ctx.add(shown, _rows(df.index[huge], word, "dbh_cm"), f"DBH {_values(d[huge])} cm is absurd "
-                    f"(> {DBH_MAX_CM:g} cm)", "Correct the value (a typo, or millimetres/circumference "
-                    "instead of diameter in cm).")
-
-
-def _check_height(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> None:
-    h, miss, bad = _numeric(df["height_m"])
-    _report_missing_bad(ctx, df, shown, word, "height_m", miss, bad, "tree height in m")
-    pos = h[h.notna() & (h > 0)]
-    if len(pos) and pos.median() > HEIGHT_MAX_M:
-        ctx.add(shown, "column height_m", f"the median height is {pos.median():g} m; the values look like "
-                f"decimetres or centimetres", "Give tree height in metres.")
-        return
-    low = h.notna() & (h <= HEIGHT_MIN_M)
-    if bool(low.any()):
-        ctx.add(shown, _rows(df.index[low], word, "height_m"), f"height {_values(h[low])} m is not above "
-                f"breast height ({HEIGHT_MIN_M:g} m), so the tree has no DBH",
-                "Correct the height (m), or drop trees shorter than 1.3 m from the tally.")
-    high = h.notna() & (h > HEIGHT_MAX_M)
-    if bool(high.any()):
-        ctx.add(shown, _rows(df.index[high], word, "height_m"), f"height {_values(h[high])} m is absurd "
-                f"(> {HEIGHT_MAX_M:g} m)", "Correct the height (m).")
+    plot_ids = ctx.plot_ids if check_plots else None
+    ctx.problems += spec.sheet_problems(sheet, shown, plot_ids=plot_ids,
+                                        plot_sheet=ctx.show(ctx.cfg.path(ctx.cfg.inputs.plots)))
+    if len(sheet.df) and "species" in sheet.df.columns:
+        _check_species(ctx, sheet.df, shown, sheet.word)
 
 
 def _check_species(ctx: _Context, df: pd.DataFrame, shown: str, word: str) -> None:
+    """Species against the allometry table (a cross-file check): known names, carbon fractions, DBH ranges."""
     sp = df["species"]
     blank = sp == ""
-    if bool(blank.any()):
-        ctx.add(shown, _rows(df.index[blank], word, "species"), "species is empty",
-                "Fill in the species (Chinese or Latin name).")
     table = ctx.table
     if table is None:
         return

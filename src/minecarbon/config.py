@@ -22,16 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError, MissingInputError
 
-DAMAGE_TYPES = ("excavation", "subsidence", "occupation")
-"""Level-2 damage types after GB/T 43935-2024: 挖损, 塌陷, 压占."""
-
-DAMAGE_TYPE_ALIASES = {
-    "excavation": "excavation", "挖损": "excavation",
-    "subsidence": "subsidence", "塌陷": "subsidence",
-    "occupation": "occupation", "压占": "occupation",
-}
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__, units
-from ..config import DAMAGE_TYPE_ALIASES, ProjectConfig
+from ..config import ProjectConfig
 from ..errors import MinecarbonError
 from ..pipeline.core import STAGES
 from ..progress import track
@@ -260,7 +260,7 @@ class ReportBuilder:
         if start:
             self.para("mining.p_start", year=int(start))
         if dist is not None and len(dist):
-            codes = dist["damage_type"].astype(str).str.strip().str.lower().map(DAMAGE_TYPE_ALIASES)
+            codes = dist["damage_type"].astype(str).str.strip().str.lower().map(units.DAMAGE_TYPE_ALIASES)
             cum = self._cumulative_area(dist, "year", codes)
             end = cum[cum["year"] == cfg.project.end_year]
             parts = [t("mining.type_area", type=t(f"damage.{r['type']}"), ha=self.n(r["value"], 1))

@@ -22,6 +22,7 @@ from ... import plot_design, plots
 from ...allometry import AllometryTable
 from ...config import ProjectConfig
 from ...errors import InputError, MinecarbonWarning
+from ...inputs import PLOT_LAYOUT, PLOT_SHEET, TREE_SHEET
 from ...io import atomic_path, open_raster, read_table, read_vector, write_table, write_vector
 from ..core import Context, Output, Stage, register
 from ._common import L1_NODATA
@@ -41,32 +42,13 @@ def load_allometry(cfg: ProjectConfig) -> AllometryTable:
 
 
 def read_plot_sheet(cfg: ProjectConfig, path: Path | None = None, check_years: bool = True) -> pd.DataFrame:
-    """Read and check a plot sheet (default: ``[inputs].plots``); every bad row in one error."""
+    """Read a plot sheet (default: ``[inputs].plots``) through its spec; every bad row in one error.
+
+    ``check_years=False`` reads the layout only (ids and centres,
+    :data:`minecarbon.inputs.PLOT_LAYOUT`), for ``minecarbon plots check``.
+    """
     path = path or cfg.path(cfg.inputs.plots)
-    df = read_table(path, plots.PLOT_COLUMNS if check_years else ("plot_id", "x", "y"), what="plot sheet")
-    df["plot_id"] = df["plot_id"].astype(str).str.strip()
-    problems = []
-    dup = df["plot_id"].duplicated(keep=False)
-    if dup.any():
-        problems.append(f"duplicate plot_id {sorted(set(df.loc[dup, 'plot_id']))} on line(s) "
-                        f"{', '.join(str(i + 2) for i in np.flatnonzero(dup))}")
-    if check_years:
-        yr = pd.to_numeric(df["survey_year"], errors="coerce")
-        bad = yr.isna() | (yr < cfg.project.start_year) | (yr > cfg.project.end_year)
-        if bad.any():
-            problems.append(f"survey_year outside {cfg.project.start_year}-{cfg.project.end_year} on line(s) "
-                            f"{', '.join(str(i + 2) for i in np.flatnonzero(bad))}")
-    for c in ("x", "y", "size_m") if check_years else ("x", "y"):
-        v = pd.to_numeric(df[c], errors="coerce")
-        if v.isna().any():
-            problems.append(f"{c} is not a number on line(s) "
-                            f"{', '.join(str(i + 2) for i in np.flatnonzero(v.isna()))}")
-        df[c] = v
-    if problems:
-        raise InputError(f"Plot sheet {path}: " + "; ".join(problems) + ". Correct these rows.")
-    if check_years:
-        df["survey_year"] = pd.to_numeric(df["survey_year"]).astype(int)
-    return df
+    return (PLOT_SHEET if check_years else PLOT_LAYOUT).read(path, cfg=cfg)
 
 
 def distinct_plots(sheet: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +98,7 @@ def _tls_trees(ctx: Context, sheet: pd.DataFrame) -> tuple[pd.DataFrame, list[st
     tls["species"] = tls["species"].fillna("").astype(str)
     for c in ("dbh_cm", "height_m"):
         tls[c] = pd.to_numeric(tls[c], errors="coerce")
-    bad = (tls["species"].str.strip() == "") | ~np.isfinite(tls["height_m"]) | (tls["height_m"] <= 1.3)
+    bad = (tls["species"].str.strip() == "") | ~np.isfinite(tls["height_m"]) | (tls["height_m"] <= plots.BREAST_HEIGHT_M)
     unusable = tls[bad].groupby("plot_id").size().to_dict()
     none_left = sorted(set(tls["plot_id"]) - set(tls.loc[~bad, "plot_id"]))
     if none_left:
@@ -157,7 +139,7 @@ def _run_plots(ctx: Context) -> None:
     table = load_allometry(cfg)
     sheet = read_plot_sheet(cfg)
     tpath = cfg.path(cfg.inputs.trees)
-    trees = plots.validate_trees(read_table(tpath, plots.TREE_COLUMNS, what="tree table"), sheet, str(tpath))
+    trees = TREE_SHEET.read(tpath, plot_ids=set(sheet["plot_id"])).reset_index(drop=True)
     trees = _carbon(trees, table, cfg, str(tpath))
     trees["tree_source"] = "tally"
     comparison = pd.DataFrame(columns=list(TLS_COMPARISON_COLUMNS))
