@@ -14,10 +14,11 @@ so the first data row is "line 2".
 
 What is checked, in order:
 
-1. settings the schema cannot judge: buffer width, CRS, years of
-   ``[assess]`` (reference, compare, cumulative period), duplicate
-   ``[forest_type_codes]``, covariate names, the tasseled-cap coefficient
-   choice, learners and grids that would be ignored or fail;
+1. settings: the rules between settings that ``load_config`` enforces for
+   ``run`` too (:func:`minecarbon.config.settings_problems`: CRS, years of
+   ``[assess]``, duplicate ``[forest_type_codes]``, covariate names), then
+   advice: buffer width, the tasseled-cap coefficient choice, learners and
+   grids that would be ignored or fail;
 2. every named file exists (``{year}`` patterns for every year);
 3. rasters (images, climate, DEM, forest-type maps, ``[features].canopy``):
    readable, georeferenced, projected, in the project CRS, overlapping the
@@ -30,7 +31,10 @@ What is checked, in order:
    readable, CRS plausible, polygons, attributes, years, in the area;
 5. ``[assess].cumulative_covariates``: a raster for every year the
    cumulative effect reads (pre-mining years and the cumulative period);
-6. plot sheet, tree tally, tape tally, allometry table, TLS scans;
+6. plot sheet, tree tally, tape tally through their declarations in
+   :mod:`minecarbon.inputs` (the rules the stages read them with), then the
+   cross-file checks: plots inside the area, trees of known plots, species
+   against the allometry table; TLS scans;
 7. the plot sheet against ``[model]``: enough plots and enough spatial
    cross-validation groups for the folds, forest-type codes.
 """
@@ -38,7 +42,6 @@ What is checked, in order:
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -48,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import ProjectConfig, load_config
+from .config import ProjectConfig, load_config, settings_problems
 from .errors import (
     ConfigError,
     MinecarbonError,
@@ -99,13 +102,13 @@ def check_project(path: str | Path) -> list[Problem]:
         path = path / "minecarbon.toml"
     shown = str(path)
     try:
-        cfg = load_config(path)
+        cfg = load_config(path, settings=False)  # the settings rules are listed with the inputs' problems
     except MissingInputError:
         return [Problem(shown, "(file)", "the project file does not exist",
                         "Create one (see docs/design.md, 'Project file') or run 'minecarbon simulate DIR' "
                         "to get an example.")]
     except ConfigError as exc:
-        return _config_error_problems(shown, str(exc))
+        return list(exc.problems)
     except Exception as exc:  # noqa: BLE001 - unreadable file, permissions, ...
         return [Problem(shown, "(file)", f"the project file cannot be read ({type(exc).__name__}: {exc})",
                         "Check that it is a readable UTF-8 text file.")]
@@ -158,55 +161,6 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
             if step is _check_model_plots:  # rules of the model stage, whatever file they name
                 ctx.problems[before:] = [replace(p, stage="model") for p in ctx.problems[before:]]
     return ctx.problems
-
-
-# ---------------------------------------------------------------------------
-# Project-file errors -> problems
-# ---------------------------------------------------------------------------
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
-_TOML_AT_EOF = re.compile(r"\s*\(at end of document\)")
-
-
-def _config_error_problems(shown: str, text: str) -> list[Problem]:
-    """Turn the message of a :class:`ConfigError` into one problem per line."""
-    out: list[Problem] = []
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if len(lines) == 1 and " is not valid TOML: " in lines[0]:
-        detail = lines[0].split(" is not valid TOML: ", 1)[1]
-        detail = detail.removesuffix(" Fix the syntax at that line.").rstrip(". ")
-        where = "(file)"
-        m = _TOML_AT.search(detail)
-        if m:
-            where = f"line {m.group(1)}, column {m.group(2)}"
-            detail = _TOML_AT.sub("", detail)
-        elif _TOML_AT_EOF.search(detail):
-            where = "end of file"
-            detail = _TOML_AT_EOF.sub("", detail)
-        return [Problem(shown, where, f"not valid TOML: {detail}",
-                        "Fix the TOML syntax there (quotes around text, '=' between key and value, "
-                        "[section] headers).")]
-    for line in lines:
-        if re.match(r"^\d+ problem\(s\) in the project file:$", line):
-            continue
-        body = line[len(shown) + 2:] if line.startswith(shown + ": ") else line
-        m = re.match(r"^\[(?P<loc>[^\]]*)\] (?P<rest>.*)$", body)
-        if not m:
-            out.append(Problem(shown, "(file)", body, "Correct the project file."))
-            continue
-        rest = m.group("rest")
-        msg, fix = rest.rsplit(" - ", 1) if " - " in rest else (rest, "correct the value.")
-        fix = fix[:1].upper() + fix[1:]
-        out.append(Problem(shown, _loc_to_where(m.group("loc")), msg, fix))
-    if not out:
-        out.append(Problem(shown, "(file)", _one_line(text), "Correct the project file."))
-    return out
-
-
-def _loc_to_where(loc: str) -> str:
-    if loc.startswith("("):
-        return loc
-    parts = loc.split(".")
-    return f"[{parts[0]}]" + ("." + ".".join(parts[1:]) if len(parts) > 1 else "")
 
 
 # ---------------------------------------------------------------------------
@@ -320,38 +274,13 @@ def _check_settings(ctx: _Context) -> None:
                 f"{lo:g}-{hi:g} m (the standard says the buffer is generally {lo:g}-{hi:g} m)",
                 "Use the width found by field reconnaissance, normally 100-500 m; keep it if your "
                 "reconnaissance justifies it and say so in the report.", "warning")
-    if cfg.project.crs is not None:
-        try:
-            crs = _pyproj(cfg.project.crs)
-        except Exception as exc:  # noqa: BLE001
-            ctx.add(pf, "[project].crs", f"{cfg.project.crs!r} is not a known CRS ({_one_line(str(exc))})",
-                    "Give an EPSG code such as 'EPSG:32649' (WGS 84 / UTM zone 49N).")
-        else:
-            if not crs.is_projected:
-                ctx.add(pf, "[project].crs", f"{cfg.project.crs!r} is not a projected CRS (units are "
-                        f"not metres)", "Use a projected CRS in metres, e.g. the UTM zone of the mine "
-                        "('EPSG:32649' for 108-114 deg E) or a CGCS2000 Gauss-Kruger zone.")
+    ctx.problems += settings_problems(cfg, pf)
     years = cfg.project.years
-    assess_years = (("reference_year", cfg.assess.reference_year), ("compare_year", cfg.assess.compare_year))
-    for key, val in assess_years:
-        if val is not None and val not in years:
-            ctx.add(pf, f"[assess].{key}", f"{key} {val} is outside the monitoring period "
-                    f"{years[0]}-{years[-1]}", f"Choose a year in {years[0]}-{years[-1]} or widen "
-                    f"[project].start_year/end_year.")
-    if cfg.reference_year >= cfg.compare_year:
-        ctx.add(pf, "[assess]", f"the reference year {cfg.reference_year} is not before the comparison "
-                f"year {cfg.compare_year}; there is no change to assess",
-                "Set [assess].reference_year earlier than [assess].compare_year (defaults: base year "
-                "and end year).")
     ms = cfg.project.mining_start_year
     if ms is not None and ms > cfg.project.end_year:
         ctx.add(pf, "[project].mining_start_year", f"mining_start_year {ms} is after the end year "
                 f"{cfg.project.end_year}", "Correct the year or remove the key (default: the first "
                 "disturbance year).", "warning")
-    if "{year}" not in cfg.images.path and len(years) > 1:
-        ctx.add(pf, "[images].path", f"the image path {cfg.images.path!r} has no {{year}}, so every year "
-                f"would use the same image", "Name one composite per year, e.g. "
-                "'images/sr_{year}.tif'.")
     for key, pat in (("temperature", cfg.climate.temperature), ("precipitation", cfg.climate.precipitation)):
         if "{year}" not in pat and len(years) > 1:
             ctx.add(pf, f"[climate].{key}", f"the path {pat!r} has no {{year}}; the same grid will be "
@@ -360,15 +289,6 @@ def _check_settings(ctx: _Context) -> None:
     _check_feature_settings(ctx)
     _check_assess_settings(ctx)
     _check_model_settings(ctx)
-    codes = cfg.forest_type_codes.model_dump()
-    by_code: dict[int, list[str]] = {}
-    for name, code in codes.items():
-        by_code.setdefault(code, []).append(name)
-    for code, names in by_code.items():
-        if len(names) > 1:
-            ctx.add(pf, "[forest_type_codes]", f"code {code} is given to {' and '.join(names)}; the forest "
-                    f"types could not be told apart (maps, per-type models and statistics would mix them)",
-                    "Give each type its own code, as in the legend of the forest-type map.")
 
 
 def _check_feature_settings(ctx: _Context) -> None:
@@ -395,30 +315,8 @@ def _check_feature_settings(ctx: _Context) -> None:
                     "Correct [features] / [images].sensor as the message says.")
 
 
-_CLIMATE_NAMES = ("temperature_c", "precipitation_mm")
-"""Names of the climate regressors of the cumulative-effect model (stage ``assess``)."""
-
-
 def _check_assess_settings(ctx: _Context) -> None:
-    cfg, pf, a = ctx.cfg, ctx.project_file, ctx.cfg.assess
-    y0, y1 = cfg.project.start_year, cfg.project.end_year
-    for key, val, default in (("cumulative_start_year", a.cumulative_start_year, "reference_year"),
-                              ("cumulative_end_year", a.cumulative_end_year, "compare_year")):
-        if val is not None and not y0 <= val <= y1:
-            ctx.add(pf, f"[assess].{key}", f"{key} {val} is outside the monitoring period {y0}-{y1}",
-                    f"Choose a year in {y0}-{y1}, or remove the key (default: {default}).")
-    c0 = a.cumulative_start_year or cfg.reference_year
-    c1 = a.cumulative_end_year or cfg.compare_year
-    explicit = a.cumulative_start_year is not None or a.cumulative_end_year is not None
-    if explicit and y0 <= c0 <= y1 and y0 <= c1 <= y1 and c0 >= c1:
-        ctx.add(pf, "[assess].cumulative_start_year", f"the cumulative-effect period {c0}-{c1} is empty "
-                f"(its start is not before its end)", "Set cumulative_start_year before cumulative_end_year "
-                "(defaults: the reference and the comparison year).")
-    for name in a.cumulative_covariates:
-        if name in _CLIMATE_NAMES:
-            ctx.add(pf, f"[assess].cumulative_covariates.{name}", f"the covariate name {name!r} is the name of "
-                    f"the [climate] regressor, which it would silently replace", "Give the covariate another "
-                    "name (e.g. 'pet_mm').")
+    pf, a = ctx.project_file, ctx.cfg.assess
     if a.zones_field and not a.zones:
         ctx.add(pf, "[assess].zones_field", "zones_field is set but [assess].zones is not, so it is ignored",
                 "Set [assess].zones to the zone layer, or remove zones_field.", "warning")

@@ -92,7 +92,7 @@ def test_summary_by_forest_type_by_hand():
     ({"dbh_cm": [10.0, 20.0, 450.0, 10.0]}, r"line 4, column dbh_cm: DBH 450 cm is absurd \(above 300 cm\)"),
     ({"height_m": [80.0, 100.0, 150.0, 120.0]}, "decimetres or centimetres"),
     ({"tree_id": ["1", "1", "1", "2"]}, r"lines 2, 3, column tree_id: tree '1' of plot 'p1' appears 2 times \(duplicate plot_id, tree_id\)"),
-    ({"plot_id": ["p1", "p1", "p9", "p2"]}, r"line 4, column plot_id: plot_id 'p9' is not in the plot sheet"),
+    ({"plot_id": ["p1", "p1", "p9", "p2"]}, r"line 4, column plot_id: plot_id 'p9' not in the plot sheet"),
     ({"species": ["A", "", "A", "B"]}, r"line 3, column species: species is empty"),
     ({"dbh_cm": ["10", "x", "30", "10"]}, r"line 3, column dbh_cm: dbh_cm 'x' is not a number"),
 ])

@@ -171,7 +171,7 @@ def _tree_ids(sheet: Sheet, rep: Report, opts: dict[str, Any]) -> None:
         if bool(unknown.any()):
             ids = list(dict.fromkeys(pid[unknown]))
             named = f" ({opts['plot_sheet']})" if opts.get("plot_sheet") else ""
-            rep.add(rows(df.index[unknown], word, "plot_id"), f"plot_id {values(ids, 8)} is not in the plot "
+            rep.add(rows(df.index[unknown], word, "plot_id"), f"plot_id {values(ids, 8)} not in the plot "
                     f"sheet{named}", "Correct the plot_id or add the plot to the plot sheet.")
     if bool(tblank.any()):
         rep.add(rows(df.index[tblank], word, "tree_id"), "tree_id is empty", "Number every tree within its plot.")

@@ -57,11 +57,14 @@ def is_forest(cfg: ProjectConfig, ft: np.ndarray) -> np.ndarray:
 
 
 
-def _read_optional_layer(cfg: ProjectConfig, key: str | None, what: str, crs, required=()):
-    if key is None:
+def _read_optional_layer(cfg: ProjectConfig, spec, crs):
+    """A layer of :data:`minecarbon.inputs.LAYERS` read through its spec, and its path; (None, None) when not set."""
+    section, name = spec.key.split(".")
+    value = getattr(getattr(cfg, section), name)
+    if value is None:
         return None, None
-    p = cfg.path(key)
-    return read_vector(p, what=what, target_crs=crs, required=required), p
+    p = cfg.path(value)
+    return spec.read(p, target_crs=crs, cfg=cfg), p
 
 
 def _as_da(arr: np.ndarray, template: xr.DataArray) -> xr.DataArray:

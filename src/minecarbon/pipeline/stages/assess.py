@@ -23,6 +23,7 @@ from ...assess.trend import TREND_CLASSES
 from ...config import ProjectConfig
 from ...errors import InputError
 from ...grid import align, pixel_area_m2
+from ...inputs import DISTURBANCE
 from ...io import open_raster, read_vector, write_raster, write_table, write_vector
 from ...io.atomic import atomic_write_text
 from ...progress import track
@@ -61,7 +62,7 @@ def _mining_start(ctx: Context) -> int | None:
     if cfg.project.mining_start_year is not None:
         return int(cfg.project.mining_start_year)
     if cfg.inputs.disturbance:
-        gdf = read_vector(cfg.path(cfg.inputs.disturbance), what="disturbance layer", required=("year",))
+        gdf = DISTURBANCE.read(cfg.path(cfg.inputs.disturbance), cfg=cfg)
         yrs = pd.to_numeric(gdf["year"], errors="coerce").dropna()
         if len(yrs):
             return int(yrs.min())

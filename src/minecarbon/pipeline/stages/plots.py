@@ -22,7 +22,7 @@ from ... import plot_design, plots
 from ...allometry import AllometryTable
 from ...config import ProjectConfig
 from ...errors import InputError, MinecarbonWarning
-from ...inputs import PLOT_LAYOUT, PLOT_SHEET, TREE_SHEET
+from ...inputs import PLOT_LAYOUT, PLOT_SHEET, RECLAMATION, TREE_SHEET
 from ...io import atomic_path, open_raster, read_table, read_vector, write_table, write_vector
 from ..core import Context, Output, Stage, register
 from ._common import L1_NODATA
@@ -239,7 +239,7 @@ def _restoration_mask(cfg: ProjectConfig, units) -> tuple[object | None, list[st
     if cfg.inputs.reclamation:
         p = cfg.path(cfg.inputs.reclamation)
         if p.exists():
-            rec = read_vector(p, what="reclamation layer", target_crs=crs, required=("year",))
+            rec = RECLAMATION.read(p, target_crs=crs)  # no cfg: features planned after the period are the point here
             future = rec[pd.to_numeric(rec["year"], errors="coerce") > cfg.project.end_year]
             if len(future):
                 layers.append(future)

@@ -11,6 +11,7 @@ from ... import units
 from ...errors import InputError
 from ...grid import pixel_area_m2, rasterize
 from ...io import write_raster, write_table, write_vector
+from ...inputs import DISTURBANCE, PLANNED, RECLAMATION
 from ..core import Context, Output, Stage, register
 from ._common import L1_NODATA, _as_da, _read_optional_layer, is_forest, project_grid, read_forest_type
 
@@ -41,12 +42,10 @@ def _run_units(ctx: Context) -> None:
                          f"centre of the project grid. Check the boundary and the images' CRS.")
     f0 = is_forest(cfg, read_forest_type(cfg, cfg.project.base, tmpl))
     f1 = is_forest(cfg, read_forest_type(cfg, end, tmpl))
-    dist, dpath = _read_optional_layer(cfg, cfg.inputs.disturbance, "disturbance layer", crs,
-                                       ("year", "damage_type"))
+    dist, dpath = _read_optional_layer(cfg, DISTURBANCE, crs)
     dist = _until(dist, "year", end, dpath)
-    plan, ppath = _read_optional_layer(cfg, cfg.inputs.planned, "planned mining layer", crs,
-                                       ("planned_year", "damage_type"))
-    rec, rpath = _read_optional_layer(cfg, cfg.inputs.reclamation, "reclamation layer", crs, ("year",))
+    plan, ppath = _read_optional_layer(cfg, PLANNED, crs)
+    rec, rpath = _read_optional_layer(cfg, RECLAMATION, crs)
     rec = _until(rec, "year", end, rpath)
     rec_codes = np.zeros(tmpl.shape, dtype=np.uint8)
     rec_mask = np.zeros(tmpl.shape, dtype=bool)
