@@ -290,9 +290,24 @@ class VectorInput:
         gdf = read_vector(path, what=self.what, target_crs=target_crs)
         geoms = gdf.geometry
         usable = len(gdf) > 0 and not bool((geoms.isna() | geoms.is_empty).all())
-        found = self.layer_problems(gdf, file or str(path), usable=usable, **options)
+        found = self.layer_problems(_by_fid(gdf, path), file or str(path), usable=usable, **options)
         raise_or_warn(found, f"{file or path}: {sum(p.is_error for p in found)} problem(s) in the {self.what}:")
         return gdf
+
+
+def _by_fid(gdf: Any, path: str | Path) -> Any:
+    """The layer indexed by the file's feature ids (as ``check`` opens it), so messages name the same fids."""
+    import pyogrio
+
+    try:
+        fids = pyogrio.read_dataframe(path, fid_as_index=True, read_geometry=False, columns=[]).index
+    except Exception:  # noqa: BLE001 - the driver has no fids: positions
+        return gdf
+    if len(fids) != len(gdf):
+        return gdf
+    out = gdf.copy()
+    out.index = fids
+    return out
 
 
 def fid_where(gdf: Any, mask: Any, col: str | None = None) -> str:
