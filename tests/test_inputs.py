@@ -20,7 +20,7 @@ from minecarbon.check import check_project
 from minecarbon.config import load_config
 from minecarbon.errors import ConfigError, InputError, MinecarbonWarning, Problem
 from minecarbon.inputs import DISTURBANCE, INPUTS, PLANNED, PLOT_SHEET, RECLAMATION, TREE_SHEET
-from minecarbon.pipeline.stages.plots import read_plot_sheet
+from minecarbon.project.readers import read_plot_sheet
 from minecarbon.plots import validate_trees
 from test_check import CRS, PLOTS, PROJECT_TOML, TREES, build_project
 

@@ -295,7 +295,7 @@ def _check_feature_settings(ctx: _Context) -> None:
     """``[features]``: the image bands the features need (used per image by :func:`_image_bands`)."""
     from .errors import InputError
     from .features import required_bands
-    from .pipeline.stages.features import stack_spec
+    from .project.plans import stack_spec
 
     cfg = ctx.cfg
     try:
@@ -1027,7 +1027,7 @@ def _check_covariates(ctx: _Context) -> None:
     pf, a = ctx.project_file, ctx.cfg.assess
     if not (a.cumulative_covariates or a.cumulative_start_year or a.cumulative_end_year):
         return
-    from .pipeline.stages.assess import cumulative_years
+    from .project.plans import cumulative_years
 
     _, years, why = cumulative_years(ctx.cfg, ctx.cfg.project.mining_start_year or ctx.first_disturbance_year)
     if why is not None:
@@ -1307,7 +1307,7 @@ def _check_scan_positions(ctx: _Context) -> None:
                 "Correct the path (relative to the project folder) or remove the key; without it every scan is "
                 "taken at its plot centre, oriented to grid north.")
         return
-    from .pipeline.stages.lidar import read_scan_positions, scan_paths
+    from .project.readers import read_scan_positions, scan_paths
 
     try:
         read_scan_positions(cfg, list(scan_paths(cfg)))

@@ -64,6 +64,9 @@ DAMAGE_TYPE_ALIASES = {
     "occupation": "occupation", "压占": "occupation",
 }
 
+L1_NODATA = 255
+"""Value of the unit rasters outside the monitoring area."""
+
 L1_NAMES = {1: ("persistent forest", "持续森林"), 2: ("to-be-damaged forest", "拟损毁森林"),
             3: ("damaged forest", "已损毁森林"), 4: ("reclaimed forest", "已复垦森林"),
             5: ("other disturbance", "其他扰动")}

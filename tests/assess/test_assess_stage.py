@@ -21,7 +21,8 @@ from minecarbon.config import load_config
 from minecarbon.grid import align
 from minecarbon.io import open_raster, write_raster
 from minecarbon.pipeline import run_pipeline
-from minecarbon.pipeline.core import STAGES_BY_NAME, Context
+from minecarbon.pipeline import STAGES_BY_NAME
+from minecarbon.pipeline.core import Context
 
 START, END = 2005, 2016
 

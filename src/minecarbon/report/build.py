@@ -27,7 +27,6 @@ import pandas as pd
 from .. import __version__, units
 from ..config import ProjectConfig
 from ..errors import MinecarbonError
-from ..pipeline.core import STAGES
 from ..progress import track
 from . import advice as advice_rules
 from .data import ReportData
@@ -634,25 +633,22 @@ class ReportBuilder:
             if lo and hi:
                 cols.append(t("maps.col_interval", year=self.y2))
             self.table(cols, rows, t("maps.tab_totals"), align=["l"] + ["r"] * (len(cols) - 1))
-        for st in STAGES:
-            if st.name != "map":
+        for o in d.declared_outputs("map"):  # the map stage's outputs, as the catalog records them
+            if not (o.per_year and o.id != "agc" and self.y2 in d.years_of("map", o.id)):
                 continue
-            for o in st.outputs:
-                if not (o.per_year and o.id != "agc" and self.y2 in d.years_of("map", o.id)):
-                    continue
-                bands = d.bands("map", o.id, year=self.y2)
-                if "agc_sd_t_ha" in bands:
-                    da = d.raster("map", o.id, year=self.y2, band="agc_sd_t_ha")
-                    self.para("maps.p_uncertainty", year=self.y2,
-                              mean=self.n(float(np.nanmean(np.asarray(da.values, dtype=float))), 2))
-                    self.figure(self.fig.continuous_map(da, t("maps.fig_sd_title", year=self.y2), t("unit.sd_t_ha"),
-                                                        cmap="magma_r", vmin=0, boundary=d.boundary),
-                                t("maps.fig_sd", year=self.y2))
-                else:
-                    da = d.raster("map", o.id, year=self.y2)
-                    about = self.output_about("map", o.id, o.about)
-                    self.figure(self.fig.continuous_map(da, f"{about} ({self.y2})", o.units, cmap="magma_r",
-                                                        boundary=d.boundary), f"{about}, {self.y2} ({o.units})")
+            bands = d.bands("map", o.id, year=self.y2)
+            if "agc_sd_t_ha" in bands:
+                da = d.raster("map", o.id, year=self.y2, band="agc_sd_t_ha")
+                self.para("maps.p_uncertainty", year=self.y2,
+                          mean=self.n(float(np.nanmean(np.asarray(da.values, dtype=float))), 2))
+                self.figure(self.fig.continuous_map(da, t("maps.fig_sd_title", year=self.y2), t("unit.sd_t_ha"),
+                                                    cmap="magma_r", vmin=0, boundary=d.boundary),
+                            t("maps.fig_sd", year=self.y2))
+            else:
+                da = d.raster("map", o.id, year=self.y2)
+                about = self.output_about("map", o.id, o.about)
+                self.figure(self.fig.continuous_map(da, f"{about} ({self.y2})", o.units, cmap="magma_r",
+                                                    boundary=d.boundary), f"{about}, {self.y2} ({o.units})")
         val = d.nonempty("assess", "validation")
         if val is not None:
             self.section("maps.s_validation")

@@ -14,10 +14,10 @@ from ...grid import align, grid_from_reference, monitoring_area
 from ...io import open_raster, read_vector
 from ...io.crs import same_crs, to_pyproj
 from ...io.raster import check_overlap
+from ...units import L1_NODATA  # noqa: F401  (re-exported for the stages)
 
 log = logging.getLogger(__name__)
 
-L1_NODATA = 255
 
 def project_grid(cfg: ProjectConfig) -> tuple[xr.DataArray, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """(template grid, boundary, monitoring area) of a project."""

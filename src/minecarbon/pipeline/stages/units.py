@@ -12,7 +12,7 @@ from ...errors import InputError
 from ...grid import pixel_area_m2, rasterize
 from ...io import write_raster, write_table, write_vector
 from ...inputs import DISTURBANCE, PLANNED, RECLAMATION
-from ..core import Context, Output, Stage, register
+from ..core import Context, Output, Stage
 from ._common import L1_NODATA, _as_da, _read_optional_layer, is_forest, project_grid, read_forest_type
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _run_units(ctx: Context) -> None:
     log.info("units: %d forest-unit pixels of %d in the monitoring area", int((l1 > 0).sum()), int(in_area.sum()))
 
 
-register(Stage(
+STAGE = Stage(
     name="units",
     about="Assessment units level 1 (stage of damage) and level 2 (damage type)",
     func=_run_units,
@@ -89,4 +89,4 @@ register(Stage(
         Output("areas", "unit_areas.csv", "ha", "Area of each level-2 assessment unit"),
         Output("areas_l1", "unit_areas_level1.csv", "ha", "Area of each level-1 assessment unit"),
     ),
-))
+)
