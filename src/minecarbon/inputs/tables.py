@@ -48,6 +48,16 @@ def report_missing_bad(sheet: Sheet, rep: Report, col: str, expect: str) -> tupl
     return num, num.notna()
 
 
+def positive_numbers(sheet: Sheet, rep: Report, col: str, expect: str, label: str, fix: str) -> pd.Series:
+    """Empty, non-numeric and non-positive cells of a column (``label`` names a value: "DBH {v} cm")."""
+    df, word = sheet.df, sheet.word
+    num, _ = report_missing_bad(sheet, rep, col, expect)
+    nonpos = num.notna() & (num <= 0)
+    if bool(nonpos.any()):
+        rep.add(rows(df.index[nonpos], word, col), f"{label.format(values(num[nonpos]))} is not positive", fix)
+    return num
+
+
 # ---------------------------------------------------------------------------
 # plot sheet
 # ---------------------------------------------------------------------------
@@ -78,12 +88,7 @@ def _survey_year(sheet: Sheet, rep: Report, opts: dict[str, Any]) -> None:
 
 
 def _size(sheet: Sheet, rep: Report, opts: dict[str, Any]) -> None:
-    df, word = sheet.df, sheet.word
-    num, _ = report_missing_bad(sheet, rep, "size_m", "the plot size in metres")
-    nonpos = num.notna() & (num <= 0)
-    if bool(nonpos.any()):
-        rep.add(rows(df.index[nonpos], word, "size_m"), f"size_m {values(num[nonpos])} is not positive",
-                "Give the plot size in metres (> 0).")
+    positive_numbers(sheet, rep, "size_m", "the plot size in metres", "size_m {}", "Give the plot size in metres (> 0).")
 
 
 def _slope(sheet: Sheet, rep: Report, opts: dict[str, Any]) -> None:
@@ -185,11 +190,8 @@ def _tree_ids(sheet: Sheet, rep: Report, opts: dict[str, Any]) -> None:
 
 def _dbh(sheet: Sheet, rep: Report, opts: dict[str, Any]) -> None:
     df, word = sheet.df, sheet.word
-    d, _ = report_missing_bad(sheet, rep, "dbh_cm", "diameter at breast height in cm")
-    nonpos = d.notna() & (d <= 0)
-    if bool(nonpos.any()):
-        rep.add(rows(df.index[nonpos], word, "dbh_cm"), f"DBH {values(d[nonpos])} cm is not positive",
-                "Correct the diameter at breast height (cm, > 0) or delete the row.")
+    d = positive_numbers(sheet, rep, "dbh_cm", "diameter at breast height in cm", "DBH {} cm",
+                         "Correct the diameter at breast height (cm, > 0) or delete the row.")
     pos = d[d.notna() & (d > 0)]
     if len(pos) == 0:
         return

@@ -41,7 +41,7 @@ def _units_raster(cfg: ProjectConfig, run_units: bool = True):
 
 def _restoration_mask(cfg: ProjectConfig, units) -> tuple[object | None, list[str]]:
     """True where restoration is planned: [plots].plan_restoration and reclamation after the end year."""
-    from ...grid import rasterize
+    from ..grid import rasterize
 
     layers, used = [], []
     crs = units.rio.crs
