@@ -44,7 +44,7 @@ def done(tmp_path_factory):
         "assess": cfg.assess.model_copy(update={"zones": "inputs/boundary.gpkg"})})
     run_pipeline(cfg, ["units"])
     stage = STAGES_BY_NAME["assess"]
-    ctx = Context(cfg=cfg, stage=stage)
+    ctx = Context(cfg=cfg, stage=stage, stages=STAGES_BY_NAME)  # the stages whose outputs ctx.out names
     l1 = open_raster(ctx.out("level1", stage="units"), chunks=None, masked=False).isel(band=0, drop=True)
     forest = (l1.values > 0) & (l1.values != 255)
     for y in cfg.project.years:
