@@ -37,7 +37,7 @@ from .validate import stage_inputs, validate_stage_inputs
 log = logging.getLogger(__name__)
 
 __all__ = ["MANIFEST", "Context", "Output", "Stage", "is_up_to_date", "package_versions", "read_manifest",
-           "run_stage", "sha256_file"]
+           "run_stage", "sha256_file", "write_settings"]
 
 
 @dataclass(frozen=True)
@@ -227,3 +227,10 @@ def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
         "seconds": round(time.time() - started, 3),
     }
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+def write_settings(cfg: ProjectConfig) -> Path:
+    """``<workspace>/settings.json``: the resolved settings of this run (atomically)."""
+    path = cfg.workspace / "settings.json"
+    atomic_write_text(path, json.dumps(cfg.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    return path

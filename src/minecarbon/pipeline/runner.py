@@ -7,7 +7,6 @@ stage, and the stage modules import :mod:`.core` only.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -15,9 +14,8 @@ from typing import Callable, Iterable
 
 from ..config import ProjectConfig
 from ..errors import StageError
-from ..io.atomic import atomic_write_text
 from ..provenance import read_manifest
-from .core import Stage, StageResult, is_up_to_date, run_stage
+from .core import Stage, StageResult, is_up_to_date, run_stage, write_settings
 from .lock import workspace_lock
 from .stages import STAGES, STAGES_BY_NAME
 
@@ -60,8 +58,7 @@ def run_pipeline(cfg: ProjectConfig, stages: Iterable[str] | None = None, force:
 
 def _run_locked(cfg: ProjectConfig, selected: list[Stage], force: bool, progress: Callable[[str], None],
                 on_stage: Callable[[Stage, str], None] | None) -> list[StageResult]:
-    atomic_write_text(cfg.workspace / "settings.json",
-                      json.dumps(cfg.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    write_settings(cfg)
     hash_cache: dict = {}
     results = []
     for stage in selected:
