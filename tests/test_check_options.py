@@ -74,7 +74,7 @@ def test_bands_found_by_sensor_band_ids_are_not_problems(tmp_path: Path) -> None
 def test_missing_band_names_the_feature_that_needs_it(tmp_path: Path) -> None:
     from minecarbon import features
     from minecarbon.io import open_raster
-    from minecarbon.pipeline.stages.features import stack_spec
+    from minecarbon.project.plans import stack_spec
 
     # no reflectance bands as features; NDVI needs red + nir, texture of NDMI needs nir + swir1
     features_toml = '[features]\nbands = []\nindices = ["NDVI"]\ntexture_bands = ["NDMI"]\n\n[area]'

@@ -31,7 +31,7 @@ def test_check_reports_and_exits_nonzero(tmp_path):
 
 def test_unknown_stage(tmp_path):
     from minecarbon.errors import StageError
-    from minecarbon.pipeline.core import resolve_stages
+    from minecarbon.pipeline import resolve_stages
 
     import pytest
 

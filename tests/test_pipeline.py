@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from minecarbon.cli.main import main
 from minecarbon.config import load_config
 from minecarbon.pipeline import run_pipeline
-from minecarbon.pipeline.core import MANIFEST, is_up_to_date, STAGES_BY_NAME
+from minecarbon.pipeline import STAGES_BY_NAME
+from minecarbon.pipeline.core import MANIFEST, is_up_to_date
 
 
 @pytest.fixture(scope="module")

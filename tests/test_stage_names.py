@@ -3,7 +3,7 @@
 from click.testing import CliRunner
 
 from minecarbon.cli.main import main
-from minecarbon.pipeline.core import STAGES
+from minecarbon.pipeline import STAGES
 
 
 def test_run_help_lists_every_registered_stage():

@@ -7,30 +7,24 @@ standard where it gives a number (buffer 100-500 m, at least 3 plots per
 assessment unit); where it is silent the default is ours and documented in
 ``docs/design.md``.
 
-Loading only checks the *shape* of the file (types, ranges, unknown keys);
+Loading checks the *shape* of the file (types, ranges, unknown keys) and the
+rules between settings (:func:`settings_problems`: e.g. the reference year
+before the comparison year), so ``run`` and ``check`` enforce them alike;
 :func:`minecarbon.check.check_project` opens every input and checks content.
+Every error carries structured problems (``ConfigError.problems``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError, MissingInputError
-
-DAMAGE_TYPES = ("excavation", "subsidence", "occupation")
-"""Level-2 damage types after GB/T 43935-2024: 挖损, 塌陷, 压占."""
-
-DAMAGE_TYPE_ALIASES = {
-    "excavation": "excavation", "挖损": "excavation",
-    "subsidence": "subsidence", "塌陷": "subsidence",
-    "occupation": "occupation", "压占": "occupation",
-}
-
+from .errors import ConfigError, MissingInputError, Problem
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -747,43 +741,136 @@ class ProjectConfig(_Model):
         return self.assess.compare_year or self.project.end_year
 
 
-def _format_validation_error(path: Path, exc: ValidationError) -> list[str]:
-    msgs = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        kind = err["type"]
-        if kind == "missing":
-            fix = "add it"
-        elif kind == "extra_forbidden":
-            fix = "remove it or check its spelling (see docs/design.md, 'Project file')"
+CLIMATE_NAMES = ("temperature_c", "precipitation_mm")
+"""Names of the [climate] regressors of the cumulative-effect model (stage ``assess``)."""
+
+
+def settings_problems(cfg: ProjectConfig, file: str = "minecarbon.toml") -> list[Problem]:
+    """The rules between settings that the schema of each section cannot judge (errors only).
+
+    :func:`load_config` raises on them (so ``run`` enforces them) and
+    :func:`minecarbon.check.check_project` lists them with the problems of the
+    inputs.  Advice (warnings) stays in ``check``.
+    """
+    out: list[Problem] = []
+
+    def add(where: str, message: str, fix: str) -> None:
+        out.append(Problem(file, where, message, fix))
+
+    if cfg.project.crs is not None:
+        from pyproj import CRS
+
+        try:
+            crs = CRS.from_user_input(cfg.project.crs)
+        except Exception as exc:  # noqa: BLE001 - pyproj raises CRSError with GDAL text
+            add("[project].crs", f"{cfg.project.crs!r} is not a known CRS ({' '.join(str(exc).split())})",
+                "Give an EPSG code such as 'EPSG:32649' (WGS 84 / UTM zone 49N).")
         else:
-            fix = "correct the value"
-        msgs.append(f"{path}: [{loc}] {err['msg']} - {fix}.")
-    return msgs
+            if not crs.is_projected:
+                add("[project].crs", f"{cfg.project.crs!r} is not a projected CRS (units are not metres)",
+                    "Use a projected CRS in metres, e.g. the UTM zone of the mine ('EPSG:32649' for 108-114 deg E) "
+                    "or a CGCS2000 Gauss-Kruger zone.")
+    years = cfg.project.years
+    y0, y1 = years[0], years[-1]
+    for key in ("reference_year", "compare_year"):
+        val = getattr(cfg.assess, key)
+        if val is not None and val not in years:
+            add(f"[assess].{key}", f"{key} {val} is outside the monitoring period {y0}-{y1}",
+                f"Choose a year in {y0}-{y1} or widen [project].start_year/end_year.")
+    if cfg.reference_year >= cfg.compare_year:
+        add("[assess]", f"the reference year {cfg.reference_year} is not before the comparison year "
+            f"{cfg.compare_year}; there is no change to assess", "Set [assess].reference_year earlier than "
+            "[assess].compare_year (defaults: base year and end year).")
+    if "{year}" not in cfg.images.path and len(years) > 1:
+        add("[images].path", f"the image path {cfg.images.path!r} has no {{year}}, so every year would use the same "
+            f"image", "Name one composite per year, e.g. 'images/sr_{year}.tif'.")
+    a = cfg.assess
+    for key, val, default in (("cumulative_start_year", a.cumulative_start_year, "reference_year"),
+                              ("cumulative_end_year", a.cumulative_end_year, "compare_year")):
+        if val is not None and not y0 <= val <= y1:
+            add(f"[assess].{key}", f"{key} {val} is outside the monitoring period {y0}-{y1}",
+                f"Choose a year in {y0}-{y1}, or remove the key (default: {default}).")
+    c0 = a.cumulative_start_year or cfg.reference_year
+    c1 = a.cumulative_end_year or cfg.compare_year
+    explicit = a.cumulative_start_year is not None or a.cumulative_end_year is not None
+    if explicit and y0 <= c0 <= y1 and y0 <= c1 <= y1 and c0 >= c1:
+        add("[assess].cumulative_start_year", f"the cumulative-effect period {c0}-{c1} is empty (its start is not "
+            f"before its end)", "Set cumulative_start_year before cumulative_end_year (defaults: the reference and "
+            "the comparison year).")
+    for name in a.cumulative_covariates:
+        if name in CLIMATE_NAMES:
+            add(f"[assess].cumulative_covariates.{name}", f"the covariate name {name!r} is the name of the [climate] "
+                f"regressor, which it would silently replace", "Give the covariate another name (e.g. 'pet_mm').")
+    by_code: dict[int, list[str]] = {}
+    for name, code in cfg.forest_type_codes.model_dump().items():
+        by_code.setdefault(code, []).append(name)
+    for code, names in by_code.items():
+        if len(names) > 1:
+            add("[forest_type_codes]", f"code {code} is given to {' and '.join(names)}; the forest types could not "
+                f"be told apart (maps, per-type models and statistics would mix them)",
+                "Give each type its own code, as in the legend of the forest-type map.")
+    return out
 
 
-def load_config(path: str | Path) -> ProjectConfig:
+_FIXES = {"missing": "Add it.",
+          "extra_forbidden": "Remove it or check its spelling (see docs/design.md, 'Project file')."}
+
+
+def _schema_problems(file: str, exc: ValidationError) -> list[Problem]:
+    """pydantic's errors as problems: where from the error's location, no text parsing."""
+    out = []
+    for err in exc.errors():
+        loc = [str(x) for x in err["loc"]]
+        where = (f"[{loc[0]}]" + ("." + ".".join(loc[1:]) if len(loc) > 1 else "")) if loc else "(top level)"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        out.append(Problem(file, where, msg, _FIXES.get(err["type"], "Correct the value.")))
+    return out
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_TOML_AT_EOF = re.compile(r"\s*\(at end of document\)")
+
+
+def _toml_problem(file: str, exc: Exception) -> Problem:
+    """A TOML syntax error as a problem; tomllib gives the position only in its message."""
+    detail, where = str(exc).rstrip(". "), "(file)"
+    if (m := _TOML_AT.search(detail)) is not None:
+        where, detail = f"line {m.group(1)}, column {m.group(2)}", _TOML_AT.sub("", detail)
+    elif _TOML_AT_EOF.search(detail):
+        where, detail = "end of file", _TOML_AT_EOF.sub("", detail)
+    return Problem(file, where, f"not valid TOML: {detail}", "Fix the TOML syntax there (quotes around text, '=' "
+                   "between key and value, [section] headers).")
+
+
+def load_config(path: str | Path, settings: bool = True) -> ProjectConfig:
     """Read and validate a project file.
+
+    ``settings=False`` skips the rules between settings
+    (:func:`settings_problems`); ``check`` lists those with the inputs' problems.
 
     Raises
     ------
     MissingInputError
         The file does not exist.
     ConfigError
-        The TOML is malformed or does not follow the schema; the message lists
-        every problem with its key and a fix.
+        The TOML is malformed, does not follow the schema, or breaks a rule
+        between settings; ``problems`` lists every problem with its key and a fix.
     """
     path = Path(path)
+    file = str(path)
     if not path.is_file():
         raise MissingInputError(f"Project file {path} does not exist. Create one (see docs/design.md) "
                                 f"or run 'minecarbon simulate DIR' to get an example.")
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the syntax at that line.") from None
+        raise ConfigError.from_problems([_toml_problem(file, exc)]) from None
     try:
         cfg = ProjectConfig.model_validate({**data, "root": path.resolve().parent})
     except ValidationError as exc:
-        msgs = _format_validation_error(path, exc)
-        raise ConfigError("\n".join([f"{len(msgs)} problem(s) in the project file:"] + msgs)) from None
+        found = _schema_problems(file, exc)
+        raise ConfigError.from_problems(found, f"{len(found)} problem(s) in the project file:") from None
+    found = settings_problems(cfg, file) if settings else []
+    if found:
+        raise ConfigError.from_problems(found, f"{len(found)} problem(s) in the project file:")
     return cfg

@@ -28,23 +28,16 @@ the standard; measure them on the tape-tally validation plots where possible.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from .allometry import AllometryTable
-from .errors import InputError, MinecarbonWarning
+from .errors import InputError
+from .inputs.tables import BREAST_HEIGHT_M, DBH_MAX_CM, HEIGHT_MAX_M, PLOT_SHEET, TREE_SHEET  # noqa: F401
 
-PLOT_COLUMNS = ("plot_id", "x", "y", "survey_year", "size_m")
-TREE_COLUMNS = ("plot_id", "tree_id", "species", "dbh_cm", "height_m")
-
-BREAST_HEIGHT_M = 1.3
-"""Breast height (m) at which DBH is measured; a tree not taller has no DBH."""
-DBH_MAX_CM = 300.0
-"""Plausibility bound (our choice): a larger DBH is a typo or millimetres."""
-HEIGHT_MAX_M = 80.0
-"""Plausibility bound (our choice): no North-China tree is taller; larger values are dm/cm."""
+PLOT_COLUMNS = PLOT_SHEET.required
+TREE_COLUMNS = TREE_SHEET.required
 DBH_FLOOR_CM = 0.1
 """Lower bound of a perturbed DBH in the Monte Carlo (cm)."""
 HEIGHT_FLOOR_M = 1.31
@@ -61,9 +54,12 @@ def _lines(mask: np.ndarray | pd.Series, index: np.ndarray) -> str:
 
 def validate_trees(trees: pd.DataFrame, plots: pd.DataFrame | None = None,
                    source: str = "tree table") -> pd.DataFrame:
-    """Check a tree table; raise one :class:`InputError` listing every bad row.
+    """Check a tree table with the rules of :data:`minecarbon.inputs.TREE_SHEET`; raise one error listing every bad row.
 
-    Line numbers in messages are those of the CSV file (header = line 1).
+    The rules are those ``minecarbon check`` applies (one declaration).  Line
+    numbers in messages are those of the CSV file (header = line 1): the
+    index of ``trees`` is taken as the row's position in the file, as
+    :func:`minecarbon.io.read_table` sets it.
 
     Parameters
     ----------
@@ -78,17 +74,18 @@ def validate_trees(trees: pd.DataFrame, plots: pd.DataFrame | None = None,
     Returns
     -------
     DataFrame
-        A copy with ``plot_id``/``tree_id`` as text and numeric ``dbh_cm``,
-        ``height_m`` (and ``wood_density``).
+        A copy (index 0..n-1) with ``plot_id``/``tree_id``/``species`` as
+        text and numeric ``dbh_cm``, ``height_m`` (and ``wood_density``).
 
     Raises
     ------
     InputError
-        Missing columns; missing, non-numeric or non-positive DBH; height
-        missing or not above breast height; DBH in millimetres or metres
-        (whole column, or single rows above 300 cm); heights in dm/cm;
-        duplicate (plot_id, tree_id); empty species or tree_id; trees of
-        plots not in the plot sheet.
+        With ``problems`` (file, where, message, fix): missing columns;
+        missing, non-numeric or non-positive DBH; height missing or not above
+        breast height; DBH in millimetres or metres (whole column, or single
+        rows above 300 cm); heights in dm/cm; wood density outside
+        0.05-1.5 g/cm3; duplicate (plot_id, tree_id); empty species or
+        tree_id; trees of plots not in the plot sheet.
 
     Warns
     -----
@@ -96,78 +93,8 @@ def validate_trees(trees: pd.DataFrame, plots: pd.DataFrame | None = None,
         Counted: DBH below 1 cm in a table whose median is 5 cm or more
         (possibly metres).
     """
-    missing = [c for c in TREE_COLUMNS if c not in trees.columns]
-    if missing:
-        raise InputError(f"{source} lacks required column(s) {', '.join(missing)} (it has: "
-                         f"{', '.join(map(str, trees.columns))}). Add or rename them.")
-    # io.read_table keeps the file position of each row in the index (blank lines skipped, not renumbered)
-    line = (trees.index.to_numpy() + 2 if pd.api.types.is_integer_dtype(trees.index)
-            else np.arange(len(trees)) + 2)
-    t = trees.copy().reset_index(drop=True)
-    problems: list[str] = []
-    for col in ("plot_id", "tree_id", "species"):
-        raw = t[col]
-        blank = raw.isna() | (raw.astype(str).str.strip() == "")
-        if blank.any():
-            problems.append(f"{col} is empty on line(s) {_lines(blank, line)}")
-        t[col] = raw.astype(str).str.strip()
-    numeric = ["dbh_cm", "height_m"] + (["wood_density"] if "wood_density" in t.columns else [])
-    for col in numeric:
-        v = pd.to_numeric(t[col], errors="coerce")
-        bad = v.isna() & t[col].notna() & (t[col].astype(str).str.strip() != "")
-        if bad.any():
-            problems.append(f"{col} is not a number on line(s) {_lines(bad, line)}")
-        t[col] = v.astype(float)
-    d, h = t["dbh_cm"], t["height_m"]
-    bad = d.isna() | (d <= 0)
-    if bad.any():
-        problems.append(f"dbh_cm missing or <= 0 on line(s) {_lines(bad, line)}")
-    pos = d[d > 0]
-    if len(pos) and pos.median() > 150:
-        problems.append(f"dbh_cm values look like millimetres (median {pos.median():g}); divide by 10")
-    elif len(pos) and pos.max() <= 1.5:
-        problems.append(f"dbh_cm values look like metres (all <= 1.5, median {pos.median():g}); "
-                        f"multiply by 100")
-    else:
-        huge = d > DBH_MAX_CM
-        if huge.any():
-            problems.append(f"dbh_cm above {DBH_MAX_CM:g} cm (millimetres or a typo?) on line(s) "
-                            f"{_lines(huge, line)}")
-        tiny = (d > 0) & (d < 1.0)
-        if len(pos) and pos.median() >= 5 and tiny.any():
-            warnings.warn(f"{source}: {int(tiny.sum())} tree(s) have a DBH below 1 cm while the median is "
-                          f"{pos.median():g} cm (metres?), on line(s) {_lines(tiny, line)}.",
-                          MinecarbonWarning, stacklevel=2)
-    hpos = h[h > 0]
-    if len(hpos) and hpos.median() > HEIGHT_MAX_M:
-        problems.append(f"height_m values look like decimetres or centimetres (median {hpos.median():g}); "
-                        f"give heights in metres")
-    else:
-        high = h > HEIGHT_MAX_M
-        if high.any():
-            problems.append(f"height_m above {HEIGHT_MAX_M:g} m on line(s) {_lines(high, line)}")
-    low = h.isna() | (h <= BREAST_HEIGHT_M)
-    if low.any():
-        problems.append(f"height_m missing or not above breast height ({BREAST_HEIGHT_M:g} m; such trees "
-                        f"have no DBH) on line(s) {_lines(low, line)}")
-    if "wood_density" in t.columns:
-        wd = t["wood_density"]
-        badwd = wd.notna() & ((wd < 0.05) | (wd > 1.5))
-        if badwd.any():
-            problems.append(f"wood_density outside 0.05-1.5 g/cm3 on line(s) {_lines(badwd, line)}")
-    dup = t.duplicated(["plot_id", "tree_id"], keep=False)
-    if dup.any():
-        problems.append(f"duplicate (plot_id, tree_id) on line(s) {_lines(dup, line)}")
-    if plots is not None:
-        known = set(plots["plot_id"].astype(str).str.strip())
-        unknown = ~t["plot_id"].isin(known)
-        if unknown.any():
-            ids = list(dict.fromkeys(t.loc[unknown, "plot_id"]))[:8]
-            problems.append(f"plot_id {', '.join(map(repr, ids))} not in the plot sheet, on line(s) "
-                            f"{_lines(unknown, line)}")
-    if problems:
-        raise InputError(f"{source}: " + "; ".join(problems) + ". Correct these rows.")
-    return t
+    plot_ids = None if plots is None else set(plots["plot_id"].astype(str).str.strip())
+    return TREE_SHEET.validate(trees, source, plot_ids=plot_ids).reset_index(drop=True)
 
 
 def tree_carbon(trees: pd.DataFrame, table: AllometryTable, dbh_out_of_range: str = "warn",

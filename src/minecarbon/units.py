@@ -53,8 +53,19 @@ import rasterio.features
 import xarray as xr
 from shapely.geometry import shape
 
-from .config import DAMAGE_TYPE_ALIASES
 from .errors import GridError, InputError
+
+DAMAGE_TYPES = ("excavation", "subsidence", "occupation")
+"""Level-2 damage types after GB/T 43935-2024: 挖损, 塌陷, 压占."""
+
+DAMAGE_TYPE_ALIASES = {
+    "excavation": "excavation", "挖损": "excavation",
+    "subsidence": "subsidence", "塌陷": "subsidence",
+    "occupation": "occupation", "压占": "occupation",
+}
+
+L1_NODATA = 255
+"""Value of the unit rasters outside the monitoring area."""
 
 L1_NAMES = {1: ("persistent forest", "持续森林"), 2: ("to-be-damaged forest", "拟损毁森林"),
             3: ("damaged forest", "已损毁森林"), 4: ("reclaimed forest", "已复垦森林"),

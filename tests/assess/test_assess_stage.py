@@ -21,7 +21,8 @@ from minecarbon.config import load_config
 from minecarbon.grid import align
 from minecarbon.io import open_raster, write_raster
 from minecarbon.pipeline import run_pipeline
-from minecarbon.pipeline.core import STAGES_BY_NAME, Context
+from minecarbon.pipeline import STAGES_BY_NAME
+from minecarbon.pipeline.core import Context
 
 START, END = 2005, 2016
 
@@ -43,7 +44,7 @@ def done(tmp_path_factory):
         "assess": cfg.assess.model_copy(update={"zones": "inputs/boundary.gpkg"})})
     run_pipeline(cfg, ["units"])
     stage = STAGES_BY_NAME["assess"]
-    ctx = Context(cfg=cfg, stage=stage)
+    ctx = Context(cfg=cfg, stage=stage, stages=STAGES_BY_NAME)  # the stages whose outputs ctx.out names
     l1 = open_raster(ctx.out("level1", stage="units"), chunks=None, masked=False).isel(band=0, drop=True)
     forest = (l1.values > 0) & (l1.values != 255)
     for y in cfg.project.years:

@@ -49,7 +49,7 @@ def two_projects(tmp_path_factory, pg_url):
     """Two simulated mines (seeds 0 and 1) run to the assess stage, then catalogued at the same time
     (two ``minecarbon run --stages catalog`` processes) into one database."""
     from minecarbon.pipeline import run_pipeline
-    from minecarbon.pipeline.core import STAGES
+    from minecarbon.pipeline import STAGES
     from minecarbon.scenario import simulate
 
     _sql(pg_url, f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READER}') THEN "

@@ -17,7 +17,7 @@ def test_blank_lines_keep_file_line_numbers(tmp_path):
     p.write_text(TREES, encoding="utf-8")
     df = read_table(p)
     assert len(df) == 3 and list(df.index + 2) == [2, 5, 6]  # T2 is on line 5 of the file (count by hand)
-    with pytest.raises(InputError, match=r"line\(s\) 5\b"):
+    with pytest.raises(InputError, match=r"line 5, column dbh_cm: DBH -3 cm is not positive"):
         validate_trees(df, source=str(p))
 
 

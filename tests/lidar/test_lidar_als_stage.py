@@ -144,7 +144,7 @@ def test_als_outputs_against_a_direct_computation(als_project):
 def test_lidar_canopy_bands_enter_the_feature_stack(als_project):
     cfg, _ = als_project
     run_pipeline(cfg, ["units", "lidar", "features"])
-    from minecarbon.pipeline.core import STAGES_BY_NAME
+    from minecarbon.pipeline import STAGES_BY_NAME
 
     assert "lidar" in STAGES_BY_NAME["features"].upstream_for(cfg)
     out = cfg.workspace / "outputs"

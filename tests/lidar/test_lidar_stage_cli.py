@@ -65,8 +65,8 @@ mc_draws = 50
 @pytest.fixture(scope="module")
 def stage_out(project):
     from minecarbon.config import load_config
-    from minecarbon.pipeline.core import STAGES_BY_NAME, run_stage
-    from minecarbon.pipeline.stages import lidar  # noqa: F401  (registers the stage)
+    from minecarbon.pipeline import STAGES_BY_NAME
+    from minecarbon.pipeline.core import run_stage
 
     cfg = load_config(project / "minecarbon.toml")
     run_stage(cfg, STAGES_BY_NAME["lidar"], lambda msg: None, {})
@@ -139,7 +139,8 @@ def test_scan_positions_rotate_and_shift_the_scan(stage_out, tmp_path):
         root / "inputs" / "field" / "scan_positions.csv", index=False)
 
     from minecarbon.config import load_config
-    from minecarbon.pipeline.core import STAGES_BY_NAME, run_stage
+    from minecarbon.pipeline import STAGES_BY_NAME
+    from minecarbon.pipeline.core import run_stage
 
     cfg = load_config(root / "minecarbon.toml")
     run_stage(cfg, STAGES_BY_NAME["lidar"], lambda msg: None, {})

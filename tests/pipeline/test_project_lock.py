@@ -19,7 +19,8 @@ from minecarbon.cli.main import main
 from minecarbon.config import load_config
 from minecarbon.errors import ConfigError
 from minecarbon.pipeline import run_pipeline
-from minecarbon.pipeline.core import STAGES_BY_NAME, is_up_to_date
+from minecarbon.pipeline import STAGES_BY_NAME
+from minecarbon.pipeline.core import is_up_to_date
 from minecarbon.pipeline.lock import LOCK_NAME, WorkspaceLockedError, workspace_lock
 
 HOLD = textwrap.dedent("""

@@ -85,16 +85,16 @@ def test_summary_by_forest_type_by_hand():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"dbh_cm": [10.0, np.nan, 30.0, -1.0]}, r"dbh_cm missing or <= 0 on line\(s\) 3, 5"),
-    ({"height_m": [8.0, 1.2, 15.0, 5.0]}, r"not above breast height .* on line\(s\) 3"),
+    ({"dbh_cm": [10.0, np.nan, 30.0, -1.0]}, r"(?s)line 3, column dbh_cm: dbh_cm is empty.*line 5, column dbh_cm: DBH -1 cm is not positive"),
+    ({"height_m": [8.0, 1.2, 15.0, 5.0]}, r"line 3, column height_m: height 1.2 m is not above breast height"),
     ({"dbh_cm": [100.0, 200.0, 300.0, 250.0]}, "look like millimetres"),
     ({"dbh_cm": [0.1, 0.2, 0.3, 0.25]}, "look like metres"),
-    ({"dbh_cm": [10.0, 20.0, 450.0, 10.0]}, r"above 300 cm .* line\(s\) 4"),
+    ({"dbh_cm": [10.0, 20.0, 450.0, 10.0]}, r"line 4, column dbh_cm: DBH 450 cm is absurd \(above 300 cm\)"),
     ({"height_m": [80.0, 100.0, 150.0, 120.0]}, "decimetres or centimetres"),
-    ({"tree_id": ["1", "1", "1", "2"]}, r"duplicate \(plot_id, tree_id\) on line\(s\) 2, 3"),
-    ({"plot_id": ["p1", "p1", "p9", "p2"]}, r"plot_id 'p9' not in the plot sheet, on line\(s\) 4"),
-    ({"species": ["A", "", "A", "B"]}, r"species is empty on line\(s\) 3"),
-    ({"dbh_cm": ["10", "x", "30", "10"]}, r"dbh_cm is not a number on line\(s\) 3"),
+    ({"tree_id": ["1", "1", "1", "2"]}, r"lines 2, 3, column tree_id: tree '1' of plot 'p1' appears 2 times \(duplicate plot_id, tree_id\)"),
+    ({"plot_id": ["p1", "p1", "p9", "p2"]}, r"line 4, column plot_id: plot_id 'p9' not in the plot sheet"),
+    ({"species": ["A", "", "A", "B"]}, r"line 3, column species: species is empty"),
+    ({"dbh_cm": ["10", "x", "30", "10"]}, r"line 3, column dbh_cm: dbh_cm 'x' is not a number"),
 ])
 def test_bad_tree_rows_are_named(change, message):
     with pytest.raises(InputError, match=message):
@@ -106,7 +106,7 @@ def test_all_problems_at_once_and_missing_columns():
     with pytest.raises(InputError) as exc:
         plots.validate_trees(bad, SHEET, "trees.csv")
     assert "dbh_cm" in str(exc.value) and "breast height" in str(exc.value)
-    with pytest.raises(InputError, match="lacks required column"):
+    with pytest.raises(InputError, match="lacks the required column 'height_m'"):
         plots.validate_trees(_trees().drop(columns="height_m"), SHEET)
 
 

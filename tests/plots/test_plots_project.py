@@ -170,7 +170,7 @@ def test_plots_stage_with_tls_trees(project):
     trees = pd.read_csv(out / "plots" / "trees_agc.csv", dtype={"plot_id": str})
     assert set(trees.loc[trees["plot_id"].isin(scans), "tree_source"]) == {"tls"}
     # a scan that changes re-runs lidar and plots; without tree_source = "tls" plots would not depend on lidar
-    from minecarbon.pipeline.core import STAGES_BY_NAME
+    from minecarbon.pipeline import STAGES_BY_NAME
 
     assert STAGES_BY_NAME["plots"].upstream_for(cfg) == ("units", "lidar")
     assert STAGES_BY_NAME["plots"].upstream_for(load_config(project)) == ("units",)

@@ -15,7 +15,8 @@ from minecarbon.catalog import build_catalog, catalog_path, open_catalog, verify
 from minecarbon.cli.main import main
 from minecarbon.config import load_config
 from minecarbon.pipeline import run_pipeline
-from minecarbon.pipeline.core import MANIFEST, STAGES_BY_NAME, is_up_to_date
+from minecarbon.pipeline import STAGES_BY_NAME
+from minecarbon.pipeline.core import MANIFEST, is_up_to_date
 
 
 def _sha(path) -> str:

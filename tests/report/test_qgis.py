@@ -137,7 +137,7 @@ def test_class_styles_carry_report_colours_and_legends(report_cfg):
 
 
 def test_project_is_in_the_catalog_manifest(report_cfg):
-    from minecarbon.pipeline.core import read_manifest
+    from minecarbon.provenance import read_manifest
 
     m = read_manifest(report_cfg, "catalog")
     assert any(k.endswith("catalog/minecarbon.qgz") for k in m["outputs"])

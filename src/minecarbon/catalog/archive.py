@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..io.atomic import atomic_path
-from ..pipeline.core import sha256_file
+from ..provenance import sha256_file
 
 log = logging.getLogger(__name__)
 

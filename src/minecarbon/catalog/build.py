@@ -25,14 +25,8 @@ import pandas as pd
 
 from ..config import ProjectConfig
 from ..io.atomic import atomic_path
-from ..pipeline.core import (
-    MANIFEST,
-    STAGES,
-    STAGES_BY_NAME,
-    package_versions,
-    read_manifest,
-    sha256_file,
-)
+from ..provenance import MANIFEST, package_versions, read_manifest, sha256_file
+from ..stage_names import STAGE_NAMES
 from ..progress import track
 from .archive import archive_inputs
 from .backend import (
@@ -130,10 +124,10 @@ def _match_declared(rel: str, declared: list[dict]) -> tuple[dict | None, int | 
 
 
 def catalogued_stages(stages: Iterable[str] | None = None) -> list[str]:
-    """Stages whose outputs go into the database: by default every registered stage before ``catalog``."""
+    """Stages whose outputs go into the database: by default every stage before ``catalog`` in the run order."""
     if stages is not None:
         return [s for s in stages if s not in NOT_CATALOGUED]
-    names = [s.name for s in STAGES]
+    names = list(STAGE_NAMES)
     if "catalog" in names:
         names = names[:names.index("catalog")]
     return [n for n in names if n not in NOT_CATALOGUED]
@@ -254,7 +248,7 @@ def build_catalog(cfg: ProjectConfig, db_path: Path | None = None, stages: Itera
     ----------
     cfg : the loaded project.
     db_path : database file (default ``<workspace>/catalog/catalog.gpkg``); written atomically.
-    stages : stages whose outputs are catalogued (default: every registered stage before ``catalog``).
+    stages : stages whose outputs are catalogued (default: every stage before ``catalog``).
     stac : also write ``<workspace>/catalog/stac/``.
     progress : callable receiving short progress messages.
 
@@ -262,8 +256,6 @@ def build_catalog(cfg: ProjectConfig, db_path: Path | None = None, stages: Itera
     -------
     CatalogSummary
     """
-    from ..pipeline import stages as _stages  # noqa: F401  (registers the stages)
-
     progress = progress or (lambda msg: None)
     ws = cfg.workspace
     cdir = catalog_dir(cfg)
@@ -298,9 +290,7 @@ def build_catalog(cfg: ProjectConfig, db_path: Path | None = None, stages: Itera
     for stage, m in track(manifests.items(), "catalog: stages", len(manifests), "stages"):
         progress(f"catalog: stage {stage}")
         sdir = ws / "outputs" / stage
-        declared = m.get("declared_outputs") or [
-            {"id": o.id, "path": o.path, "units": o.units, "about": o.about}
-            for o in getattr(STAGES_BY_NAME.get(stage), "outputs", ())]
+        declared = m.get("declared_outputs") or []  # the manifest is the declaration: no stage is imported
         settings_sha = _settings_hash(m.get("settings"))
         mpath = sdir / MANIFEST
         runs.append({"stage": stage, "about": m.get("about"), "fingerprint": m.get("fingerprint"),

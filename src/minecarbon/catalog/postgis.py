@@ -25,7 +25,6 @@ checked against ``[a-z][a-z0-9_]*`` and quoted.
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Iterable
 
 import geopandas as gpd
@@ -34,13 +33,11 @@ import pandas as pd
 from ..errors import InputError, MissingInputError, StageError
 from .backend import CatalogBackend
 from .gpkg import _storable, table_name
+from .sql import _IDENT, REGISTRY_SCHEMA, ident  # noqa: F401  (REGISTRY_SCHEMA, ident: also this module's names)
 
-REGISTRY_SCHEMA = "minecarbon"
-"""Schema of the project registry and the cross-project views."""
 SCHEMA_PREFIX = "mc_"
 FID = "fid"
 """Row number (1..n) of every table: its primary key and its order, as the ``fid`` of a GeoPackage."""
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SETUP_LOCK = 0x6D63_0001
 """Advisory-lock key serialising the creation of the registry and the schema swaps (with their views)."""
 
@@ -58,13 +55,6 @@ CREATE TABLE IF NOT EXISTS {REGISTRY_SCHEMA}.projects (
     read_role text,
     published timestamptz NOT NULL DEFAULT now()
 )"""
-
-
-def ident(name: str) -> str:
-    """A checked, double-quoted SQL identifier."""
-    if not _IDENT.match(name):
-        raise ValueError(f"invalid SQL identifier {name!r}")
-    return f'"{name}"'
 
 
 def _quote(column: str) -> str:

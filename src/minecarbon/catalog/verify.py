@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import ProjectConfig
-from ..pipeline.core import MANIFEST, read_manifest, sha256_file
+from ..provenance import MANIFEST, read_manifest, sha256_file
 from .build import NOT_CATALOGUED, catalog_path
 from .gpkg import GeoPackageBackend
 

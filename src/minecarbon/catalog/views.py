@@ -19,7 +19,7 @@ table, or a column, is left out of that view (and still listed in ``projects``).
 
 from __future__ import annotations
 
-from .postgis import REGISTRY_SCHEMA, ident
+from .sql import REGISTRY_SCHEMA, ident
 
 R = REGISTRY_SCHEMA
 

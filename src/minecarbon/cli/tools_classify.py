@@ -166,7 +166,7 @@ def unmix_cmd(image: Path, out: Path, em_path: Path, chunk_px: int, as_json: boo
     from ..classify.unmix import unmix
     from ..errors import InputError
     from ..io import open_raster, read_table
-    from ..pipeline.stages.features import write_stack
+    from ..io.stack import write_stack
 
     if out.resolve() == image.resolve():
         raise InputError(f"Output {out} is the input image; choose another name.")

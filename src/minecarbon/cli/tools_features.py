@@ -90,7 +90,7 @@ def _not_empty(layers, what: str, path: Path) -> None:
 
 
 def _write(stack, out: Path) -> dict:
-    from ..pipeline.stages.features import write_stack
+    from ..io.stack import write_stack
 
     if stack.chunks is not None:  # one write per window with every band (the GeoTIFF is pixel-interleaved)
         stack = stack.chunk({"band": -1})  # spatial chunks start at the raster origin: on tile edges

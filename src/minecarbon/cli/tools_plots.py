@@ -142,7 +142,7 @@ def plots_group() -> None:
 def plan_command(project: Path, out_dir: Path | None, no_xlsx: bool, as_json: bool) -> None:
     """Propose square plots for every assessment unit of PROJECT (runs the units stage if needed)."""
     from ..config import load_config
-    from ..pipeline.stages.plots import plan_plots
+    from ..project.design import plan_plots
 
     summary = plan_plots(load_config(project), out_dir, xlsx=not no_xlsx)
     if as_json:
@@ -166,7 +166,7 @@ def plan_command(project: Path, out_dir: Path | None, no_xlsx: bool, as_json: bo
 def check_command(project: Path, sheet: Path | None, as_json: bool) -> None:
     """Count plots per assessment unit; exit 2 when a unit has fewer than [plots].min_per_unit."""
     from ..config import load_config
-    from ..pipeline.stages.plots import check_plot_counts
+    from ..project.design import check_plot_counts
 
     cfg = load_config(project)
     counts = check_plot_counts(cfg, sheet)

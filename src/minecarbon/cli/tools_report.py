@@ -43,7 +43,8 @@ def _split(value: str | None, allowed: tuple[str, ...], what: str) -> list[str] 
 def report_cmd(project: Path, lang: str | None, formats: str | None, as_json: bool) -> None:
     """Write the monitoring report of PROJECT (runs the stages that are out of date first)."""
     from ..config import load_config
-    from ..report import FORMATS, LANGUAGES, make_report
+    from ..pipeline import make_report
+    from ..report import FORMATS, LANGUAGES
 
     cfg = load_config(project)
     con = _console()

@@ -4,7 +4,8 @@ A :class:`Stage` names the config inputs it reads, the upstream stages whose
 outputs it reads, the settings sections that change its result, and its
 outputs (id, path pattern, units, description).  The runner
 
-* runs stages in the declared order,
+* runs stages in the order of the explicit tuple
+  :data:`minecarbon.pipeline.stages.STAGES` (:mod:`.runner`),
 * skips a stage whose manifest says it is complete and whose fingerprint
   (input checksums + upstream fingerprints + settings + package version) is
   unchanged and whose outputs are all present and unchanged,
@@ -21,22 +22,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import platform
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable
 
 from ..config import ProjectConfig
 from ..errors import StageError
 from ..io.atomic import atomic_write_text
+from ..provenance import MANIFEST, package_versions, read_manifest, sha256_file
+from .validate import stage_inputs, validate_stage_inputs
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "_manifest.json"
-_VERSIONED = ("minecarbon", "numpy", "scipy", "pandas", "xarray", "rioxarray", "rasterio", "dask",
-              "geopandas", "scikit-learn", "laspy", "jinja2", "matplotlib", "pydantic")
+__all__ = ["MANIFEST", "Context", "Output", "Stage", "is_up_to_date", "package_versions", "read_manifest",
+           "run_stage", "sha256_file", "write_settings"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class Context:
     stage: Stage
     progress: Callable[[str], None] = lambda msg: None
     written: list[Path] = field(default_factory=list)
+    stages: Mapping[str, Stage] = field(default_factory=dict)
+    """Every stage by name (the runner passes them); an upstream stage not in it is found by its manifest."""
 
     @property
     def workspace(self) -> Path:
@@ -98,7 +101,9 @@ class Context:
 
     def out(self, output_id: str, year: int | None = None, stage: str | None = None) -> Path:
         """Path of a declared output (of this stage, or of an upstream one)."""
-        st = self.stage if stage is None else STAGES_BY_NAME[stage]
+        st = self.stage if stage is None or stage == self.stage.name else self.stages.get(stage)
+        if st is None:
+            st = _declared_in_manifest(self.cfg, stage)
         for o in st.outputs:
             if o.id == output_id:
                 rel = o.path.replace("{year}", str(year)) if o.per_year else o.path
@@ -113,76 +118,29 @@ class Context:
         return Path(path)
 
 
-STAGES: list[Stage] = []
-STAGES_BY_NAME: dict[str, Stage] = {}
-
-
-def register(stage: Stage) -> Stage:
-    from ..stage_names import STAGE_NAMES
-
-    if stage.name in STAGES_BY_NAME:
-        raise ValueError(f"stage {stage.name} registered twice")
-    if stage.name not in STAGE_NAMES:
-        raise ValueError(f"stage {stage.name} is not listed in minecarbon.stage_names.STAGE_NAMES (run --help)")
-    STAGES.append(stage)
-    STAGES_BY_NAME[stage.name] = stage
-    return stage
+def _declared_in_manifest(cfg: ProjectConfig, stage: str) -> Stage:
+    """A completed stage's declaration as its manifest records it (outputs only)."""
+    m = read_manifest(cfg, stage)
+    if m is None:
+        raise StageError(f"stage {stage!r} has not completed: its outputs cannot be read. Run it first "
+                         f"('minecarbon run PROJECT --stages {stage}').")
+    outs = tuple(Output(o["id"], o["path"], o["units"], o["about"], per_year="{year}" in o["path"])
+                 for o in m.get("declared_outputs", []))
+    return Stage(name=stage, about=m.get("about", ""), func=lambda ctx: None, outputs=outs)
 
 
 # ---------------------------------------------------------------------------
 # checksums and fingerprints
 # ---------------------------------------------------------------------------
-def sha256_file(path: Path, _cache: dict | None = None) -> str:
-    """SHA-256 of a file, cached on (path, size, mtime) for the life of the cache dict."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    if _cache is not None and key in _cache:
-        return _cache[key]
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    digest = h.hexdigest()
-    if _cache is not None:
-        _cache[key] = digest
-    return digest
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
 def _settings_for(cfg: ProjectConfig, sections: Iterable[str]) -> dict:
     dump = cfg.model_dump(mode="json")
     return {s: dump.get(s) for s in sorted(set(sections) | {"project"})}
 
 
-def _stage_inputs(cfg: ProjectConfig, stage: Stage) -> dict[str, Path]:
-    all_inputs = cfg.input_paths()
-    return {k: p for k, p in sorted(all_inputs.items())
-            if any(k == pref or k.startswith(pref + "[") for pref in stage.inputs)}
-
-
-def read_manifest(cfg: ProjectConfig, stage: str) -> dict | None:
-    p = cfg.workspace / "outputs" / stage / MANIFEST
-    if not p.is_file():
-        return None
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
 def _fingerprint(cfg: ProjectConfig, stage: Stage, hash_cache: dict) -> tuple[str, dict]:
     # a missing file is fingerprinted as such; the stage then says which file is missing and how to fix it
     inputs = {k: sha256_file(p, hash_cache) if p.is_file() else "missing"
-              for k, p in _stage_inputs(cfg, stage).items()}
+              for k, p in stage_inputs(cfg, stage).items()}
     upstream, upstream_outputs = {}, {}
     for up in stage.upstream_for(cfg):
         m = read_manifest(cfg, up)
@@ -230,27 +188,14 @@ class StageResult:
     seconds: float
 
 
-def resolve_stages(names: Iterable[str] | None) -> list[Stage]:
-    if not names:
-        return list(STAGES)
-    wanted = []
-    for n in names:
-        if n not in STAGES_BY_NAME:
-            raise StageError(f"Unknown stage {n!r}. Stages are: {', '.join(STAGES_BY_NAME)}.")
-        wanted.append(n)
-    return [s for s in STAGES if s.name in wanted]
-
-
 def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
-              hash_cache: dict) -> None:
-    """Run one stage unconditionally and write its manifest."""
+              hash_cache: dict, stages: Mapping[str, Stage] | None = None) -> None:
+    """Run one stage unconditionally and write its manifest (``stages``: every stage by name, for ``ctx.out``)."""
     for up in stage.upstream_for(cfg):
         if read_manifest(cfg, up) is None:
             raise StageError(f"Stage '{stage.name}' needs the outputs of stage '{up}', which has not "
                              f"completed. Run 'minecarbon run PROJECT --stages {up},{stage.name}' "
                              f"(or without --stages to run everything).")
-    from .validate import validate_stage_inputs
-
     validate_stage_inputs(cfg, stage, hash_cache)  # the rules of 'minecarbon check', before anything is read
     out_dir = cfg.workspace / "outputs" / stage.name
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -259,7 +204,7 @@ def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
         manifest_path.unlink()  # the stage is incomplete until its manifest is written again
     started = time.time()
     fp, parts = _fingerprint(cfg, stage, hash_cache)
-    ctx = Context(cfg=cfg, stage=stage, progress=progress)
+    ctx = Context(cfg=cfg, stage=stage, progress=progress, stages=dict(stages or {}))
     stage.func(ctx)
     outputs = {}
     for p in sorted(set(ctx.written)):
@@ -270,7 +215,7 @@ def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
         "about": stage.about,
         "fingerprint": fp,
         "inputs": {k: {"path": str(p), "sha256": parts["inputs"][k]}
-                   for k, p in _stage_inputs(cfg, stage).items()},
+                   for k, p in stage_inputs(cfg, stage).items()},
         "upstream": parts["upstream"],
         "settings": parts["settings"],
         "versions": package_versions(),
@@ -284,51 +229,8 @@ def run_stage(cfg: ProjectConfig, stage: Stage, progress: Callable[[str], None],
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
 
 
-def run_pipeline(cfg: ProjectConfig, stages: Iterable[str] | None = None, force: bool = False,
-                 progress: Callable[[str], None] | None = None,
-                 on_stage: Callable[[Stage, str], None] | None = None) -> list[StageResult]:
-    """Run the selected stages (all by default) in order, skipping up-to-date ones.
-
-    Parameters
-    ----------
-    cfg : the loaded project.
-    stages : names of stages to run (others are used as they are).
-    force : re-run selected stages even when up to date.
-    progress : callable receiving short progress messages.
-    on_stage : callable(stage, status) with status 'start', 'ran' or 'skipped'.
-    """
-    from . import stages as _stages  # noqa: F401  (registers the stages)
-
-    from .lock import workspace_lock
-
-    progress = progress or (lambda msg: None)
-    selected = resolve_stages(stages)
-    cfg.workspace.mkdir(parents=True, exist_ok=True)
-    with workspace_lock(cfg.workspace):  # one run at a time per workspace
-        return _run_locked(cfg, selected, force, progress, on_stage)
-
-
-def _run_locked(cfg: ProjectConfig, selected: list[Stage], force: bool, progress: Callable[[str], None],
-                on_stage: Callable[[Stage, str], None] | None) -> list[StageResult]:
-    atomic_write_text(cfg.workspace / "settings.json",
-                      json.dumps(cfg.model_dump(mode="json"), indent=2, ensure_ascii=False))
-    hash_cache: dict = {}
-    results = []
-    for stage in selected:
-        t0 = time.time()
-        if not force and is_up_to_date(cfg, stage, hash_cache):
-            log.info("stage %s is up to date; skipped", stage.name)
-            if on_stage:
-                on_stage(stage, "skipped")
-            results.append(StageResult(stage.name, "skipped", 0.0))
-            continue
-        if on_stage:
-            on_stage(stage, "start")
-        log.info("stage %s: running", stage.name)
-        run_stage(cfg, stage, progress, hash_cache)
-        dt = time.time() - t0
-        log.info("stage %s: done in %.1f s", stage.name, dt)
-        if on_stage:
-            on_stage(stage, "ran")
-        results.append(StageResult(stage.name, "ran", dt))
-    return results
+def write_settings(cfg: ProjectConfig) -> Path:
+    """``<workspace>/settings.json``: the resolved settings of this run (atomically)."""
+    path = cfg.workspace / "settings.json"
+    atomic_write_text(path, json.dumps(cfg.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    return path

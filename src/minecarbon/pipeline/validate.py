@@ -59,6 +59,13 @@ def project_problems(cfg: "ProjectConfig", cache: dict | None = None) -> list["P
     return problems
 
 
+def stage_inputs(cfg: "ProjectConfig", stage: "Stage") -> dict[str, Path]:
+    """The concrete input files a stage reads (its ``inputs`` keys, patterns expanded), by key."""
+    all_inputs = cfg.input_paths()
+    return {k: p for k, p in sorted(all_inputs.items())
+            if any(k == pref or k.startswith(pref + "[") for pref in stage.inputs)}
+
+
 def _shown(cfg: "ProjectConfig", path: Path | None) -> str:
     """A path as check shows it (relative to the project folder where possible)."""
     if path is None:
@@ -71,9 +78,7 @@ def _shown(cfg: "ProjectConfig", path: Path | None) -> str:
 
 def _stage_files(cfg: "ProjectConfig", stage: "Stage") -> set[str]:
     """Every file (and ``{year}`` pattern) the stage reads, shown as check shows them."""
-    from .core import _stage_inputs
-
-    out = {_shown(cfg, p) for p in _stage_inputs(cfg, stage).values()}
+    out = {_shown(cfg, p) for p in stage_inputs(cfg, stage).values()}
     for key in stage.inputs:  # the patterns themselves: check names a pattern when years are missing
         obj = cfg
         for part in key.split("."):

@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__, units
-from ..config import DAMAGE_TYPE_ALIASES, ProjectConfig
+from ..config import ProjectConfig
 from ..errors import MinecarbonError
-from ..pipeline.core import STAGES
 from ..progress import track
 from . import advice as advice_rules
 from .data import ReportData
@@ -260,7 +259,7 @@ class ReportBuilder:
         if start:
             self.para("mining.p_start", year=int(start))
         if dist is not None and len(dist):
-            codes = dist["damage_type"].astype(str).str.strip().str.lower().map(DAMAGE_TYPE_ALIASES)
+            codes = dist["damage_type"].astype(str).str.strip().str.lower().map(units.DAMAGE_TYPE_ALIASES)
             cum = self._cumulative_area(dist, "year", codes)
             end = cum[cum["year"] == cfg.project.end_year]
             parts = [t("mining.type_area", type=t(f"damage.{r['type']}"), ha=self.n(r["value"], 1))
@@ -634,25 +633,22 @@ class ReportBuilder:
             if lo and hi:
                 cols.append(t("maps.col_interval", year=self.y2))
             self.table(cols, rows, t("maps.tab_totals"), align=["l"] + ["r"] * (len(cols) - 1))
-        for st in STAGES:
-            if st.name != "map":
+        for o in d.declared_outputs("map"):  # the map stage's outputs, as the catalog records them
+            if not (o.per_year and o.id != "agc" and self.y2 in d.years_of("map", o.id)):
                 continue
-            for o in st.outputs:
-                if not (o.per_year and o.id != "agc" and self.y2 in d.years_of("map", o.id)):
-                    continue
-                bands = d.bands("map", o.id, year=self.y2)
-                if "agc_sd_t_ha" in bands:
-                    da = d.raster("map", o.id, year=self.y2, band="agc_sd_t_ha")
-                    self.para("maps.p_uncertainty", year=self.y2,
-                              mean=self.n(float(np.nanmean(np.asarray(da.values, dtype=float))), 2))
-                    self.figure(self.fig.continuous_map(da, t("maps.fig_sd_title", year=self.y2), t("unit.sd_t_ha"),
-                                                        cmap="magma_r", vmin=0, boundary=d.boundary),
-                                t("maps.fig_sd", year=self.y2))
-                else:
-                    da = d.raster("map", o.id, year=self.y2)
-                    about = self.output_about("map", o.id, o.about)
-                    self.figure(self.fig.continuous_map(da, f"{about} ({self.y2})", o.units, cmap="magma_r",
-                                                        boundary=d.boundary), f"{about}, {self.y2} ({o.units})")
+            bands = d.bands("map", o.id, year=self.y2)
+            if "agc_sd_t_ha" in bands:
+                da = d.raster("map", o.id, year=self.y2, band="agc_sd_t_ha")
+                self.para("maps.p_uncertainty", year=self.y2,
+                          mean=self.n(float(np.nanmean(np.asarray(da.values, dtype=float))), 2))
+                self.figure(self.fig.continuous_map(da, t("maps.fig_sd_title", year=self.y2), t("unit.sd_t_ha"),
+                                                    cmap="magma_r", vmin=0, boundary=d.boundary),
+                            t("maps.fig_sd", year=self.y2))
+            else:
+                da = d.raster("map", o.id, year=self.y2)
+                about = self.output_about("map", o.id, o.about)
+                self.figure(self.fig.continuous_map(da, f"{about} ({self.y2})", o.units, cmap="magma_r",
+                                                    boundary=d.boundary), f"{about}, {self.y2} ({o.units})")
         val = d.nonempty("assess", "validation")
         if val is not None:
             self.section("maps.s_validation")

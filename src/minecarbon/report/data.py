@@ -12,6 +12,7 @@ import json
 import logging
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -20,12 +21,20 @@ import xarray as xr
 
 from ..catalog.backend import CatalogBackend
 from ..config import ProjectConfig
-from ..pipeline.core import STAGES_BY_NAME, Output
 
 log = logging.getLogger(__name__)
 
 MAX_MAP_PX = 900
 """Rasters are decimated to at most this many pixels per side for display."""
+
+
+class DeclaredOutput(NamedTuple):
+    """A stage output as the catalog records it (id, units, description, one file per year)."""
+
+    id: str
+    units: str
+    about: str
+    per_year: bool
 
 
 class ReportData:
@@ -44,12 +53,16 @@ class ReportData:
         self._rasters: dict[tuple, xr.DataArray | None] = {}
 
     # -- declarations ----------------------------------------------------------------
-    @staticmethod
-    def declared(stage: str, output_id: str) -> Output | None:
-        st = STAGES_BY_NAME.get(stage)
-        if st is None:
-            return None
-        return next((o for o in st.outputs if o.id == output_id), None)
+    def declared_outputs(self, stage: str) -> list[DeclaredOutput]:
+        """The outputs of a stage the catalog holds (from the stages' manifests), in the catalog's order."""
+        d = self.datasets
+        sel = d[(d["kind"] == "output") & (d["stage"] == stage) & d["output_id"].notna()]
+        out = []
+        for oid, g in sel.groupby("output_id", sort=False):
+            first = g.iloc[0]
+            out.append(DeclaredOutput(str(oid), str(first["units"] or ""), str(first["about"] or ""),
+                                      bool(g["year"].notna().any())))
+        return out
 
     @cached_property
     def datasets(self) -> pd.DataFrame:

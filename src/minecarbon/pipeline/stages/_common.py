@@ -14,10 +14,10 @@ from ...grid import align, grid_from_reference, monitoring_area
 from ...io import open_raster, read_vector
 from ...io.crs import same_crs, to_pyproj
 from ...io.raster import check_overlap
+from ...units import L1_NODATA  # noqa: F401  (re-exported for the stages)
 
 log = logging.getLogger(__name__)
 
-L1_NODATA = 255
 
 def project_grid(cfg: ProjectConfig) -> tuple[xr.DataArray, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """(template grid, boundary, monitoring area) of a project."""
@@ -57,11 +57,14 @@ def is_forest(cfg: ProjectConfig, ft: np.ndarray) -> np.ndarray:
 
 
 
-def _read_optional_layer(cfg: ProjectConfig, key: str | None, what: str, crs, required=()):
-    if key is None:
+def _read_optional_layer(cfg: ProjectConfig, spec, crs):
+    """A layer of :data:`minecarbon.inputs.LAYERS` read through its spec, and its path; (None, None) when not set."""
+    section, name = spec.key.split(".")
+    value = getattr(getattr(cfg, section), name)
+    if value is None:
         return None, None
-    p = cfg.path(key)
-    return read_vector(p, what=what, target_crs=crs, required=required), p
+    p = cfg.path(value)
+    return spec.read(p, target_crs=crs, cfg=cfg), p
 
 
 def _as_da(arr: np.ndarray, template: xr.DataArray) -> xr.DataArray:

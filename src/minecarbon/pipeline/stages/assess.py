@@ -20,13 +20,14 @@ import xarray as xr
 from ... import assess, units
 from ...assess.cumulative import EFFECT_CLASSES, LAYERS
 from ...assess.trend import TREND_CLASSES
-from ...config import ProjectConfig
 from ...errors import InputError
 from ...grid import align, pixel_area_m2
+from ...inputs import DISTURBANCE
 from ...io import open_raster, read_vector, write_raster, write_table, write_vector
 from ...io.atomic import atomic_write_text
 from ...progress import track
-from ..core import Context, Output, Stage, register
+from ...project.plans import cumulative_years  # noqa: F401  (also the stage's public name)
+from ..core import Context, Output, Stage
 from ._common import L1_NODATA, read_forest_type
 
 log = logging.getLogger(__name__)
@@ -61,28 +62,11 @@ def _mining_start(ctx: Context) -> int | None:
     if cfg.project.mining_start_year is not None:
         return int(cfg.project.mining_start_year)
     if cfg.inputs.disturbance:
-        gdf = read_vector(cfg.path(cfg.inputs.disturbance), what="disturbance layer", required=("year",))
+        gdf = DISTURBANCE.read(cfg.path(cfg.inputs.disturbance), cfg=cfg)
         yrs = pd.to_numeric(gdf["year"], errors="coerce").dropna()
         if len(yrs):
             return int(yrs.min())
     return None
-
-
-def cumulative_years(cfg: ProjectConfig, mining_start: int | None) -> tuple[list[int], list[int], str | None]:
-    """The years of the cumulative effect: (pre-mining fit years, every year whose climate and covariates it
-    reads, None) - or ([...], [], why) when it will not be computed.  Also used by ``minecarbon check``."""
-    years = cfg.project.years
-    fit_years = [y for y in years if mining_start is not None and y < mining_start]
-    if mining_start is None:
-        return fit_years, [], ("the first mining year is unknown: set [project].mining_start_year or give a "
-                               "disturbance layer with years")
-    if len(fit_years) < 2:
-        return fit_years, [], (f"mining started in {mining_start}, leaving {len(fit_years)} pre-mining year(s) in "
-                               f"{cfg.project.start_year}-{cfg.project.end_year}; the ideal accumulation needs at "
-                               f"least 2")
-    c0 = cfg.assess.cumulative_start_year or cfg.reference_year
-    c1 = cfg.assess.cumulative_end_year or cfg.compare_year
-    return fit_years, sorted(set(fit_years) | {y for y in range(c0, c1 + 1) if y in years}), None
 
 
 def _climate(ctx: Context, years: list[int], tmpl: xr.DataArray) -> dict[str, xr.DataArray]:
@@ -460,7 +444,7 @@ def _validate_cumulative(ctx: Context, tdir, truth: dict, c0: int, c1: int, effe
     return rows
 
 
-register(Stage(
+STAGE = Stage(
     name="assess",
     about="Change, trend (Sen + Mann-Kendall), cumulative effect, natural breaks, zonal statistics, "
           "Gi* hot spots, validation against truth",
@@ -503,4 +487,4 @@ register(Stage(
         Output("validation_cumulative", "validation_cumulative.csv", "t C/ha",
                "Cumulative effect against the truth's no-mining counterfactual"),
     ),
-))
+)

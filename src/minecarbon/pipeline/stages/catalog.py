@@ -4,7 +4,7 @@ With ``[catalog].url`` the database is also published to a shared PostGIS
 database (``minecarbon.catalog.postgis``).
 
 Runs after every other stage except ``report`` (which queries the database).
-Its upstream stages are all stages registered before it, so any change of
+Its upstream stages are all stages before it in the run order, so any change of
 inputs, settings or outputs upstream rebuilds the database; deleting
 ``<workspace>/catalog/catalog.gpkg`` makes the stage out of date (its outputs
 are checked) and the next run rebuilds it.
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 
-from ..core import STAGES, Context, Output, Stage, register
+from ...stage_names import STAGE_NAMES
+from ..core import Context, Output, Stage
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,12 @@ def _run_catalog(ctx: Context) -> None:
              summary.n_tables, summary.path)
 
 
-register(Stage(
+STAGE = Stage(
     name="catalog",
     about="Monitoring database (datasets, lineage, plots, trees, units, zonal statistics, models, metrics), "
           "raw-input archive with checksums, STAC catalog of the rasters and QGIS project",
     func=_run_catalog,
-    upstream=tuple(s.name for s in STAGES if s.name not in ("report", "catalog")),
+    upstream=STAGE_NAMES[:STAGE_NAMES.index("catalog")],  # every stage before it
     content_upstream=True,
     settings=("report", "catalog"),
     outputs=(
@@ -48,4 +49,4 @@ register(Stage(
         Output("qgis", "../../catalog/minecarbon.qgz", "QGIS project",
                "QGIS project of every output, styled like the report (.qml styles beside the files)"),
     ),
-))
+)

@@ -18,12 +18,9 @@ lattice; rasters on the lattice are cropped by index, lazily):
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import rasterio
-import rasterio.shutil
 import xarray as xr
 from affine import Affine
 from rasterio.enums import Resampling
@@ -31,30 +28,16 @@ from rasterio.enums import Resampling
 from ... import features
 from ...errors import InputError
 from ...features import normalize
-from ...features.stack import StackSpec, TextureSpec
 from ...grid import rasterize
-from ...io import open_raster, read_vector, write_raster, write_table
-from ...io.atomic import atomic_path
+from ...io import open_raster, read_vector, write_table
+from ...io.stack import _write_chunks, write_stack  # noqa: F401  (write_stack: also this module's name)
 from ...io.raster import check_overlap
 from ...progress import track
-from ..core import Context, Output, Stage, register
+from ...project.plans import stack_spec
+from ..core import Context, Output, Stage
 from ._common import is_forest, project_grid, read_forest_type
 
 log = logging.getLogger(__name__)
-
-
-def stack_spec(cfg) -> StackSpec:
-    """The feature selection of a project (``[features]``)."""
-    f = cfg.features
-    coefs = None if f.tasseled_cap_coefficients == "auto" else f.tasseled_cap_coefficients
-    return StackSpec(bands=tuple(f.bands), indices=tuple(f.indices), tasseled_cap=tuple(f.tasseled_cap),
-                     tc_coefficients=coefs,
-                     texture=TextureSpec(bands=tuple(f.texture_bands), window=f.texture_window,
-                                         levels=f.texture_levels, distance=f.texture_distance,
-                                         measures=tuple(f.texture_measures),
-                                         value_range=tuple(f.texture_range) if f.texture_range else None,
-                                         percentiles=tuple(f.texture_percentiles)),
-                     terrain=tuple(f.terrain))
 
 
 def pad_template(tmpl: xr.DataArray, margin: int) -> xr.DataArray:
@@ -106,44 +89,6 @@ def _crop(stack: xr.DataArray, tmpl: xr.DataArray, margin: int) -> xr.DataArray:
         stack = stack.isel(y=slice(margin, -margin), x=slice(margin, -margin))
     stack = stack.assign_coords(x=tmpl.x.values, y=tmpl.y.values)
     return stack.rio.write_transform(tmpl.rio.transform()).rio.write_crs(tmpl.rio.crs)
-
-
-WRITE_TILE = 256
-"""Tile size of the GeoTIFFs written by :func:`minecarbon.io.write_raster`."""
-
-
-def _write_chunks(stack: xr.DataArray, chunk_px: int) -> xr.DataArray:
-    """Chunks for writing: every band in one chunk (the GeoTIFF is pixel-interleaved) and window edges on
-    tile edges (after the halo crop they are not), so that each tile is compressed and written once."""
-    if stack.chunks is None:
-        return stack
-    side = max(WRITE_TILE, chunk_px // WRITE_TILE * WRITE_TILE)
-    return stack.chunk({"band": -1, "y": side, "x": side})
-
-
-def write_stack(stack: xr.DataArray, path: Path) -> Path:
-    """Write a feature stack as a Cloud-Optimized GeoTIFF without overviews, atomically.
-
-    ``io.write_raster`` writes the tiled GeoTIFF window by window (band
-    descriptions, float32, DEFLATE, NaN nodata); it is then copied into a COG
-    (256 px tiles, DEFLATE) **without overviews**: GDAL's overview building on
-    a pixel-interleaved stack of ~50 float32 bands thrashes its block cache once
-    the stack is larger than the cache (measured: 18 s without overviews, 745 s
-    with them, for 1620 x 1620 x 48 with a 256 MB cache).  Feature stacks are
-    model inputs, not maps to browse, so they need no overviews.  GDAL
-    compresses on every core and its block cache is capped at 512 MB.
-    """
-    path = Path(path)
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=512), atomic_path(path) as tmp:
-        tiled = tmp.with_name(tmp.name + ".tiled.tif")
-        try:
-            write_raster(stack, tiled, dtype="float32", units="mixed", cog=False)
-            rasterio.shutil.copy(tiled, tmp, driver="COG", compress="DEFLATE", blocksize=WRITE_TILE,
-                                 overviews="NONE", BIGTIFF="IF_SAFER")
-        finally:
-            if tiled.exists():
-                tiled.unlink()
-    return path
 
 
 def _check_not_empty(layer: xr.DataArray, what: str, path) -> None:
@@ -290,7 +235,7 @@ def _run_features(ctx: Context) -> None:
     ctx.produced(write_table(pd.DataFrame(records, columns=NORM_COLUMNS), ctx.out("normalization")))
 
 
-register(Stage(
+STAGE = Stage(
     name="features",
     about="Feature variables per year: reflectance bands, spectral indices, tasseled cap, GLCM texture, "
           "terrain and canopy layers (Appendix A)",
@@ -304,4 +249,4 @@ register(Stage(
              Output("normalization", "normalization.csv", "table",
                     "Radiometric normalisation: per year and band the gain relative to the reference year, "
                     "the number of pseudo-invariant pixels and their scatter")),
-))
+)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -43,72 +42,18 @@ from ...config import ProjectConfig
 from ...errors import InputError, MinecarbonWarning
 from ...io import read_table, write_table, write_vector
 from ...io.atomic import atomic_path
-from ...lidar import StemParams, TLSParams, georeference, process_tls_plot, read_cloud
+from ...lidar import georeference, process_tls_plot, read_cloud
 from ...lidar.validate import match_trees, paired_table, scatter_figure, validation_stats
 from ...progress import track
-from ..core import Context, Output, Stage, register
+from ...project.plans import tls_params
+from ...project.readers import load_allometry, read_plot_sheet, read_scan_positions, scan_paths
+from ..core import Context, Output, Stage
 from ._als import OUTPUTS as ALS_OUTPUTS
 from ._als import run_als
 
 log = logging.getLogger(__name__)
 
 TALLY_POSITION_COLUMNS = ("x_local_m", "y_local_m")
-
-
-def scan_paths(cfg: ProjectConfig) -> dict[str, Path]:
-    """plot_id -> scan file for every file matched by ``[inputs].tls``."""
-    out = {}
-    for key, path in cfg.input_paths().items():
-        if key.startswith("inputs.tls["):
-            out[path.stem] = path
-    return dict(sorted(out.items()))
-
-
-SCAN_POSITION_COLUMNS = ("centre_x_m", "centre_y_m", "rotation_deg")
-"""Optional columns of ``[lidar].scan_positions`` (besides ``plot_id``); 0 where a column is absent."""
-
-
-def tls_params(cfg: ProjectConfig) -> TLSParams:
-    """TLS processing settings from ``[lidar]``."""
-    lid = cfg.lidar
-    return TLSParams(ground_method=lid.ground_method,
-                     stems=StemParams(band_m=tuple(lid.breast_band_m), dbh_min_cm=lid.dbh_min_cm))
-
-
-def read_scan_positions(cfg: ProjectConfig, scanned: list[str]) -> dict[str, tuple[float, float, float]]:
-    """plot_id -> (centre_x_m, centre_y_m, rotation_deg) from ``[lidar].scan_positions`` (every bad row in one error)."""
-    if not cfg.lidar.scan_positions:
-        return {}
-    path = cfg.path(cfg.lidar.scan_positions)
-    df = read_table(path, ("plot_id",), what="scan positions ([lidar].scan_positions)")
-    df["plot_id"] = df["plot_id"].astype(str).str.strip()
-    problems = []
-    dup = df["plot_id"].duplicated(keep=False)
-    if dup.any():
-        problems.append(f"plot_id repeated on line(s) {', '.join(str(i + 2) for i in np.flatnonzero(dup))}")
-    present = [c for c in SCAN_POSITION_COLUMNS if c in df.columns]
-    if not present:
-        problems.append(f"none of the columns {', '.join(SCAN_POSITION_COLUMNS)}")
-    for c in SCAN_POSITION_COLUMNS:
-        if c not in df.columns:
-            df[c] = 0.0
-            continue
-        v = pd.to_numeric(df[c], errors="coerce")
-        bad = v.isna() | (v.abs() > (360.0 if c == "rotation_deg" else 1000.0))
-        if bad.any():
-            problems.append(f"{c} missing, not a number or out of range on line(s) "
-                            f"{', '.join(str(i + 2) for i in np.flatnonzero(bad))}")
-        df[c] = v
-    if problems:
-        raise InputError(f"Scan positions {path}: " + "; ".join(problems) + ". Each row is plot_id, centre_x_m, "
-                         f"centre_y_m (the plot centre in the scan frame, m) and rotation_deg (clockwise from the "
-                         f"scan's +y axis to grid north).")
-    unknown = sorted(set(df["plot_id"]) - set(scanned))
-    if unknown:
-        log.warning("scan positions %s: plot(s) %s have no scan matched by [inputs].tls; ignored", path,
-                    ", ".join(unknown))
-    return {r.plot_id: (float(r.centre_x_m), float(r.centre_y_m), float(r.rotation_deg))
-            for r in df.itertuples(index=False)}
 
 
 def dominant_species(trees: pd.DataFrame) -> str | None:
@@ -149,8 +94,6 @@ def _plot_agc(sheet_row: pd.DataFrame, trees: pd.DataFrame, table, cfg: ProjectC
 
 
 def _run_lidar(ctx: Context) -> None:
-    from .plots import load_allometry, read_plot_sheet  # the plot sheet and allometry of the plots stage
-
     cfg = ctx.cfg
     scans = scan_paths(cfg)
     tree_rows: list[pd.DataFrame] = []
@@ -331,7 +274,7 @@ def _raise_implausible(cfg: ProjectConfig, problems: list[str]) -> None:
                      "[\"tls-plausibility\"].")
 
 
-register(Stage(
+STAGE = Stage(
     name="lidar",
     about="TLS scans -> tree lists (DBH, height, QC), validation against the tape tally, TLS plot AGC; "
           "ALS -> CHM, treetops, canopy metrics on the project grid",
@@ -351,4 +294,4 @@ register(Stage(
         Output("pairs", "tls_pairs.csv", "cm, m", "Matched, omitted and committed trees of the validation plots"),
         Output("scatter", "tls_validation.png", "figure", "Scatter of TLS vs tally DBH and height"),
     ) + ALS_OUTPUTS,
-))
+)

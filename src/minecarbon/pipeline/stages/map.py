@@ -31,7 +31,7 @@ from ...grid import align, pixel_area_m2
 from ...io import open_raster, read_table, write_raster, write_table
 from ...model.calibration import InverseCalibration, year_factor
 from ...progress import track
-from ..core import Context, Output, Stage, read_manifest, register
+from ..core import Context, Output, Stage, read_manifest
 from ._common import L1_NODATA, read_forest_type
 from .model import type_names
 
@@ -215,7 +215,7 @@ def _unit_estimates(ctx: Context, totals: pd.DataFrame, px_ha: float, truth_tota
     return est
 
 
-register(Stage(
+STAGE = Stage(
     name="map",
     about="Yearly AGC maps per forest type (t C/ha), per-pixel uncertainty, unit totals with intervals",
     func=_run_map,
@@ -233,4 +233,4 @@ register(Stage(
         Output("validation", "map_validation.csv", "t C/ha",
                "Maps vs known truth per year and forest type: R2, RMSE, bias, interval coverage (with truth only)"),
     ),
-))
+)

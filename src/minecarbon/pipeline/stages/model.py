@@ -26,7 +26,7 @@ from ...model import temporal
 from ...model.calibration import InverseCalibration, cross_calibrate, year_factors
 from ...model.learners import LEARNERS
 from ...model.per_type import FitOptions, ModelSet
-from ..core import Context, Output, Stage, register
+from ..core import Context, Output, Stage
 from ._common import forest_type_year
 
 log = logging.getLogger(__name__)
@@ -309,7 +309,7 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-register(Stage(
+STAGE = Stage(
     name="model",
     about="Training table, feature selection, learners compared per forest type by nested spatial CV, models",
     func=_run_model,
@@ -333,4 +333,4 @@ register(Stage(
         Output("by_year", "cv_by_survey_year.csv", "t C/ha",
                "Per survey year: CV scores and leave-one-survey-year-out scores (R2, RMSE, bias)"),
     ),
-))
+)

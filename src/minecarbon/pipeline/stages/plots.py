@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -22,61 +21,13 @@ from ... import plot_design, plots
 from ...allometry import AllometryTable
 from ...config import ProjectConfig
 from ...errors import InputError, MinecarbonWarning
-from ...io import atomic_path, open_raster, read_table, read_vector, write_table, write_vector
-from ..core import Context, Output, Stage, register
+from ...inputs import TREE_SHEET
+from ...io import open_raster, read_table, write_table, write_vector
+from ...project.readers import distinct_plots, load_allometry, read_plot_sheet
+from ..core import Context, Output, Stage
 from ._common import L1_NODATA
 
 log = logging.getLogger(__name__)
-
-PLAN_DIR = "plot_design"
-"""Folder of ``outputs/`` where ``minecarbon plots plan`` writes the layout."""
-
-
-def load_allometry(cfg: ProjectConfig) -> AllometryTable:
-    """The project's allometry table (user table or the shipped one) with its carbon-fraction overrides."""
-    overrides = {k: (v.value, v.source) for k, v in cfg.plots.carbon_fractions.items()}
-    if cfg.plots.allometry:
-        return AllometryTable.from_csv(cfg.path(cfg.plots.allometry), carbon_fractions=overrides)
-    return AllometryTable.default(carbon_fractions=overrides)
-
-
-def read_plot_sheet(cfg: ProjectConfig, path: Path | None = None, check_years: bool = True) -> pd.DataFrame:
-    """Read and check a plot sheet (default: ``[inputs].plots``); every bad row in one error."""
-    path = path or cfg.path(cfg.inputs.plots)
-    df = read_table(path, plots.PLOT_COLUMNS if check_years else ("plot_id", "x", "y"), what="plot sheet")
-    df["plot_id"] = df["plot_id"].astype(str).str.strip()
-    problems = []
-    dup = df["plot_id"].duplicated(keep=False)
-    if dup.any():
-        problems.append(f"duplicate plot_id {sorted(set(df.loc[dup, 'plot_id']))} on line(s) "
-                        f"{', '.join(str(i + 2) for i in np.flatnonzero(dup))}")
-    if check_years:
-        yr = pd.to_numeric(df["survey_year"], errors="coerce")
-        bad = yr.isna() | (yr < cfg.project.start_year) | (yr > cfg.project.end_year)
-        if bad.any():
-            problems.append(f"survey_year outside {cfg.project.start_year}-{cfg.project.end_year} on line(s) "
-                            f"{', '.join(str(i + 2) for i in np.flatnonzero(bad))}")
-    for c in ("x", "y", "size_m") if check_years else ("x", "y"):
-        v = pd.to_numeric(df[c], errors="coerce")
-        if v.isna().any():
-            problems.append(f"{c} is not a number on line(s) "
-                            f"{', '.join(str(i + 2) for i in np.flatnonzero(v.isna()))}")
-        df[c] = v
-    if problems:
-        raise InputError(f"Plot sheet {path}: " + "; ".join(problems) + ". Correct these rows.")
-    if check_years:
-        df["survey_year"] = pd.to_numeric(df["survey_year"]).astype(int)
-    return df
-
-
-def distinct_plots(sheet: pd.DataFrame) -> pd.DataFrame:
-    """One row per plot: visits of a re-measured plot (same ``permanent_id``) count once."""
-    if "permanent_id" not in sheet.columns:
-        return sheet
-    pid = sheet["permanent_id"].astype(str).str.strip()
-    keep = sheet["permanent_id"].isna() | (pid == "") | ~pid.duplicated()
-    return sheet[keep.to_numpy()]
-
 
 def _forest_type_names(cfg: ProjectConfig) -> dict[int, str]:
     return {int(v): k for k, v in cfg.forest_type_codes.model_dump().items()}
@@ -116,7 +67,7 @@ def _tls_trees(ctx: Context, sheet: pd.DataFrame) -> tuple[pd.DataFrame, list[st
     tls["species"] = tls["species"].fillna("").astype(str)
     for c in ("dbh_cm", "height_m"):
         tls[c] = pd.to_numeric(tls[c], errors="coerce")
-    bad = (tls["species"].str.strip() == "") | ~np.isfinite(tls["height_m"]) | (tls["height_m"] <= 1.3)
+    bad = (tls["species"].str.strip() == "") | ~np.isfinite(tls["height_m"]) | (tls["height_m"] <= plots.BREAST_HEIGHT_M)
     unusable = tls[bad].groupby("plot_id").size().to_dict()
     none_left = sorted(set(tls["plot_id"]) - set(tls.loc[~bad, "plot_id"]))
     if none_left:
@@ -157,7 +108,7 @@ def _run_plots(ctx: Context) -> None:
     table = load_allometry(cfg)
     sheet = read_plot_sheet(cfg)
     tpath = cfg.path(cfg.inputs.trees)
-    trees = plots.validate_trees(read_table(tpath, plots.TREE_COLUMNS, what="tree table"), sheet, str(tpath))
+    trees = TREE_SHEET.read(tpath, plot_ids=set(sheet["plot_id"])).reset_index(drop=True)
     trees = _carbon(trees, table, cfg, str(tpath))
     trees["tree_source"] = "tally"
     comparison = pd.DataFrame(columns=list(TLS_COMPARISON_COLUMNS))
@@ -206,7 +157,7 @@ def _run_plots(ctx: Context) -> None:
     ctx.produced(write_table(comparison, ctx.out("tls_vs_tally")))
 
 
-register(Stage(
+STAGE = Stage(
     name="plots",
     about="Plot AGC from tree tallies with allometry, carbon fractions and Monte Carlo uncertainty",
     func=_run_plots,
@@ -226,111 +177,9 @@ register(Stage(
                "With [plots].tree_source = \"tls\": AGC of each scanned plot from its scanned trees and from the "
                "tree table, and the difference (empty otherwise)"),
     ),
-))
+)
 
 
 # ---------------------------------------------------------------------------
 # plot layout design and plot-count check (project level, not stages)
 # ---------------------------------------------------------------------------
-def _units_raster(cfg: ProjectConfig, run_units: bool = True):
-    """The level-2 units raster of the project (running the units stage first if needed)."""
-    from ..core import STAGES_BY_NAME, run_pipeline
-
-    if run_units:
-        run_pipeline(cfg, ["units"])
-    ctx = Context(cfg=cfg, stage=STAGES_BY_NAME["plots"])
-    path = ctx.out("level2", stage="units")
-    return open_raster(path, what="level-2 units (run 'minecarbon run PROJECT --stages units')",
-                       chunks=None, masked=False), path
-
-
-def _restoration_mask(cfg: ProjectConfig, units) -> tuple[object | None, list[str]]:
-    """True where restoration is planned: [plots].plan_restoration and reclamation after the end year."""
-    from ...grid import rasterize
-
-    layers, used = [], []
-    crs = units.rio.crs
-    if cfg.plots.plan_restoration:
-        p = cfg.path(cfg.plots.plan_restoration)
-        layers.append(read_vector(p, what="planned restoration layer ([plots].plan_restoration)", target_crs=crs))
-        used.append(str(p))
-    if cfg.inputs.reclamation:
-        p = cfg.path(cfg.inputs.reclamation)
-        if p.exists():
-            rec = read_vector(p, what="reclamation layer", target_crs=crs, required=("year",))
-            future = rec[pd.to_numeric(rec["year"], errors="coerce") > cfg.project.end_year]
-            if len(future):
-                layers.append(future)
-                used.append(f"{p} (features after {cfg.project.end_year})")
-    if not layers:
-        return None, used
-    gdf = gpd.GeoDataFrame(pd.concat([g[["geometry"]] for g in layers], ignore_index=True), crs=crs)
-    mask = rasterize(gdf, units.isel(band=0), dtype="uint8")
-    return units.isel(band=0).copy(data=mask), used
-
-
-def _write_xlsx(df: pd.DataFrame, path: Path) -> Path:
-    try:
-        import openpyxl  # noqa: F401
-    except ImportError:
-        raise InputError(f"Writing the field sheet {path} as Excel needs the package openpyxl "
-                         f"('pip install openpyxl'); the CSV beside it has the same content.") from None
-    with atomic_path(path) as tmp:
-        df.to_excel(tmp, index=False, sheet_name="plots")
-    return path
-
-
-def plan_plots(cfg: ProjectConfig, out_dir: Path | None = None, xlsx: bool = True) -> dict:
-    """Propose a plot layout for a project and write it.
-
-    Runs the ``units`` stage if it is not up to date, designs the plots with
-    :func:`minecarbon.plot_design.design_plots` using ``[plots]`` settings,
-    and writes ``plot_design.gpkg`` (plot squares), ``plot_centres.gpkg``
-    (centres, for GNSS devices), ``plot_design.csv`` and (``xlsx``)
-    ``plot_design.xlsx`` (field sheet) to ``out_dir`` (default
-    ``<workspace>/outputs/plot_design``).  Returns a summary.
-    """
-    out_dir = Path(out_dir) if out_dir else cfg.workspace / "outputs" / PLAN_DIR
-    inputs = {p.resolve().parent for p in cfg.input_paths().values()}
-    if out_dir.resolve() in inputs:
-        raise InputError(f"{out_dir} holds input files of the project; minecarbon never writes into input "
-                         f"folders. Choose another --out folder.")
-    units, upath = _units_raster(cfg)
-    restoration, rest_used = _restoration_mask(cfg, units)
-    p = cfg.plots
-    design = plot_design.design_plots(
-        units, plot_size_m=p.plan_plot_size_m, min_per_unit=p.min_per_unit,
-        extra_to_be_damaged=p.plan_extra_to_be_damaged, edge_margin_m=p.plan_edge_margin_m,
-        min_spacing_m=p.plan_min_spacing_m, ha_per_plot=p.plan_ha_per_plot, max_per_unit=p.plan_max_per_unit,
-        restoration=restoration, nodata=L1_NODATA, seed=p.plan_seed, method=p.plan_method)
-    sheet, squares = plot_design.field_sheet(design, units.rio.crs)
-    counts = plot_design.count_plots_per_unit(units, design["x"].to_numpy(), design["y"].to_numpy(),
-                                              p.min_per_unit, nodata=L1_NODATA)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [write_vector(squares, out_dir / "plot_design.gpkg", layer="plot_squares")]
-    centres = gpd.GeoDataFrame(sheet.copy(), geometry=gpd.points_from_xy(sheet["x"], sheet["y"]),
-                               crs=units.rio.crs)
-    written.append(write_vector(centres, out_dir / "plot_centres.gpkg", layer="plot_centres"))
-    written.append(write_table(sheet, out_dir / "plot_design.csv"))
-    if xlsx:
-        written.append(_write_xlsx(sheet, out_dir / "plot_design.xlsx"))
-    written.append(write_table(counts, out_dir / "plot_design_per_unit.csv"))
-    short = counts[~counts["enough"]]
-    return {"units_raster": str(upath), "n_plots": len(design), "n_units": int((counts["unit_l2"] > 0).sum()),
-            "plot_size_m": float(design["size_m"].iloc[0]) if len(design) else None,
-            "restoration_layers": rest_used,
-            "per_unit": counts.to_dict(orient="records"),
-            "units_short": short["unit_l2"].tolist(), "files": [str(w) for w in written]}
-
-
-def check_plot_counts(cfg: ProjectConfig, sheet: Path | None = None) -> pd.DataFrame:
-    """Plots of a sheet (default ``[inputs].plots``) per level-2 unit against ``[plots].min_per_unit``.
-
-    Runs the ``units`` stage if it is not up to date.  See
-    :func:`minecarbon.plot_design.count_plots_per_unit` for the columns.
-    """
-    path = Path(sheet) if sheet else cfg.path(cfg.inputs.plots)
-    df = distinct_plots(read_plot_sheet(cfg, path, check_years=False))
-    units, _ = _units_raster(cfg)
-    return plot_design.count_plots_per_unit(units, df["x"].to_numpy(), df["y"].to_numpy(),
-                                            cfg.plots.min_per_unit, nodata=L1_NODATA)

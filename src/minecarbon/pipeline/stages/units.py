@@ -11,7 +11,8 @@ from ... import units
 from ...errors import InputError
 from ...grid import pixel_area_m2, rasterize
 from ...io import write_raster, write_table, write_vector
-from ..core import Context, Output, Stage, register
+from ...inputs import DISTURBANCE, PLANNED, RECLAMATION
+from ..core import Context, Output, Stage
 from ._common import L1_NODATA, _as_da, _read_optional_layer, is_forest, project_grid, read_forest_type
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,10 @@ def _run_units(ctx: Context) -> None:
                          f"centre of the project grid. Check the boundary and the images' CRS.")
     f0 = is_forest(cfg, read_forest_type(cfg, cfg.project.base, tmpl))
     f1 = is_forest(cfg, read_forest_type(cfg, end, tmpl))
-    dist, dpath = _read_optional_layer(cfg, cfg.inputs.disturbance, "disturbance layer", crs,
-                                       ("year", "damage_type"))
+    dist, dpath = _read_optional_layer(cfg, DISTURBANCE, crs)
     dist = _until(dist, "year", end, dpath)
-    plan, ppath = _read_optional_layer(cfg, cfg.inputs.planned, "planned mining layer", crs,
-                                       ("planned_year", "damage_type"))
-    rec, rpath = _read_optional_layer(cfg, cfg.inputs.reclamation, "reclamation layer", crs, ("year",))
+    plan, ppath = _read_optional_layer(cfg, PLANNED, crs)
+    rec, rpath = _read_optional_layer(cfg, RECLAMATION, crs)
     rec = _until(rec, "year", end, rpath)
     rec_codes = np.zeros(tmpl.shape, dtype=np.uint8)
     rec_mask = np.zeros(tmpl.shape, dtype=bool)
@@ -74,7 +73,7 @@ def _run_units(ctx: Context) -> None:
     log.info("units: %d forest-unit pixels of %d in the monitoring area", int((l1 > 0).sum()), int(in_area.sum()))
 
 
-register(Stage(
+STAGE = Stage(
     name="units",
     about="Assessment units level 1 (stage of damage) and level 2 (damage type)",
     func=_run_units,
@@ -90,4 +89,4 @@ register(Stage(
         Output("areas", "unit_areas.csv", "ha", "Area of each level-2 assessment unit"),
         Output("areas_l1", "unit_areas_level1.csv", "ha", "Area of each level-1 assessment unit"),
     ),
-))
+)
