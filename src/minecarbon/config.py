@@ -132,8 +132,9 @@ class InputsConfig(_Model):
     """``[inputs]``: the other layers and tables a mine brings."""
 
     dem: str = Field(..., description="Digital elevation model (m), projected CRS.")
-    forest_type: str = Field(..., description="Pattern with {year}: forest-type map(s) "
-                             "(codes in [forest_type_codes]); at least the base year.")
+    forest_type: str | None = Field(None, description="Pattern with {year}: forest-type map(s) "
+                                    "(codes in [forest_type_codes]); at least the base year. Absent: the "
+                                    "classify stage makes yearly maps from the images ([classify]).")
     disturbance: str | None = Field(None, description="Polygons: year, damage_type "
                                     "(excavation/subsidence/occupation or 挖损/塌陷/压占).")
     planned: str | None = Field(None, description="Planned mining blocks: planned_year, damage_type.")
@@ -554,6 +555,33 @@ class ForestCodes(_Model):
     sparse: int = 4
 
 
+class ClassifyConfig(_Model):
+    """``[classify]``: forest / leaf-habit / dominant-species maps from the images (standard section 4.3;
+    ``docs/classify.md``). Used when ``[inputs].forest_type`` is absent, or beside it with ``run = "always"``."""
+
+    run: Literal["auto", "always"] = Field(
+        "auto", description="'auto': classify only when [inputs].forest_type is absent; 'always': also beside "
+        "given forest-type maps, for comparison (the other stages keep reading the given maps).")
+    series: str | None = Field(None, description="Pattern with {year} and {month} (01-12): monthly surface-"
+                               "reflectance composites of every year, clouds as nodata, bands as [images].")
+    samples: str | None = Field(None, description="Labelled points (GeoPackage/shapefile): 'year' and 'label' "
+                                "(a species of species_codes by code, Chinese or Latin name, or 'nonforest'). "
+                                "The plots count as samples of their dominant species.")
+    species_codes: str | None = Field(None, description="CSV code, name_zh, name_latin of the dominant species "
+                                      "(codes written to the species maps).")
+    evergreen: list[str] = Field(default_factory=list, description="Evergreen species (code or name); the "
+                                 "others are deciduous (the leaf-habit level splits the species by it).")
+    leaf_off_month: int = Field(1, ge=1, le=12, description="Month of the leaf-off composite (RVI, unmixing).")
+    leaf_on_month: int = Field(7, ge=1, le=12, description="Month of the leaf-on composite (green endmember).")
+    min_clear: int = Field(4, ge=1, le=12, description="Pixels with fewer clear monthly observations in a year "
+                           "are flagged (no class).")
+    n_estimators: int = Field(100, ge=10, le=2000, description="Trees per random forest.")
+    folds: int = Field(5, ge=2, le=20, description="Cross-validation folds.")
+    block_m: float = Field(1000.0, gt=0, description="Side of the square blocks of spatially blocked CV (m).")
+    min_per_class: int = Field(5, ge=2, description="A class with fewer samples is an error (drop or add samples).")
+    seed: int = Field(0, description="Seeds folds and forests (results are reproducible).")
+
+
 class ReportConfig(_Model):
     """``[report]``: the monitoring report (Appendix E) and the monitoring database (see ``docs/report.md``)."""
 
@@ -620,6 +648,7 @@ class ProjectConfig(_Model):
     climate: ClimateConfig
     inputs: InputsConfig
     forest_type_codes: ForestCodes = Field(default_factory=ForestCodes)
+    classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
     plots: PlotsConfig = Field(default_factory=PlotsConfig)
     lidar: LidarConfig = Field(default_factory=LidarConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
@@ -640,6 +669,10 @@ class ProjectConfig(_Model):
         if self.features.lidar_canopy and not self.lidar.als:
             raise ValueError("[features].lidar_canopy = true needs airborne scans: set [lidar].als (a glob of "
                              "LAS/LAZ tiles), or set lidar_canopy = false")
+        if not self.inputs.forest_type and not (self.classify.series and self.classify.samples):
+            raise ValueError("without [inputs].forest_type the classify stage makes the forest-type maps: set "
+                             "[classify].series (monthly composites) and [classify].samples (labelled points), or "
+                             "give the maps in [inputs].forest_type")
         clash = self.workspace_in_input_folder()
         if clash:
             raise ValueError(f"workspace {self.project.workspace!r} is inside the folder {clash[1]} of the input "
@@ -673,7 +706,9 @@ class ProjectConfig(_Model):
                  ("[climate].precipitation", self.climate.precipitation)]
         pairs += [(f"[inputs].{k}", v) for k, v in self.inputs.model_dump().items()]
         pairs += [("[plots].allometry", self.plots.allometry), ("[lidar].als", self.lidar.als),
-                  ("[lidar].scan_positions", self.lidar.scan_positions), ("[assess].zones", self.assess.zones)]
+                  ("[lidar].scan_positions", self.lidar.scan_positions), ("[assess].zones", self.assess.zones),
+                  ("[classify].series", self.classify.series), ("[classify].samples", self.classify.samples),
+                  ("[classify].species_codes", self.classify.species_codes)]
         pairs += [("[features].canopy", c) for c in self.features.canopy]
         return [(k, v) for k, v in pairs if isinstance(v, str) and v]
 
@@ -701,7 +736,8 @@ class ProjectConfig(_Model):
                   "inputs.reclamation": self.inputs.reclamation, "inputs.plots": self.inputs.plots,
                   "inputs.trees": self.inputs.trees, "inputs.tally": self.inputs.tally,
                   "plots.allometry": self.plots.allometry, "assess.zones": self.assess.zones,
-                  "lidar.scan_positions": self.lidar.scan_positions}
+                  "lidar.scan_positions": self.lidar.scan_positions, "classify.samples": self.classify.samples,
+                  "classify.species_codes": self.classify.species_codes}
         for key, val in single.items():
             if val is not None:
                 out[key] = self.path(val)  # type: ignore[assignment]
@@ -709,10 +745,18 @@ class ProjectConfig(_Model):
                     "climate.precipitation": self.climate.precipitation,
                     "inputs.forest_type": self.inputs.forest_type}
         for key, pat in patterns.items():
+            if not pat:
+                continue
             for y in self.project.years:
                 p = self.year_path(pat, y)
                 if p.exists():
                     out[f"{key}[{y}]"] = p
+        if self.classify.series:
+            for y in self.project.years:
+                for m in range(1, 13):
+                    p = self.path(self.classify.series.replace("{year}", str(y)).replace("{month}", f"{m:02d}"))
+                    if p is not None and p.exists():
+                        out[f"classify.series[{y}-{m:02d}]"] = p
         for name, pat in sorted(self.assess.cumulative_covariates.items()):
             for y in self.project.years:
                 p = self.year_path(pat, y)

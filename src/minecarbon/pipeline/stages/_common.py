@@ -34,11 +34,25 @@ def project_grid(cfg: ProjectConfig) -> tuple[xr.DataArray, gpd.GeoDataFrame, gp
 
 
 
+def forest_type_pattern(cfg: ProjectConfig) -> str:
+    """The ``{year}`` pattern of the forest-type maps: ``[inputs].forest_type``, or, when it is absent, the
+    yearly maps of the classify stage."""
+    if cfg.inputs.forest_type:
+        return cfg.inputs.forest_type
+    return str(cfg.workspace / "outputs" / "classify" / "forest_type_{year}.tif")
+
+
+def classify_upstream(cfg: ProjectConfig) -> tuple[str, ...]:
+    """``("classify",)`` for a project whose forest-type maps the classify stage makes, else ``()``."""
+    return () if cfg.inputs.forest_type else ("classify",)
+
+
 def forest_type_year(cfg: ProjectConfig, year: int) -> int:
     """The available forest-type map year closest to ``year`` (preferring earlier)."""
-    avail = [y for y in cfg.project.years if cfg.year_path(cfg.inputs.forest_type, y).exists()]
+    pattern = forest_type_pattern(cfg)
+    avail = [y for y in cfg.project.years if cfg.year_path(pattern, y).exists()]
     if not avail:
-        raise InputError(f"No forest-type map found for pattern {cfg.inputs.forest_type} in "
+        raise InputError(f"No forest-type map found for pattern {pattern} in "
                          f"{cfg.project.start_year}-{cfg.project.end_year}. Provide at least the base year.")
     before = [y for y in avail if y <= year]
     return max(before) if before else min(avail)
@@ -46,7 +60,7 @@ def forest_type_year(cfg: ProjectConfig, year: int) -> int:
 
 def read_forest_type(cfg: ProjectConfig, year: int, template: xr.DataArray) -> np.ndarray:
     y = forest_type_year(cfg, year)
-    ft = open_raster(cfg.year_path(cfg.inputs.forest_type, y), what=f"forest-type map {y}", chunks=None,
+    ft = open_raster(cfg.year_path(forest_type_pattern(cfg), y), what=f"forest-type map {y}", chunks=None,
                      masked=False)
     return np.asarray(align(ft.isel(band=0), template, categorical=True).values)
 

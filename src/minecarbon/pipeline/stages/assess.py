@@ -27,7 +27,7 @@ from ...io import open_raster, read_vector, write_raster, write_table, write_vec
 from ...io.atomic import atomic_write_text
 from ...progress import track
 from ..core import Context, Output, Stage, register
-from ._common import L1_NODATA, read_forest_type
+from ._common import L1_NODATA, classify_upstream, read_forest_type
 
 log = logging.getLogger(__name__)
 
@@ -468,6 +468,7 @@ register(Stage(
     inputs=("climate.temperature", "climate.precipitation", "inputs.forest_type", "inputs.disturbance",
             "assess.zones", "assess.cumulative_covariates"),
     upstream=("map", "units"),
+    upstream_if=classify_upstream,
     settings=("assess", "validation", "climate", "forest_type_codes", "inputs"),
     outputs=(
         Output("amount", "change_amount.tif", "t C/ha", "AGC(compare year) - AGC(reference year)"),

@@ -32,7 +32,7 @@ from ...io import open_raster, read_table, write_raster, write_table
 from ...model.calibration import InverseCalibration, year_factor
 from ...progress import track
 from ..core import Context, Output, Stage, read_manifest, register
-from ._common import L1_NODATA, read_forest_type
+from ._common import L1_NODATA, classify_upstream, read_forest_type
 from .model import type_names
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,7 @@ register(Stage(
     func=_run_map,
     inputs=("inputs.forest_type",),
     upstream=("model", "features", "units"),
+    upstream_if=classify_upstream,
     settings=("model", "run", "validation", "forest_type_codes", "plots"),
     outputs=(
         Output("agc", "agc_{year}.tif", "t C/ha", "AGC density of one year", per_year=True),

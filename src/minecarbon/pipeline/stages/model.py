@@ -27,7 +27,7 @@ from ...model.calibration import InverseCalibration, cross_calibrate, year_facto
 from ...model.learners import LEARNERS
 from ...model.per_type import FitOptions, ModelSet
 from ..core import Context, Output, Stage, register
-from ._common import forest_type_year
+from ._common import classify_upstream, forest_type_pattern, forest_type_year
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _map_types(cfg: ProjectConfig, tab: pd.DataFrame) -> np.ndarray:
     out = np.full(len(tab), np.nan)
     for year, idx in tab.groupby("survey_year").groups.items():
         y = forest_type_year(cfg, int(year))
-        ft = open_raster(cfg.year_path(cfg.inputs.forest_type, y), what=f"forest-type map {y}", chunks=None,
+        ft = open_raster(cfg.year_path(forest_type_pattern(cfg), y), what=f"forest-type map {y}", chunks=None,
                          masked=False).isel(band=0)
         sub = tab.loc[idx]
         vals = ft.sel(x=xr_index(sub["x"]), y=xr_index(sub["y"]), method="nearest").values
@@ -315,6 +315,7 @@ register(Stage(
     func=_run_model,
     inputs=("inputs.forest_type",),
     upstream=("plots", "features"),
+    upstream_if=classify_upstream,
     settings=("model", "forest_type_codes"),
     outputs=(
         Output("training", "training_table.csv", "t C/ha + features",

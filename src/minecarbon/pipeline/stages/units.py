@@ -12,7 +12,8 @@ from ...errors import InputError
 from ...grid import pixel_area_m2, rasterize
 from ...io import write_raster, write_table, write_vector
 from ..core import Context, Output, Stage, register
-from ._common import L1_NODATA, _as_da, _read_optional_layer, is_forest, project_grid, read_forest_type
+from ._common import (L1_NODATA, _as_da, _read_optional_layer, classify_upstream, is_forest, project_grid,
+                      read_forest_type)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ register(Stage(
     func=_run_units,
     inputs=("area.boundary", "images.path", "inputs.forest_type", "inputs.disturbance", "inputs.planned",
             "inputs.reclamation"),
+    upstream_if=classify_upstream,
     settings=("area", "images", "inputs", "forest_type_codes"),
     outputs=(
         Output("level1", "units_level1.tif", "class code", "Level-1 assessment units (1-5; 0 none; 255 outside)"),
