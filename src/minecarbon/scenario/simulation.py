@@ -376,8 +376,11 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     world = build_world(size, int(seed), int(start_year), int(end_year))
     report("Writing mining boundary, disturbance, planned blocks and reclamation")
     vec_counts = _write_vectors(world, inp)
-    write_table(pd.DataFrame({"code": [s.code for s in SPECIES], "name_zh": [s.name_zh for s in SPECIES],
-                              "name_latin": [s.name_latin for s in SPECIES]}), inp / "species_codes.csv")
+    codes_tab = {"code": [s.code for s in SPECIES], "name_zh": [s.name_zh for s in SPECIES],
+                 "name_latin": [s.name_latin for s in SPECIES]}
+    if classify:  # the forest-type code of each species, for the classify stage's forest-type maps
+        codes_tab["forest_type"] = [s.forest_class for s in SPECIES]
+    write_table(pd.DataFrame(codes_tab), inp / "species_codes.csv")
     report("Writing climate grids")
     _write_climate(world, inp)
     als_params = AlsParams(pulses_per_m2=float(als_pulses_per_m2)) if als_pulses_per_m2 else None
