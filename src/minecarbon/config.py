@@ -576,6 +576,9 @@ class ClassifyConfig(_Model):
     min_clear: int = Field(4, ge=1, le=12, description="Pixels with fewer clear monthly observations in a year "
                            "are flagged (no class).")
     n_estimators: int = Field(100, ge=10, le=2000, description="Trees per random forest.")
+    species_learner: Literal["rf", "lda_rf"] = Field(
+        "lda_rf", description="Species level: balanced random forest ('rf') or the forest on the features plus "
+        "their linear discriminants ('lda_rf'; docs/classify.md).")
     folds: int = Field(5, ge=2, le=20, description="Cross-validation folds.")
     block_m: float = Field(1000.0, gt=0, description="Side of the square blocks of spatially blocked CV (m).")
     min_per_class: int = Field(5, ge=2, description="A class with fewer samples is an error (drop or add samples).")

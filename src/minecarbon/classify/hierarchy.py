@@ -30,7 +30,7 @@ import xarray as xr
 from ..errors import InputError
 from ..model.cv import fold_splits
 from .accuracy import confusion_matrix, sample_accuracy
-from .classifier import fit_forest, predict_labels
+from .classifier import fit_forest, fit_species, predict_labels
 from .leaf_habit import DECIDUOUS, EVERGREEN, LeafHabitRule, learn_rule
 from .unmix import fcls
 
@@ -52,7 +52,7 @@ def green_fraction(leaf_off: np.ndarray, leaf_on: np.ndarray, forest: np.ndarray
 def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.ndarray, leaf_off: np.ndarray,
                     leaf_on: np.ndarray, evergreen: Sequence[bool], species_X: np.ndarray, species: Sequence,
                     groups: np.ndarray | None = None, folds: int = 5, seed: int = 0,
-                    n_estimators: int = 200) -> dict:
+                    n_estimators: int = 200, species_learner: str = "rf") -> dict:
     """Cross-validate the hierarchy (see the module text).
 
     Parameters
@@ -62,6 +62,7 @@ def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.nd
     evergreen : reference leaf habit (bool; ignored off forest).  species_X : (n, q) species features.
     species : reference dominant species (ignored off forest).
     groups : spatial groups (None: random k-fold).
+    species_learner : ``"rf"`` or ``"lda_rf"`` (:func:`.classifier.fit_species`).
 
     Returns
     -------
@@ -102,7 +103,8 @@ def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.nd
             labels = np.unique(sp[trs])
             if labels.size == 0:
                 continue
-            models[stratum] = (fit_forest(sX[trs], sp[trs], n_estimators, seed) if labels.size > 1 else labels[0])
+            models[stratum] = (fit_species(sX[trs], sp[trs], n_estimators, seed, species_learner)
+                               if labels.size > 1 else labels[0])
         for stratum in (True, False):
             ref_rows = te & forest & (evergreen == stratum)
             chain_rows = te & (pf == "forest") & (pe == stratum)
@@ -156,7 +158,7 @@ class Hierarchy:
 
 
 def fit_hierarchy(forest_X, forest, rvi_off, leaf_off, leaf_on, evergreen, species_X, species,
-                  n_estimators: int = 200, seed: int = 0) -> Hierarchy:
+                  n_estimators: int = 200, seed: int = 0, species_learner: str = "rf") -> Hierarchy:
     """Fit every level on all samples (arguments as :func:`hierarchical_cv`)."""
     forest = np.asarray(forest, dtype=bool)
     evergreen = np.asarray(evergreen, dtype=bool) & forest
@@ -176,7 +178,7 @@ def fit_hierarchy(forest_X, forest, rvi_off, leaf_off, leaf_on, evergreen, speci
         if labels.size == 1:
             models[stratum] = str(labels[0])
         elif labels.size > 1:
-            models[stratum] = fit_forest(sX[sel], sp[sel], n_estimators, seed)
+            models[stratum] = fit_species(sX[sel], sp[sel], n_estimators, seed, species_learner)
     classes = sorted(set(sp[forest]))
     return Hierarchy(m_f, rule, E, models, classes, fX.shape[1], off.shape[1], sX.shape[1])
 

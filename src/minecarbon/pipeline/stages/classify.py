@@ -329,16 +329,17 @@ def _run_classify(ctx: Context) -> None:
     args = (X["fX"], forest, X["rvi"], X["off"], X["on"], ever, X["sX"], labels)
     groups = spatial_groups(samples["x"].to_numpy(), samples["y"].to_numpy(), c.block_m)
     ctx.progress("classify: blocked cross-validation")
-    blocked = hierarchical_cv(*args, groups=groups, folds=c.folds, seed=c.seed, n_estimators=c.n_estimators)
+    kw = {"n_estimators": c.n_estimators, "species_learner": c.species_learner}
+    blocked = hierarchical_cv(*args, groups=groups, folds=c.folds, seed=c.seed, **kw)
     ctx.progress("classify: random cross-validation")
-    rand = hierarchical_cv(*args, groups=None, folds=c.folds, seed=c.seed, n_estimators=c.n_estimators)
+    rand = hierarchical_cv(*args, groups=None, folds=c.folds, seed=c.seed, **kw)
     acc, per_class, conf = [], [], []
     for res, scheme in ((blocked, "blocked"), (rand, "random")):
         a, p, k = _accuracy_rows(res, scheme)
         acc += a
         per_class += p
         conf += k
-    h = fit_hierarchy(*args, n_estimators=c.n_estimators, seed=c.seed)
+    h = fit_hierarchy(*args, seed=c.seed, **kw)
     px_ha = pixel_area_m2(tmpl) / 1e4
     classes = np.asarray(h.species_classes)
     sp_code = np.array([0 if s == NONFOREST else int(s) for s in classes], dtype=np.int32)
