@@ -38,7 +38,7 @@ def project(tmp_path_factory):
     cfg = cfg.model_copy(update={
         "classify": cfg.classify.model_copy(update={"n_estimators": 40}),
         "model": cfg.model.model_copy(update={"learners": ["mlr", "rf"]})})
-    run_pipeline(cfg, ["classify", "units", "plots", "features", "model", "map"])
+    run_pipeline(cfg)  # every stage, to the report, without forest-type maps
     return cfg
 
 
@@ -147,6 +147,32 @@ def test_downstream_stages_read_the_classified_maps(project):
     assert len(norm) and norm["applied"].any()
     for year in cfg.project.years:
         assert (cfg.workspace / "outputs" / "map" / f"agc_{year}.tif").is_file()
+
+
+def test_report_has_the_classification_section(project):
+    rep = project.workspace / "outputs" / "report"
+    en = (rep / "report.html").read_text(encoding="utf-8")
+    zh = (rep / "report_zh.html").read_text(encoding="utf-8")
+    from minecarbon.report.classify_section import MESSAGES
+
+    for lang, html in (("en", en), ("zh", zh)):
+        for key in ("s_title", "tab_accuracy", "tab_confusion", "legend"):
+            assert MESSAGES[key][lang] in html, (lang, key)
+        assert "could not be built" not in html and "无法由计算结果生成" not in html
+    # the table's blocked forest OA is the stage's number
+    acc = pd.read_csv(_out(project) / "accuracy.csv")
+    oa = acc[(acc["level"] == "forest") & (acc["scheme"] == "blocked")]["oa"].iloc[0]
+    assert f"{100 * oa:.1f}" in en
+
+
+def test_report_messages_in_both_languages():
+    import re
+
+    from minecarbon.report.classify_section import MESSAGES
+
+    for key, texts in MESSAGES.items():
+        assert set(texts) == {"en", "zh"}, key
+        assert set(re.findall(r"{(\w+)}", texts["en"])) == set(re.findall(r"{(\w+)}", texts["zh"])), key
 
 
 def test_with_given_maps_auto_does_not_classify(project, tmp_path):

@@ -399,7 +399,7 @@ def _run_classify(ctx: Context) -> None:
     ctx.produced(write_table(smp, ctx.out("samples")))
     info = {"status": "classified", "samples": int(len(samples)), "samples_flagged": n_flagged,
             "samples_by_source": samples["source"].value_counts().to_dict(),
-            "classes": list(classes), "evergreen": sorted(evergreen),
+            "classes": list(classes), "evergreen": sorted(evergreen), "species_learner": c.species_learner,
             "species_codes": {s: int(v) for s, v in zip(classes, sp_code)},
             "forest_type_of_species": ft_of, "leaf_habit_rule": h.rule.to_dict(),
             "blocked_groups": int(len(np.unique(groups))),
