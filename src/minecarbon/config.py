@@ -373,6 +373,9 @@ class ModelConfig(_Model):
     cv_block_m: float = Field(1000.0, gt=0, description="Side of the spatial CV blocks (m).")
     cv_link_m: float = Field(100.0, ge=0, description="Plots closer than this (m) always share a fold.")
     per_type: bool = Field(True, description="Choose a model per forest type (else one pooled model).")
+    groups: Literal["forest_type", "species"] = Field(
+        "forest_type", description="What 'per type' means: the forest type (default), or the dominant species "
+        "of the classify stage's maps (species groups; needs [classify], docs/classify.md).")
     min_plots_per_type: int = Field(15, ge=2, description="A forest type with fewer plots uses the pooled model "
                                     "(with a warning).")
     own_model_margin_se: float = Field(
@@ -672,6 +675,10 @@ class ProjectConfig(_Model):
         if self.features.lidar_canopy and not self.lidar.als:
             raise ValueError("[features].lidar_canopy = true needs airborne scans: set [lidar].als (a glob of "
                              "LAS/LAZ tiles), or set lidar_canopy = false")
+        if self.model.groups == "species" and not (self.classify.series and self.classify.samples):
+            raise ValueError("[model].groups = \"species\" uses the classify stage's dominant-species maps: set "
+                             "[classify].series and [classify].samples (docs/classify.md), or groups = "
+                             "\"forest_type\"")
         if not self.inputs.forest_type and not (self.classify.series and self.classify.samples):
             raise ValueError("without [inputs].forest_type the classify stage makes the forest-type maps: set "
                              "[classify].series (monthly composites) and [classify].samples (labelled points), or "

@@ -239,3 +239,30 @@ def test_config_without_maps_needs_series_and_samples(project, tmp_path):
 
     with pytest.raises(ConfigError, match=r"\[classify\].series"):
         load_config(p)
+
+
+def test_models_per_dominant_species_group(project, tmp_path):
+    """[model].groups = "species": the plots' groups are the classified species at the plots, the map stage uses
+    the species maps, the card names species."""
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(project.workspace, ws)
+    cfg = project.model_copy(update={
+        "project": project.project.model_copy(update={"workspace": str(ws)}),
+        "model": project.model.model_copy(update={"groups": "species", "min_plots_per_type": 5})})
+    assert "classify" in STAGES_BY_NAME["model"].upstream_for(cfg)
+    run_pipeline(cfg, ["model", "map"], force=True)
+    tab = pd.read_csv(ws / "outputs" / "model" / "training_table.csv")
+    for year, g in tab.groupby("survey_year"):
+        path = ws / "outputs" / "classify" / f"dominant_species_{year}.tif"
+        with rasterio.open(path) as src:
+            vals = np.array([v[0] for v in src.sample(zip(g["x"], g["y"]))])
+        assert (g["forest_type"].to_numpy() == vals).all()
+    card = json.loads((ws / "outputs" / "model" / "model_card.json").read_text(encoding="utf-8"))
+    latin = set(pd.read_csv(project.root / "inputs" / "species_codes.csv", encoding="utf-8-sig")["name_latin"])
+    assert {t["name"] for t in card["types"]} <= latin | {"nonforest", "255"}
+    val = pd.read_csv(ws / "outputs" / "map" / "map_validation.csv") if (
+        ws / "outputs" / "map" / "map_validation.csv").exists() else None
+    if val is not None:
+        assert set(val["forest_type"]) - {"all"} <= latin | {"nonforest", "255"}

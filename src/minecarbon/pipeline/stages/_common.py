@@ -47,6 +47,32 @@ def classify_upstream(cfg: ProjectConfig) -> tuple[str, ...]:
     return () if cfg.inputs.forest_type else ("classify",)
 
 
+def group_upstream(cfg: ProjectConfig) -> tuple[str, ...]:
+    """Upstream of the model and map stages: ``classify`` also when the model groups are species."""
+    return ("classify",) if not cfg.inputs.forest_type or cfg.model.groups == "species" else ()
+
+
+def group_pattern(cfg: ProjectConfig) -> str:
+    """The ``{year}`` pattern of the maps whose codes are the model groups: forest type or dominant species."""
+    if cfg.model.groups == "species":
+        return str(cfg.workspace / "outputs" / "classify" / "dominant_species_{year}.tif")
+    return forest_type_pattern(cfg)
+
+
+def group_nonforest(cfg: ProjectConfig) -> int:
+    """The non-forest code of the group maps (species maps: 0)."""
+    return 0 if cfg.model.groups == "species" else cfg.forest_type_codes.nonforest
+
+
+def read_groups(cfg: ProjectConfig, year: int, template: xr.DataArray) -> np.ndarray:
+    """The model-group codes of a year on the template grid (forest type or dominant species)."""
+    if cfg.model.groups != "species":
+        return read_forest_type(cfg, year, template)
+    path = cfg.year_path(group_pattern(cfg), year)
+    da = open_raster(path, what=f"dominant-species map {year}", chunks=None, masked=False)
+    return np.asarray(align(da.isel(band=0), template, categorical=True).values)
+
+
 def forest_type_year(cfg: ProjectConfig, year: int) -> int:
     """The available forest-type map year closest to ``year`` (preferring earlier)."""
     pattern = forest_type_pattern(cfg)

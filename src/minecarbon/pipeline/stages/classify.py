@@ -52,8 +52,9 @@ LEVELS = ("forest", "leaf_habit", "species", "species_chained")
 
 
 def enabled(cfg: ProjectConfig) -> bool:
-    """True when the stage classifies (no forest-type maps given, or ``[classify].run = "always"``)."""
-    return not cfg.inputs.forest_type or cfg.classify.run == "always"
+    """True when the stage classifies (no forest-type maps given, ``[classify].run = "always"``, or model groups
+    by dominant species)."""
+    return not cfg.inputs.forest_type or cfg.classify.run == "always" or cfg.model.groups == "species"
 
 
 def series_path(cfg: ProjectConfig, year: int, month: int):
