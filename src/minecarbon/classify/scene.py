@@ -101,8 +101,8 @@ def scene_features(monthly: xr.DataArray, yearly: xr.DataArray | None = None, le
     forest = xr.concat(parts + [species], dim=feat_dim, coords="minimal", compat="override")
     t_off = int(np.flatnonzero(months == leaf_off_month)[0])
     t_on = int(np.flatnonzero(months == leaf_on_month)[0])
-    off = fb.isel({time_dim: t_off}, drop=True)
-    on = fb.isel({time_dim: t_on}, drop=True)
+    off = fb.isel({time_dim: t_off}, drop=True).transpose(band_dim, ...)
+    on = fb.isel({time_dim: t_on}, drop=True).transpose(band_dim, ...)
     with np.errstate(invalid="ignore", divide="ignore"):
         rvi_off = off.sel({band_dim: "nir"}, drop=True) / off.sel({band_dim: "red"}, drop=True)
     return SceneFeatures(forest=forest.rename({feat_dim: band_dim}), species=species.rename({feat_dim: band_dim}),
