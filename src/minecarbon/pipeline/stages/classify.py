@@ -417,6 +417,7 @@ register(Stage(
     about="Forest, leaf-habit and dominant-species maps of every year from the images (standard 4.3: "
           "hierarchical classification, random forests on monthly vegetation-index series), with their accuracy",
     func=_run_classify,
+    active=enabled,
     inputs=("images.path", "area.boundary", "classify.series", "classify.samples", "classify.species_codes",
             "inputs.plots", "inputs.trees"),
     settings=("classify", "images", "area", "features", "forest_type_codes", "inputs", "run"),
