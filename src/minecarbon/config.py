@@ -126,8 +126,9 @@ class InputsConfig(_Model):
     """``[inputs]``: the other layers and tables a mine brings."""
 
     dem: str = Field(..., description="Digital elevation model (m), projected CRS.")
-    forest_type: str = Field(..., description="Pattern with {year}: forest-type map(s) "
-                             "(codes in [forest_type_codes]); at least the base year.")
+    forest_type: str | None = Field(None, description="Pattern with {year}: forest-type map(s) "
+                                    "(codes in [forest_type_codes]); at least the base year. Absent: the "
+                                    "classify stage makes yearly maps from the images ([classify]).")
     disturbance: str | None = Field(None, description="Polygons: year, damage_type "
                                     "(excavation/subsidence/occupation or 挖损/塌陷/压占).")
     planned: str | None = Field(None, description="Planned mining blocks: planned_year, damage_type.")
@@ -366,6 +367,9 @@ class ModelConfig(_Model):
     cv_block_m: float = Field(1000.0, gt=0, description="Side of the spatial CV blocks (m).")
     cv_link_m: float = Field(100.0, ge=0, description="Plots closer than this (m) always share a fold.")
     per_type: bool = Field(True, description="Choose a model per forest type (else one pooled model).")
+    groups: Literal["forest_type", "species"] = Field(
+        "forest_type", description="What 'per type' means: the forest type (default), or the dominant species "
+        "of the classify stage's maps (species groups; needs [classify], docs/classify.md).")
     min_plots_per_type: int = Field(15, ge=2, description="A forest type with fewer plots uses the pooled model "
                                     "(with a warning).")
     own_model_margin_se: float = Field(
@@ -548,6 +552,36 @@ class ForestCodes(_Model):
     sparse: int = 4
 
 
+class ClassifyConfig(_Model):
+    """``[classify]``: forest / leaf-habit / dominant-species maps from the images (standard section 4.3;
+    ``docs/classify.md``). Used when ``[inputs].forest_type`` is absent, or beside it with ``run = "always"``."""
+
+    run: Literal["auto", "always"] = Field(
+        "auto", description="'auto': classify only when [inputs].forest_type is absent; 'always': also beside "
+        "given forest-type maps, for comparison (the other stages keep reading the given maps).")
+    series: str | None = Field(None, description="Pattern with {year} and {month} (01-12): monthly surface-"
+                               "reflectance composites of every year, clouds as nodata, bands as [images].")
+    samples: str | None = Field(None, description="Labelled points (GeoPackage/shapefile): 'year' and 'label' "
+                                "(a species of species_codes by code, Chinese or Latin name, or 'nonforest'). "
+                                "The plots count as samples of their dominant species.")
+    species_codes: str | None = Field(None, description="CSV code, name_zh, name_latin of the dominant species "
+                                      "(codes written to the species maps).")
+    evergreen: list[str] = Field(default_factory=list, description="Evergreen species (code or name); the "
+                                 "others are deciduous (the leaf-habit level splits the species by it).")
+    leaf_off_month: int = Field(1, ge=1, le=12, description="Month of the leaf-off composite (RVI, unmixing).")
+    leaf_on_month: int = Field(7, ge=1, le=12, description="Month of the leaf-on composite (green endmember).")
+    min_clear: int = Field(4, ge=1, le=12, description="Pixels with fewer clear monthly observations in a year "
+                           "are flagged (no class).")
+    n_estimators: int = Field(100, ge=10, le=2000, description="Trees per random forest.")
+    species_learner: Literal["rf", "lda_rf"] = Field(
+        "lda_rf", description="Species level: balanced random forest ('rf') or the forest on the features plus "
+        "their linear discriminants ('lda_rf'; docs/classify.md).")
+    folds: int = Field(5, ge=2, le=20, description="Cross-validation folds.")
+    block_m: float = Field(1000.0, gt=0, description="Side of the square blocks of spatially blocked CV (m).")
+    min_per_class: int = Field(5, ge=2, description="A class with fewer samples is an error (drop or add samples).")
+    seed: int = Field(0, description="Seeds folds and forests (results are reproducible).")
+
+
 class ReportConfig(_Model):
     """``[report]``: the monitoring report (Appendix E) and the monitoring database (see ``docs/report.md``)."""
 
@@ -614,6 +648,7 @@ class ProjectConfig(_Model):
     climate: ClimateConfig
     inputs: InputsConfig
     forest_type_codes: ForestCodes = Field(default_factory=ForestCodes)
+    classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
     plots: PlotsConfig = Field(default_factory=PlotsConfig)
     lidar: LidarConfig = Field(default_factory=LidarConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
@@ -634,6 +669,14 @@ class ProjectConfig(_Model):
         if self.features.lidar_canopy and not self.lidar.als:
             raise ValueError("[features].lidar_canopy = true needs airborne scans: set [lidar].als (a glob of "
                              "LAS/LAZ tiles), or set lidar_canopy = false")
+        if self.model.groups == "species" and not (self.classify.series and self.classify.samples):
+            raise ValueError("[model].groups = \"species\" uses the classify stage's dominant-species maps: set "
+                             "[classify].series and [classify].samples (docs/classify.md), or groups = "
+                             "\"forest_type\"")
+        if not self.inputs.forest_type and not (self.classify.series and self.classify.samples):
+            raise ValueError("without [inputs].forest_type the classify stage makes the forest-type maps: set "
+                             "[classify].series (monthly composites) and [classify].samples (labelled points), or "
+                             "give the maps in [inputs].forest_type")
         clash = self.workspace_in_input_folder()
         if clash:
             raise ValueError(f"workspace {self.project.workspace!r} is inside the folder {clash[1]} of the input "
@@ -667,7 +710,9 @@ class ProjectConfig(_Model):
                  ("[climate].precipitation", self.climate.precipitation)]
         pairs += [(f"[inputs].{k}", v) for k, v in self.inputs.model_dump().items()]
         pairs += [("[plots].allometry", self.plots.allometry), ("[lidar].als", self.lidar.als),
-                  ("[lidar].scan_positions", self.lidar.scan_positions), ("[assess].zones", self.assess.zones)]
+                  ("[lidar].scan_positions", self.lidar.scan_positions), ("[assess].zones", self.assess.zones),
+                  ("[classify].series", self.classify.series), ("[classify].samples", self.classify.samples),
+                  ("[classify].species_codes", self.classify.species_codes)]
         pairs += [("[features].canopy", c) for c in self.features.canopy]
         return [(k, v) for k, v in pairs if isinstance(v, str) and v]
 
@@ -695,7 +740,8 @@ class ProjectConfig(_Model):
                   "inputs.reclamation": self.inputs.reclamation, "inputs.plots": self.inputs.plots,
                   "inputs.trees": self.inputs.trees, "inputs.tally": self.inputs.tally,
                   "plots.allometry": self.plots.allometry, "assess.zones": self.assess.zones,
-                  "lidar.scan_positions": self.lidar.scan_positions}
+                  "lidar.scan_positions": self.lidar.scan_positions, "classify.samples": self.classify.samples,
+                  "classify.species_codes": self.classify.species_codes}
         for key, val in single.items():
             if val is not None:
                 out[key] = self.path(val)  # type: ignore[assignment]
@@ -703,10 +749,18 @@ class ProjectConfig(_Model):
                     "climate.precipitation": self.climate.precipitation,
                     "inputs.forest_type": self.inputs.forest_type}
         for key, pat in patterns.items():
+            if not pat:
+                continue
             for y in self.project.years:
                 p = self.year_path(pat, y)
                 if p.exists():
                     out[f"{key}[{y}]"] = p
+        if self.classify.series:
+            for y in self.project.years:
+                for m in range(1, 13):
+                    p = self.path(self.classify.series.replace("{year}", str(y)).replace("{month}", f"{m:02d}"))
+                    if p is not None and p.exists():
+                        out[f"classify.series[{y}-{m:02d}]"] = p
         for name, pat in sorted(self.assess.cumulative_covariates.items()):
             for y in self.project.years:
                 p = self.year_path(pat, y)

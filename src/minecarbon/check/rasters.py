@@ -63,7 +63,7 @@ def _check_files_exist(ctx: _Context) -> None:
             ctx.rasters.append(_Raster(kind, key, y, p))
     base = cfg.project.base
     seen = set()
-    for y in years:
+    for y in years if cfg.inputs.forest_type else ():  # absent: the classify stage makes the maps
         p = cfg.year_path(cfg.inputs.forest_type, y)
         if p in seen:
             continue

@@ -52,6 +52,53 @@ def fit_forest(X, y, n_estimators: int = 200, seed: int = 0, **params) -> Random
     return model
 
 
+class LdaForest:
+    """Random forest on the features plus their linear discriminants (``species_learner = "lda_rf"``).
+
+    The pixel spectra of a stand are linear mixtures (canopy, ground, shade) scaled by illumination, so the
+    directions that separate species are linear combinations of many bands and months that single-feature tree
+    splits find poorly; Fisher's linear discriminants (Ledoit-Wolf shrinkage, on standardised features, fitted
+    on the training samples only) are appended as features of the balanced forest. Measured on the simulator
+    (docs/classify.md): blocked-CV species OA 0.669 -> 0.725 (seed 0), the discriminant analysis alone 0.725.
+    """
+
+    def __init__(self, n_estimators: int = 200, seed: int = 0, **params) -> None:
+        self.n_estimators, self.seed, self.params = n_estimators, seed, params
+
+    def _z(self, X):
+        X = _features(X)
+        return np.concatenate([X, self.lda_.transform(self.scaler_.transform(X))], axis=1)
+
+    def fit(self, X, y):
+        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+        from sklearn.preprocessing import StandardScaler
+
+        X = _features(X)
+        self.scaler_ = StandardScaler().fit(X)
+        self.lda_ = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto").fit(self.scaler_.transform(X), y)
+        self.forest_ = make_forest(self.n_estimators, self.seed, **self.params).fit(self._z(X), y)
+        self.classes_ = self.forest_.classes_
+        return self
+
+    def predict(self, X):
+        return self.forest_.predict(self._z(X))
+
+    def predict_proba(self, X):
+        return self.forest_.predict_proba(self._z(X))
+
+
+def fit_species(X, y, n_estimators: int = 200, seed: int = 0, learner: str = "rf"):
+    """A species classifier: ``"rf"`` (:func:`fit_forest`) or ``"lda_rf"`` (:class:`LdaForest`)."""
+    if learner == "rf":
+        return fit_forest(X, y, n_estimators, seed)
+    if learner != "lda_rf":
+        raise InputError(f"Unknown species learner {learner!r}; use 'rf' or 'lda_rf'.")
+    names, codes = np.unique(np.asarray(y).astype(str), return_inverse=True)
+    model = LdaForest(n_estimators, seed).fit(X, codes)
+    model.class_names_ = names
+    return model
+
+
 def predict_labels(model, X) -> np.ndarray:
     """Predicted labels (str) of a :func:`fit_forest` model."""
     return np.asarray(model.class_names_)[model.predict(_features(X)).astype(int)]

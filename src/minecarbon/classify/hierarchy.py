@@ -30,7 +30,7 @@ import xarray as xr
 from ..errors import InputError
 from ..model.cv import fold_splits
 from .accuracy import confusion_matrix, sample_accuracy
-from .classifier import fit_forest, predict_labels
+from .classifier import fit_forest, fit_species, predict_labels
 from .leaf_habit import DECIDUOUS, EVERGREEN, LeafHabitRule, learn_rule
 from .unmix import fcls
 
@@ -52,7 +52,7 @@ def green_fraction(leaf_off: np.ndarray, leaf_on: np.ndarray, forest: np.ndarray
 def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.ndarray, leaf_off: np.ndarray,
                     leaf_on: np.ndarray, evergreen: Sequence[bool], species_X: np.ndarray, species: Sequence,
                     groups: np.ndarray | None = None, folds: int = 5, seed: int = 0,
-                    n_estimators: int = 200) -> dict:
+                    n_estimators: int = 200, species_learner: str = "rf") -> dict:
     """Cross-validate the hierarchy (see the module text).
 
     Parameters
@@ -62,6 +62,7 @@ def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.nd
     evergreen : reference leaf habit (bool; ignored off forest).  species_X : (n, q) species features.
     species : reference dominant species (ignored off forest).
     groups : spatial groups (None: random k-fold).
+    species_learner : ``"rf"`` or ``"lda_rf"`` (:func:`.classifier.fit_species`).
 
     Returns
     -------
@@ -102,7 +103,8 @@ def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.nd
             labels = np.unique(sp[trs])
             if labels.size == 0:
                 continue
-            models[stratum] = (fit_forest(sX[trs], sp[trs], n_estimators, seed) if labels.size > 1 else labels[0])
+            models[stratum] = (fit_species(sX[trs], sp[trs], n_estimators, seed, species_learner)
+                               if labels.size > 1 else labels[0])
         for stratum in (True, False):
             ref_rows = te & forest & (evergreen == stratum)
             chain_rows = te & (pf == "forest") & (pe == stratum)
@@ -134,7 +136,9 @@ def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.nd
             "species": score(ps_ref.astype(str), sp, forest, sp_classes),
             "species_chained": score(ps_chain.astype(str), sp, np.ones(n, bool),
                                      sorted(set(sp) | set(ps_chain.astype(str)))),
-            "leaf_habit_rules": rules}
+            "leaf_habit_rules": rules,
+            # out-of-fold predictions of every sample (for area estimates from the CV; not JSON)
+            "predictions": {"forest": pf.astype(str), "leaf_habit": pred_l, "species_chained": ps_chain.astype(str)}}
 
 
 @dataclass
@@ -154,7 +158,7 @@ class Hierarchy:
 
 
 def fit_hierarchy(forest_X, forest, rvi_off, leaf_off, leaf_on, evergreen, species_X, species,
-                  n_estimators: int = 200, seed: int = 0) -> Hierarchy:
+                  n_estimators: int = 200, seed: int = 0, species_learner: str = "rf") -> Hierarchy:
     """Fit every level on all samples (arguments as :func:`hierarchical_cv`)."""
     forest = np.asarray(forest, dtype=bool)
     evergreen = np.asarray(evergreen, dtype=bool) & forest
@@ -174,7 +178,7 @@ def fit_hierarchy(forest_X, forest, rvi_off, leaf_off, leaf_on, evergreen, speci
         if labels.size == 1:
             models[stratum] = str(labels[0])
         elif labels.size > 1:
-            models[stratum] = fit_forest(sX[sel], sp[sel], n_estimators, seed)
+            models[stratum] = fit_species(sX[sel], sp[sel], n_estimators, seed, species_learner)
     classes = sorted(set(sp[forest]))
     return Hierarchy(m_f, rule, E, models, classes, fX.shape[1], off.shape[1], sX.shape[1])
 
@@ -184,8 +188,9 @@ def _map_block(z: np.ndarray, h: Hierarchy) -> np.ndarray:
     Z = z.reshape(-1, z.shape[-1]).astype(np.float64)
     a, b = h.n_forest_features, h.n_forest_features + 1
     fX, rvi, off, sX = Z[:, :a], Z[:, a], Z[:, b:b + h.n_bands], Z[:, b + h.n_bands:]
-    out = np.zeros((Z.shape[0], 3), dtype=np.float32)
+    out = np.zeros((Z.shape[0], 5), dtype=np.float32)
     out[:, 2] = -1
+    out[:, 3:] = np.nan
     okf = np.all(np.isfinite(fX), axis=1)
     out[~okf, 0] = 255
     if okf.any():
@@ -206,9 +211,17 @@ def _map_block(z: np.ndarray, h: Hierarchy) -> np.ndarray:
                 mdl = h.species_models.get(stratum)
                 if not rows.any() or mdl is None:
                     continue
-                lab = np.full(int(rows.sum()), mdl) if isinstance(mdl, str) else predict_labels(mdl, sX[rows])
+                if isinstance(mdl, str):
+                    lab = np.full(int(rows.sum()), mdl)
+                    out[rows, 3], out[rows, 4] = 1.0, 1.0
+                else:
+                    proba = mdl.predict_proba(sX[rows])
+                    lab = np.asarray(mdl.class_names_)[np.argmax(proba, axis=1)]
+                    top = np.sort(proba, axis=1)
+                    out[rows, 3] = top[:, -1]
+                    out[rows, 4] = top[:, -1] - (top[:, -2] if top.shape[1] > 1 else 0.0)
                 out[rows, 2] = np.searchsorted(np.asarray(h.species_classes), lab)
-    return out.reshape(*shape, 3)
+    return out.reshape(*shape, 5)
 
 
 def map_hierarchy(h: Hierarchy, forest_features: xr.DataArray, rvi_off: xr.DataArray, leaf_off: xr.DataArray,
@@ -218,7 +231,8 @@ def map_hierarchy(h: Hierarchy, forest_features: xr.DataArray, rvi_off: xr.DataA
     Inputs are (band, y, x) DataArrays on one grid (``rvi_off``: (y, x)), features in the order they were fitted.
     Returns a Dataset: ``forest`` (uint8: 1 forest, 0 not, 255 no data), ``leaf_habit`` (uint8: 1 evergreen,
     2 deciduous, 0 not forest / no data), ``species_index`` (int16 index into ``attrs['species_classes']``, -1
-    none).
+    none), ``species_probability`` (the stratum forest's probability of the mapped species) and ``margin`` (best
+    minus second probability; float32, NaN where no species).
     """
     sizes = (forest_features.sizes[band_dim], leaf_off.sizes[band_dim], species_features.sizes[band_dim])
     if sizes != (h.n_forest_features, h.n_bands, h.n_species_features):
@@ -231,9 +245,10 @@ def map_hierarchy(h: Hierarchy, forest_features: xr.DataArray, rvi_off: xr.DataA
         z = z.chunk({band_dim: -1})
     res = xr.apply_ufunc(_map_block, z, kwargs={"h": h}, input_core_dims=[[band_dim]], output_core_dims=[["_o"]],
                          dask="parallelized", output_dtypes=[np.float32],
-                         dask_gufunc_kwargs={"output_sizes": {"_o": 3}})
+                         dask_gufunc_kwargs={"output_sizes": {"_o": 5}})
     ds = xr.Dataset({"forest": res.isel(_o=0).astype(np.uint8), "leaf_habit": res.isel(_o=1).astype(np.uint8),
-                     "species_index": res.isel(_o=2).astype(np.int16)}).drop_vars("_o", errors="ignore")
+                     "species_index": res.isel(_o=2).astype(np.int16),
+                     "species_probability": res.isel(_o=3), "margin": res.isel(_o=4)}).drop_vars("_o", errors="ignore")
     ds.attrs = {"species_classes": ",".join(h.species_classes), **{f"leaf_habit_{k}": str(v)
                                                                    for k, v in h.rule.to_dict().items()}}
     return ds

@@ -304,8 +304,11 @@ def run(projects: tuple[Path, ...], stages: str | None, force: bool, scheduler: 
 @click.option("--size", type=click.Choice(SIZES), default="small", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--scheduler", help="threads | processes | synchronous | local[:N] | tcp://HOST:PORT")
+@click.option("--classify", "classify", is_flag=True,
+              help="Without forest-type maps: the classify stage makes them from simulated monthly composites "
+                   "(with clouds) and labelled points (docs/classify.md).")
 @handle_errors
-def demo(out_dir: Path, size: str, seed: int, scheduler: str | None) -> None:
+def demo(out_dir: Path, size: str, seed: int, scheduler: str | None, classify: bool = False) -> None:
     """Simulate a mining area, run the whole method on it and summarise the results."""
     from ..demo import summarise
     from ..scenario import simulate as simulate_tool
@@ -317,8 +320,9 @@ def demo(out_dir: Path, size: str, seed: int, scheduler: str | None) -> None:
         con.print(f"Using the simulated project already in {out_dir} (delete the folder to re-simulate).")
     else:
         with con.status("simulating the mining area ...") as status:
+            extra = {"classify": True, "forest_type_inputs": False} if classify else {}
             toml = simulate_tool(out_dir, size=size, seed=seed,
-                                 progress=lambda msg: status.update(f"simulating: {msg}"))
+                                 progress=lambda msg: status.update(f"simulating: {msg}"), **extra)
         con.print(f"Simulated a {size} mining area in {out_dir} ({time.time() - t_start:.1f} s)")
     run_project(toml, None, False, scheduler)
     click.echo(summarise(toml))

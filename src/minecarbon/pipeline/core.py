@@ -75,6 +75,10 @@ class Stage:
     """Upstream stages needed only by some projects (e.g. ``plots`` reads the
     ``lidar`` stage's trees only with ``[plots].tree_source = "tls"``)."""
 
+    active: Callable[[ProjectConfig], bool] | None = None
+    """False for a project where the stage only records that it has nothing to do (``classify`` with given
+    forest-type maps); its inputs are then not validated before it runs (their problems are other stages')."""
+
     def upstream_for(self, cfg: ProjectConfig) -> tuple[str, ...]:
         """The upstream stages of this stage for a project."""
         extra = tuple(u for u in (self.upstream_if(cfg) if self.upstream_if else ()) if u not in self.upstream)

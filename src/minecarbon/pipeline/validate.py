@@ -115,7 +115,7 @@ def validate_stage_inputs(cfg: "ProjectConfig", stage: "Stage", cache: dict | No
     the stage; the message lists each with its file, place and fix.  Other
     warnings of the stage's files are logged.
     """
-    if not stage.inputs:
+    if not stage.inputs or (stage.active is not None and not stage.active(cfg)):
         return
     files = _stage_files(cfg, stage)
     mine = [p for p in project_problems(cfg, cache) if concerns(cfg, stage, p, files)]

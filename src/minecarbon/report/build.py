@@ -649,6 +649,10 @@ class ReportBuilder:
                 about = self.output_about("map", o.id, o.about)
                 self.figure(self.fig.continuous_map(da, f"{about} ({self.y2})", o.units, cmap="magma_r",
                                                     boundary=d.boundary), f"{about}, {self.y2} ({o.units})")
+        from .classify_section import classify_section
+
+        with self.optional("classify"):
+            classify_section(self)  # forest-type / species maps of the classify stage, when it classified
         val = d.nonempty("assess", "validation")
         if val is not None:
             self.section("maps.s_validation")

@@ -56,6 +56,7 @@ from .sensor import (
     SUN_ELEVATION_DEG,
     SUN_ELEVATION_MONTH_DEG,
     canopy_table,
+    cloud_mask,
     ground_table,
     reflectance,
     to_dn,
@@ -153,7 +154,7 @@ def unit_truth(in_m: np.ndarray, f0: np.ndarray, f1: np.ndarray, dist_type: np.n
 
 
 def simulate_window(world: World, window: Window, emit: Emit, images: bool = True,
-                    monthly: bool = True) -> None:
+                    monthly: bool = True, series: bool = False) -> None:
     """Simulate one window and call ``emit(key, array)`` for each result.
 
     Keys: ``("dem",)`` elevation (m, float32); ``("slope",)``, ``("aspect",)`` (deg);
@@ -161,7 +162,8 @@ def simulate_window(world: World, window: Window, emit: Emit, images: bool = Tru
     ``("agc_nomining", year)`` AGC (t C/ha, float32); ``("forest_type", year)``
     (uint8); ``("age", year)`` and ``("stand_species", year)`` of the current
     stand; ``("image", year)`` DN (6, h, w) uint16 when ``images``;
-    ``("image_month", month)`` for the end year when ``monthly``;
+    ``("image_month", month)`` for the end year when ``monthly``; ``("image_series", year, month)`` DN with
+    clouds as 0 (:func:`.sensor.cloud_mask`) for every year when ``series``;
     ``("units_level1",)``, ``("units_level2",)`` (uint8).
     """
     g = world.grid
@@ -236,7 +238,7 @@ def simulate_window(world: World, window: Window, emit: Emit, images: bool = Tru
         if yi == 0:
             ft_first = ft
         ft_last = ft
-        if not (images or monthly):
+        if not (images or monthly or series):
             continue
         ground = base_ground.copy()
         ground[cleared] = BG_BARE
@@ -258,6 +260,17 @@ def simulate_window(world: World, window: Window, emit: Emit, images: bool = Tru
                                   canopy_table(m), ground_table(GREEN_DECIDUOUS[m - 1], GREEN_CROP[m - 1]), 1.0,
                                   noise)
                 emit(("image_month", m), to_dn(rho))
+        if series:
+            nir_y = 1.0 + 0.15 * (cl.prcp_mm[yi][cy, cx] / pclim - 1.0)
+            for m in range(1, 13):
+                ill_m = illumination(slope, aspect, SUN_ELEVATION_MONTH_DEG[m - 1], SUN_AZIMUTH_MONTH_DEG[m - 1])
+                noise = texture + uniform_noise(cols, rows, seed, 400 + 12 * yi + m, 0.003)
+                rho = reflectance(agc, mi.species, ground, ill_m, brightness,
+                                  world.month_gain[m - 1] * world.year_gain[yi], canopy_table(m),
+                                  ground_table(GREEN_DECIDUOUS[m - 1], GREEN_CROP[m - 1]), nir_y, noise)
+                dn = to_dn(rho)
+                dn[:, cloud_mask(x, y, seed, yi, m)] = 0
+                emit(("image_series", year, m), dn)
     l1, l2 = unit_truth(lay["in_m"], ft_first > 0, ft_last > 0, lay["dist_type"], lay["rec_type"],
                         lay["plan_type"])
     emit(("units_level1",), l1)

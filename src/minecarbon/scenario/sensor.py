@@ -58,6 +58,24 @@ SUN_ELEVATION_MONTH_DEG = np.array([30, 37, 47, 58, 66, 70, 68, 62, 52, 41, 32, 
 SUN_AZIMUTH_MONTH_DEG = np.array([150, 147, 143, 138, 132, 128, 130, 135, 141, 146, 150, 151], dtype=float)
 
 
+CLOUD_SHARE = np.array([0.15, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.5, 0.35, 0.25, 0.2, 0.15])
+"""Share of each month's composite left cloudy (masked) in the monthly series (``series=True``): a North-China
+monsoon climate, cloudier in summer; our choice for the simulator, not a measured climatology."""
+CLOUD_CELL_M = 2000.0
+CLOUD_FBM_SD = 0.29
+"""Standard deviation of :func:`.noise.fbm` with 3 octaves (measured on 250,000 lattice points, seeds 0-2)."""
+
+
+def cloud_mask(x_m: np.ndarray, y_m: np.ndarray, seed: int, year_index: int, month: int) -> np.ndarray:
+    """Cloudy pixels of one month's composite: a smooth random field above the quantile of the month's share."""
+    from statistics import NormalDist
+
+    from .noise import fbm
+
+    f = fbm(x_m, y_m, CLOUD_CELL_M, 3, seed, 5000 + 12 * year_index + month)
+    return f > CLOUD_FBM_SD * NormalDist().inv_cdf(1.0 - float(CLOUD_SHARE[month - 1]))
+
+
 def canopy_cover(agc_t_ha: np.ndarray) -> np.ndarray:
     """Canopy cover (0-0.95) from AGC (t C/ha), saturating."""
     return COVER_MAX * (1.0 - np.exp(-np.maximum(agc_t_ha, 0.0) / COVER_AGC_T_HA))

@@ -54,7 +54,11 @@ def _quiet(_: str) -> None:
     return None
 
 
-def _raster_specs(world: World, out: Path, monthly: bool) -> dict[tuple, RasterSpec]:
+SAMPLES_PER_YEAR = 1500
+"""Labelled reference points per sample year (``classify=True``), at most a third of the scene's pixels."""
+
+
+def _raster_specs(world: World, out: Path, monthly: bool, series: bool = False) -> dict[tuple, RasterSpec]:
     inp, tru = out / "inputs", out / "truth"
     specs: dict[tuple, RasterSpec] = {
         ("dem",): RasterSpec((inp / "dem.tif",), ("elevation",), "float32", FLOAT_NODATA, "m"),
@@ -77,7 +81,44 @@ def _raster_specs(world: World, out: Path, monthly: bool) -> dict[tuple, RasterS
         for m in range(1, 13):
             specs[("image_month", m)] = RasterSpec(
                 (inp / "images_monthly" / f"LC08_SR_{world.end_year}-{m:02d}.tif",), BANDS, "uint16", 0)
+    if series:
+        for y in world.years:
+            for m in range(1, 13):
+                specs[("image_series", y, m)] = RasterSpec(
+                    (inp / "series" / f"LC08_SR_{y}-{m:02d}.tif",), BANDS, "uint16", 0)
     return specs
+
+
+def sample_years(world: World) -> list[int]:
+    """Years of the labelled reference points (``classify=True``): base, mid-period survey and end year."""
+    return sorted({world.base_year, world.mid_survey_year, world.end_year})
+
+
+def _write_samples(world: World, sink: RasterSink, inp: Path) -> int:
+    """Labelled reference points of the sample years: simple random pixels, labelled with the truth (species
+    code of the stand, or 'nonforest' where the forest type is non-forest). Written as ``inputs/reference_samples.gpkg``."""
+    g = world.grid
+    rng = np.random.default_rng([world.seed, 14])
+    # inside the monitoring area's bounds (boundary + the project's 300 m buffer), less one pixel
+    x0, y0, x1, y1 = world.layout.boundary.buffer(300.0 - g.pixel_m).bounds
+    cc, rr = np.meshgrid(np.arange(g.n_px), np.arange(g.n_px))
+    xc, yc = g.x0_m + (cc + 0.5) * g.pixel_m, g.y0_m - (rr + 0.5) * g.pixel_m
+    pool = np.flatnonzero(((xc > x0) & (xc < x1) & (yc > y0) & (yc < y1)).ravel())
+    n = min(SAMPLES_PER_YEAR, pool.size // 3)
+    frames = []
+    for y in sample_years(world):
+        idx = rng.choice(pool, n, replace=False)
+        r, c = np.divmod(idx, g.n_px)
+        ft = sink.kept[("forest_type", y)][r, c]
+        sp = sink.kept[("stand_species", y)][r, c]
+        lab = np.where((ft > 0) & (sp > 0), sp.astype(int).astype(str), "nonforest")
+        xs = g.x0_m + (c + 0.5) * g.pixel_m
+        ys = g.y0_m - (r + 0.5) * g.pixel_m
+        frames.append(gpd.GeoDataFrame({"year": np.full(n, y, dtype="int32"), "label": lab},
+                                        geometry=gpd.points_from_xy(xs, ys), crs=g.crs))
+    rows = pd.concat(frames, ignore_index=True)
+    write_vector(gpd.GeoDataFrame(rows, geometry="geometry", crs=g.crs), inp / "reference_samples.gpkg")
+    return len(rows)
 
 
 def _write_vectors(world: World, inp: Path) -> dict[str, int]:
@@ -119,19 +160,23 @@ def _write_climate(world: World, inp: Path) -> None:
         raise
 
 
-def _write_rasters(world: World, out: Path, progress: Progress, heights: DominantHeight) -> RasterSink:
+def _write_rasters(world: World, out: Path, progress: Progress, heights: DominantHeight,
+                   series: bool = False) -> RasterSink:
     g = world.grid
     chunked = g.n_px > CHUNK_PX
     monthly = world.size != "large"
     keep = [("units_level2",), ("forest_type", world.base_year)]
-    sink = RasterSink(g, _raster_specs(world, out, monthly), keep=keep)
+    if series:
+        keep += [(k, y) for y in sample_years(world) for k in ("forest_type", "stand_species")]
+    sink = RasterSink(g, _raster_specs(world, out, monthly, series), keep=keep)
     windows = list(g.windows(CHUNK_PX))
     try:
         for i, win in enumerate(windows):
             progress(f"Simulating rasters: window {i + 1}/{len(windows)}" if chunked
                      else "Simulating rasters (AGC, forest type, images) for every year")
             sink.set_window(win)
-            simulate_window(world, win, CanopyTap(sink, world.end_year, heights), images=True, monthly=monthly)
+            simulate_window(world, win, CanopyTap(sink, world.end_year, heights), images=True, monthly=monthly,
+                            series=series)
         sink.close(progress)
     except BaseException:
         sink.abort()
@@ -290,7 +335,8 @@ def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progr
 def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year: int = 2005,
              end_year: int = 2024, progress: Progress | None = None,
              als_pulses_per_m2: float | None = ALS_PULSES_PER_M2,
-             remeasure_every_yr: int | None = REMEASURE_EVERY_YR) -> Path:
+             remeasure_every_yr: int | None = REMEASURE_EVERY_YR, classify: bool = False,
+             forest_type_inputs: bool = True) -> Path:
     """Simulate a coal-mining area with known truth and write it to ``out_dir``.
 
     Parameters
@@ -306,6 +352,11 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     remeasure_every_yr : permanent plots, established in the base year and re-measured every this many
         years and in the end year (:mod:`.plots`); ``None`` or 0: one visit per plot, a third in a
         mid-period campaign and the rest in the end year.
+    classify : also write what the classify stage needs: monthly composites of every year with cloud gaps
+        (``inputs/series/LC08_SR_<year>-<MM>.tif``, DN 0 = cloud), labelled reference points of the base,
+        mid-survey and end years (``inputs/reference_samples.gpkg``) and a ``[classify]`` section.
+    forest_type_inputs : name the forest-type maps in ``[inputs].forest_type`` (the maps are written either
+        way); False (with ``classify``) makes a project whose forest-type maps come from the classify stage.
 
     Returns
     -------
@@ -325,14 +376,20 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     world = build_world(size, int(seed), int(start_year), int(end_year))
     report("Writing mining boundary, disturbance, planned blocks and reclamation")
     vec_counts = _write_vectors(world, inp)
-    write_table(pd.DataFrame({"code": [s.code for s in SPECIES], "name_zh": [s.name_zh for s in SPECIES],
-                              "name_latin": [s.name_latin for s in SPECIES]}), inp / "species_codes.csv")
+    codes_tab = {"code": [s.code for s in SPECIES], "name_zh": [s.name_zh for s in SPECIES],
+                 "name_latin": [s.name_latin for s in SPECIES]}
+    if classify:  # the forest-type code of each species, for the classify stage's forest-type maps
+        codes_tab["forest_type"] = [s.forest_class for s in SPECIES]
+    write_table(pd.DataFrame(codes_tab), inp / "species_codes.csv")
     report("Writing climate grids")
     _write_climate(world, inp)
     als_params = AlsParams(pulses_per_m2=float(als_pulses_per_m2)) if als_pulses_per_m2 else None
     carbon = _tree_carbon()
     heights = DominantHeight(carbon)
-    sink = _write_rasters(world, out, report, heights)
+    if not forest_type_inputs and not classify:
+        raise ValueError("forest_type_inputs=False needs classify=True (the classify stage makes the maps)")
+    sink = _write_rasters(world, out, report, heights, series=classify)
+    n_samples = _write_samples(world, sink, inp) if classify else 0
     units_l2 = sink.kept[("units_level2",)]
     ft0 = sink.kept[("forest_type", world.base_year)]
     field_counts = _field(world, units_l2, ft0, out, report, carbon, remeasure_every_yr)
@@ -351,6 +408,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "trees": "inputs/field/trees.csv", "tls": "inputs/tls/*.laz", "tally": "inputs/field/tally.csv",
         "truth": "truth", "als": "inputs/als/*.laz" if als_params is not None else "",
     }
+    if not forest_type_inputs:
+        paths["forest_type"] = ""
     settings: dict[str, dict[str, float]] = {}
     if als_params is not None:
         # CHM cells of about one first return each (pulses = first returns); finer cells would be pit-filled
@@ -360,6 +419,19 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         settings["model"] = {"cv_block_m": 500.0}
     text = project_toml(f"Simulated mining area (seed {seed})", world.start_year, world.end_year, world.base_year,
                         world.mining_start_year, world.grid.crs, paths, ROBINIA_CF, ROBINIA_CF_SOURCE, settings)
+    if classify:
+        evergreen = ", ".join(f'"{s.code}"' for s in SPECIES if not s.deciduous)
+        text += "\n".join([
+            "[classify]",
+            "# forest, leaf-habit and dominant-species maps from the images (docs/classify.md)",
+            "series = \"inputs/series/LC08_SR_{year}-{month}.tif\"",
+            "samples = \"inputs/reference_samples.gpkg\"",
+            "species_codes = \"inputs/species_codes.csv\"",
+            f"evergreen = [{evergreen}]",
+            *(["run = \"always\""] if forest_type_inputs else []),
+            "block_m = 500.0  # suits the size of the simulated area" if world.grid.n_px * world.grid.pixel_m
+            < 3000.0 else "block_m = 1000.0",
+            ""])
     toml_path = atomic_write_text(out / "minecarbon.toml", text)
     load_config(toml_path)  # the simulator must write a valid project file
     write_json(tru / "scenario.json", {
@@ -374,7 +446,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "afforestation_species": world.layout.afforestation_species,
         "forest_share_base": float((ft0 > 0).mean()),
         "units_level2_pixels": {str(int(c)): int(n) for c, n in zip(codes, pix)},
-        "counts": {**vec_counts, **field_counts, **als_counts},
+        "counts": {**vec_counts, **field_counts, **als_counts,
+                   **({"reference_samples": n_samples} if classify else {})},
     })
     report(f"Done: {toml_path}")
     return toml_path

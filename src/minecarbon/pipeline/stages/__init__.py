@@ -12,9 +12,9 @@ that the two agree).
 from __future__ import annotations
 
 from ..core import Stage
-from . import assess, catalog, features, lidar, map, model, plots, report, units
+from . import assess, catalog, classify, features, lidar, map, model, plots, report, units
 
-STAGES: tuple[Stage, ...] = (units.STAGE, lidar.STAGE, plots.STAGE, features.STAGE, model.STAGE, map.STAGE,
+STAGES: tuple[Stage, ...] = (classify.STAGE, units.STAGE, lidar.STAGE, plots.STAGE, features.STAGE, model.STAGE, map.STAGE,
                              assess.STAGE, catalog.STAGE, report.STAGE)
 """Every stage, in run order."""
 

@@ -34,11 +34,51 @@ def project_grid(cfg: ProjectConfig) -> tuple[xr.DataArray, gpd.GeoDataFrame, gp
 
 
 
+def forest_type_pattern(cfg: ProjectConfig) -> str:
+    """The ``{year}`` pattern of the forest-type maps: ``[inputs].forest_type``, or, when it is absent, the
+    yearly maps of the classify stage."""
+    if cfg.inputs.forest_type:
+        return cfg.inputs.forest_type
+    return str(cfg.workspace / "outputs" / "classify" / "forest_type_{year}.tif")
+
+
+def classify_upstream(cfg: ProjectConfig) -> tuple[str, ...]:
+    """``("classify",)`` for a project whose forest-type maps the classify stage makes, else ``()``."""
+    return () if cfg.inputs.forest_type else ("classify",)
+
+
+def group_upstream(cfg: ProjectConfig) -> tuple[str, ...]:
+    """Upstream of the model and map stages: ``classify`` also when the model groups are species."""
+    return ("classify",) if not cfg.inputs.forest_type or cfg.model.groups == "species" else ()
+
+
+def group_pattern(cfg: ProjectConfig) -> str:
+    """The ``{year}`` pattern of the maps whose codes are the model groups: forest type or dominant species."""
+    if cfg.model.groups == "species":
+        return str(cfg.workspace / "outputs" / "classify" / "dominant_species_{year}.tif")
+    return forest_type_pattern(cfg)
+
+
+def group_nonforest(cfg: ProjectConfig) -> int:
+    """The non-forest code of the group maps (species maps: 0)."""
+    return 0 if cfg.model.groups == "species" else cfg.forest_type_codes.nonforest
+
+
+def read_groups(cfg: ProjectConfig, year: int, template: xr.DataArray) -> np.ndarray:
+    """The model-group codes of a year on the template grid (forest type or dominant species)."""
+    if cfg.model.groups != "species":
+        return read_forest_type(cfg, year, template)
+    path = cfg.year_path(group_pattern(cfg), year)
+    da = open_raster(path, what=f"dominant-species map {year}", chunks=None, masked=False)
+    return np.asarray(align(da.isel(band=0), template, categorical=True).values)
+
+
 def forest_type_year(cfg: ProjectConfig, year: int) -> int:
     """The available forest-type map year closest to ``year`` (preferring earlier)."""
-    avail = [y for y in cfg.project.years if cfg.year_path(cfg.inputs.forest_type, y).exists()]
+    pattern = forest_type_pattern(cfg)
+    avail = [y for y in cfg.project.years if cfg.year_path(pattern, y).exists()]
     if not avail:
-        raise InputError(f"No forest-type map found for pattern {cfg.inputs.forest_type} in "
+        raise InputError(f"No forest-type map found for pattern {pattern} in "
                          f"{cfg.project.start_year}-{cfg.project.end_year}. Provide at least the base year.")
     before = [y for y in avail if y <= year]
     return max(before) if before else min(avail)
@@ -46,7 +86,7 @@ def forest_type_year(cfg: ProjectConfig, year: int) -> int:
 
 def read_forest_type(cfg: ProjectConfig, year: int, template: xr.DataArray) -> np.ndarray:
     y = forest_type_year(cfg, year)
-    ft = open_raster(cfg.year_path(cfg.inputs.forest_type, y), what=f"forest-type map {y}", chunks=None,
+    ft = open_raster(cfg.year_path(forest_type_pattern(cfg), y), what=f"forest-type map {y}", chunks=None,
                      masked=False)
     return np.asarray(align(ft.isel(band=0), template, categorical=True).values)
 

@@ -28,7 +28,7 @@ from ...io.atomic import atomic_write_text
 from ...progress import track
 from ...project.plans import cumulative_years  # noqa: F401  (also the stage's public name)
 from ..core import Context, Output, Stage
-from ._common import L1_NODATA, read_forest_type
+from ._common import L1_NODATA, classify_upstream, read_forest_type
 
 log = logging.getLogger(__name__)
 
@@ -452,6 +452,7 @@ STAGE = Stage(
     inputs=("climate.temperature", "climate.precipitation", "inputs.forest_type", "inputs.disturbance",
             "assess.zones", "assess.cumulative_covariates"),
     upstream=("map", "units"),
+    upstream_if=classify_upstream,
     settings=("assess", "validation", "climate", "forest_type_codes", "inputs"),
     outputs=(
         Output("amount", "change_amount.tif", "t C/ha", "AGC(compare year) - AGC(reference year)"),

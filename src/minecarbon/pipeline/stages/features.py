@@ -35,7 +35,7 @@ from ...io.raster import check_overlap
 from ...progress import track
 from ...project.plans import stack_spec
 from ..core import Context, Output, Stage
-from ._common import is_forest, project_grid, read_forest_type
+from ._common import classify_upstream, forest_type_pattern, is_forest, project_grid, read_forest_type
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +202,9 @@ def _run_features(ctx: Context) -> None:
 
     norm = None
     if cfg.features.normalize != "none" and need:
-        have_maps = bool(cfg.inputs.forest_type) and any(
-            cfg.year_path(cfg.inputs.forest_type, y).exists() for y in cfg.project.years)
+        # the given forest-type maps, or the classify stage's yearly maps when [inputs].forest_type is absent
+        pattern = forest_type_pattern(cfg)
+        have_maps = any(cfg.year_path(pattern, y).exists() for y in cfg.project.years)
         if have_maps:
             norm = _Normaliser(cfg, tmpl, area, margin)
             norm.ref = norm.sample(reflectance(norm.ref_year))
@@ -242,7 +243,7 @@ STAGE = Stage(
     func=_run_features,
     inputs=("images.path", "inputs.dem", "area.boundary", "inputs.forest_type", "features.canopy",
             "inputs.disturbance", "inputs.planned", "inputs.reclamation"),
-    upstream_if=lambda cfg: ("lidar",) if cfg.features.lidar_canopy else (),
+    upstream_if=lambda cfg: (("lidar",) if cfg.features.lidar_canopy else ()) + classify_upstream(cfg),
     settings=("features", "images", "area", "run"),
     outputs=(Output("stack", "features_{year}.tif", "reflectance / index / m / deg (per band: docs/features.md)",
                     "Feature stack of one year, band descriptions = feature names", per_year=True),

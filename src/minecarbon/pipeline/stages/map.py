@@ -32,7 +32,7 @@ from ...io import open_raster, read_table, write_raster, write_table
 from ...model.calibration import InverseCalibration, year_factor
 from ...progress import track
 from ..core import Context, Output, Stage, read_manifest
-from ._common import L1_NODATA, read_forest_type
+from ._common import L1_NODATA, group_nonforest, group_upstream, read_groups
 from .model import type_names
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _run_map(ctx: Context) -> None:
     tmpl = l1
     units_mask = (l1 > 0) & (l1 != L1_NODATA)
     px_ha = pixel_area_m2(tmpl) / 1e4
-    nonforest = cfg.forest_type_codes.nonforest
+    nonforest = group_nonforest(cfg)
     tnames = type_names(cfg)
     truth_dir = cfg.path(cfg.validation.truth_dir) if cfg.validation.truth_dir else None
     totals, checks = [], []
@@ -91,7 +91,7 @@ def _run_map(ctx: Context) -> None:
         stack = open_raster(ctx.out("stack", year=year, stage="features"), what=f"feature stack {year}",
                             chunks=chunks)
         stack = model.check_features(stack, names, what=f"feature stack {year}")
-        ft = read_forest_type(cfg, year, tmpl)
+        ft = read_groups(cfg, year, tmpl)  # forest type, or dominant species with [model].groups = "species"
         types = tmpl.copy(data=ft.astype(np.int32))
         mask = units_mask
         if mc.nonforest_in_units == "nodata":
@@ -221,6 +221,7 @@ STAGE = Stage(
     func=_run_map,
     inputs=("inputs.forest_type",),
     upstream=("model", "features", "units"),
+    upstream_if=group_upstream,
     settings=("model", "run", "validation", "forest_type_codes", "plots"),
     outputs=(
         Output("agc", "agc_{year}.tif", "t C/ha", "AGC density of one year", per_year=True),

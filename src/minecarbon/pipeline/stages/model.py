@@ -27,7 +27,7 @@ from ...model.calibration import InverseCalibration, cross_calibrate, year_facto
 from ...model.learners import LEARNERS
 from ...model.per_type import FitOptions, ModelSet
 from ..core import Context, Output, Stage
-from ._common import forest_type_year
+from ._common import forest_type_year, group_nonforest, group_pattern, group_upstream
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,14 @@ def fit_options(m: ModelConfig, nonforest: int | None = None) -> FitOptions:
 
 
 def type_names(cfg: ProjectConfig) -> dict[int, str]:
-    """Forest-type code -> name (from ``[forest_type_codes]``)."""
+    """Group code -> name: forest types (``[forest_type_codes]``) or, with ``[model].groups = "species"``, the
+    species of ``[classify].species_codes`` (Latin names; 0 non-forest)."""
+    if cfg.model.groups == "species":
+        from .classify import species_table
+
+        tab, _ = species_table(cfg)
+        names = {int(r["code"]): str(r.get("name_latin", r["code"])) for r in tab.to_dict("records")}
+        return {0: "nonforest", **names}
     return {int(v): k for k, v in cfg.forest_type_codes.model_dump().items()}
 
 
@@ -55,8 +62,8 @@ def _map_types(cfg: ProjectConfig, tab: pd.DataFrame) -> np.ndarray:
     """Forest type of each plot from the forest-type map of its survey year (NaN off the map)."""
     out = np.full(len(tab), np.nan)
     for year, idx in tab.groupby("survey_year").groups.items():
-        y = forest_type_year(cfg, int(year))
-        ft = open_raster(cfg.year_path(cfg.inputs.forest_type, y), what=f"forest-type map {y}", chunks=None,
+        y = forest_type_year(cfg, int(year)) if cfg.model.groups != "species" else int(year)
+        ft = open_raster(cfg.year_path(group_pattern(cfg), y), what=f"forest-type map {y}", chunks=None,
                          masked=False).isel(band=0)
         sub = tab.loc[idx]
         vals = ft.sel(x=xr_index(sub["x"]), y=xr_index(sub["y"]), method="nearest").values
@@ -75,8 +82,8 @@ def xr_index(s: pd.Series):
 
 def plot_types(cfg: ProjectConfig, tab: pd.DataFrame) -> np.ndarray:
     """Forest-type code per plot: the plot sheet's where given, else the map's (see module docstring)."""
-    have = pd.to_numeric(tab["forest_type"], errors="coerce").to_numpy(float) if "forest_type" in tab else \
-        np.full(len(tab), np.nan)
+    have = pd.to_numeric(tab["forest_type"], errors="coerce").to_numpy(float) \
+        if "forest_type" in tab and cfg.model.groups != "species" else np.full(len(tab), np.nan)
     if np.isnan(have).any() and len(tab):
         have = np.where(np.isnan(have), _map_types(cfg, tab), have)
     return have
@@ -217,7 +224,7 @@ def _run_model(ctx: Context) -> None:
     ctx.progress("cross-validating learners")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", model.PooledFallbackWarning)
-        ms = model.fit_model_set(X, y, names, codes, groups, fit_options(m, cfg.forest_type_codes.nonforest),
+        ms = model.fit_model_set(X, y, names, codes, groups, fit_options(m, group_nonforest(cfg)),
                                  type_names=names_by_code)
     for w in caught:  # into the run log (and the terminal) once
         if issubclass(w.category, model.PooledFallbackWarning):
@@ -315,6 +322,7 @@ STAGE = Stage(
     func=_run_model,
     inputs=("inputs.forest_type",),
     upstream=("plots", "features"),
+    upstream_if=group_upstream,
     settings=("model", "forest_type_codes"),
     outputs=(
         Output("training", "training_table.csv", "t C/ha + features",

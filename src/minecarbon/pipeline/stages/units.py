@@ -13,7 +13,8 @@ from ...grid import pixel_area_m2, rasterize
 from ...io import write_raster, write_table, write_vector
 from ...inputs import DISTURBANCE, PLANNED, RECLAMATION
 from ..core import Context, Output, Stage
-from ._common import L1_NODATA, _as_da, _read_optional_layer, is_forest, project_grid, read_forest_type
+from ._common import (L1_NODATA, _as_da, _read_optional_layer, classify_upstream, is_forest, project_grid,
+                      read_forest_type)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ STAGE = Stage(
     func=_run_units,
     inputs=("area.boundary", "images.path", "inputs.forest_type", "inputs.disturbance", "inputs.planned",
             "inputs.reclamation"),
+    upstream_if=classify_upstream,
     settings=("area", "images", "inputs", "forest_type_codes"),
     outputs=(
         Output("level1", "units_level1.tif", "class code", "Level-1 assessment units (1-5; 0 none; 255 outside)"),

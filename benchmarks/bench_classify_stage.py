@@ -1,0 +1,74 @@
+"""Benchmark: the `classify` stage on a simulated scene without forest-type maps, time and peak memory.
+
+Simulates ``--size`` (``simulate(..., classify=True, forest_type_inputs=False)``: 12 cloud-gapped monthly
+composites per year, labelled points of three years) once into ``--dir``, then runs the classify stage alone in a
+child process per ``--chunks`` value (``[run].chunk_px``) and reports its wall time, CPU time and peak resident
+memory (VmHWM), with the stage's headline OA. Speed is never asserted in tests.
+
+    .venv/bin/python benchmarks/bench_classify_stage.py [--size small] [--years 2005,2024] [--chunks 256,512]
+
+The simulator writes no monthly series for 'large' (their size: about 55 GB for 20 years); 'medium'
+(1000 x 1000 px, about 2.3 GB of series for 20 years) is the largest scene it makes for this stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _child(toml: str, chunk: int) -> None:
+    from minecarbon.config import load_config
+    from minecarbon.pipeline.core import run_pipeline
+
+    cfg = load_config(toml)
+    cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"chunk_px": chunk})})
+    t0, c0 = time.perf_counter(), time.process_time()
+    run_pipeline(cfg, ["classify"], force=True)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    info = json.loads((cfg.workspace / "outputs" / "classify" / "classify.json").read_text(encoding="utf-8"))
+    print(json.dumps({"chunk_px": chunk, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                      "peak_rss_gib": round(hwm / 2**20, 2), "years": len(cfg.project.years),
+                      "samples": info["samples"], "oa": {k: round(v, 3) for k, v in info["oa"].items()}}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", default="small")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--years", default="2005,2024", help="start,end year of the simulated period")
+    ap.add_argument("--chunks", default="256,512")
+    ap.add_argument("--dir", default="/tmp/bench_classify_stage")
+    ap.add_argument("--child", action="store_true")
+    ap.add_argument("--toml")
+    ap.add_argument("--chunk", type=int)
+    a = ap.parse_args()
+    if a.child:
+        _child(a.toml, a.chunk)
+        return
+    from minecarbon.scenario import simulate
+
+    y0, y1 = (int(v) for v in a.years.split(","))
+    out = Path(a.dir) / f"{a.size}-{a.seed}-{y0}-{y1}"
+    toml = out / "minecarbon.toml"
+    if not toml.exists():
+        t0 = time.perf_counter()
+        simulate(out, size=a.size, seed=a.seed, start_year=y0, end_year=y1, als_pulses_per_m2=0, classify=True,
+                 forest_type_inputs=False)
+        print(json.dumps({"simulate_s": round(time.perf_counter() - t0, 1), "size": a.size}))
+    for c in [int(v) for v in a.chunks.split(",")]:
+        res = subprocess.run([sys.executable, __file__, "--child", "--toml", str(toml), "--chunk", str(c)],
+                             capture_output=True, text=True, check=True)
+        print(res.stdout.strip().splitlines()[-1])
+    print(json.dumps({"load_avg": open("/proc/loadavg").read().split()[:3],
+                      "self_peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}))
+
+
+if __name__ == "__main__":
+    main()

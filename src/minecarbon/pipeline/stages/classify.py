@@ -1,0 +1,441 @@
+"""Stage `classify`: yearly forest-type, leaf-habit and dominant-species maps from the images (standard 4.3).
+
+Runs when ``[inputs].forest_type`` is absent (then units, features, model, map and assess read its
+``forest_type_{year}.tif``), or beside given maps with ``[classify].run = "always"`` (for comparison; the other
+stages keep the given maps). With given maps and ``run = "auto"`` it writes only ``classify.json`` saying so.
+
+Samples (``_samples``): the plots (each visit a sample of its survey year, labelled with its dominant species:
+largest basal area in the tree table; a plot without trees is a non-forest sample) and the labelled points
+of ``[classify].samples`` (``year``, ``label``: a species of ``[classify].species_codes`` by code, Chinese or
+Latin name, or ``nonforest``). Each sample takes the features of its own year
+(:func:`minecarbon.classify.scene.scene_features` from the monthly composites ``[classify].series`` and the
+yearly composite). The hierarchy (forest -> leaf habit -> species; :mod:`minecarbon.classify.hierarchy`) is
+cross-validated with spatial blocks (headline) and random folds (beside it), fitted on all samples, and maps
+every year from that year's images: the forest extent of a year comes from that year's composites.
+
+Forest-type code of a species: the ``forest_type`` column of the species code list when it has one, else the
+most frequent ``forest_type`` of the plots the species dominates (``[forest_type_codes]``).
+
+Area estimates (Olofsson et al. 2014): for every year with samples of the labelled layer (a probability
+sample; the purposive plots are left out), the blocked-CV predictions of those samples against their labels
+with the year's mapped areas as strata (post-stratified).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ...classify import accuracy
+from ...classify.hierarchy import NONFOREST, fit_hierarchy, hierarchical_cv, map_hierarchy
+from ...classify.scene import scene_features
+from ...config import ProjectConfig
+from ...errors import InputError
+from ...features import surface_reflectance
+from ...grid import pixel_area_m2
+from ...io import open_raster, read_table, read_vector, write_raster, write_table
+from ...io.atomic import atomic_write_text
+from ...model.cv import spatial_groups
+from ...progress import track
+from ..core import Context, Output, Stage
+from ._common import project_grid
+
+log = logging.getLogger(__name__)
+
+BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
+NODATA = 255
+LEVELS = ("forest", "leaf_habit", "species", "species_chained")
+
+
+def enabled(cfg: ProjectConfig) -> bool:
+    """True when the stage classifies (no forest-type maps given, ``[classify].run = "always"``, or model groups
+    by dominant species)."""
+    return not cfg.inputs.forest_type or cfg.classify.run == "always" or cfg.model.groups == "species"
+
+
+def series_path(cfg: ProjectConfig, year: int, month: int):
+    return cfg.path(cfg.classify.series.replace("{year}", str(year)).replace("{month}", f"{month:02d}"))
+
+
+# ---------------------------------------------------------------------------
+# code list and samples
+# ---------------------------------------------------------------------------
+def species_table(cfg: ProjectConfig) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The species code list and a lookup (code, Chinese and Latin name, 'nonforest') -> label."""
+    path = cfg.path(cfg.classify.species_codes) if cfg.classify.species_codes else None
+    if path is None:
+        raise InputError("[classify].species_codes is not set: give the CSV of dominant species (code, name_zh, "
+                         "name_latin) whose codes the species maps use.")
+    tab = read_table(path, ("code",), what="species code list")
+    codes = pd.to_numeric(tab["code"], errors="coerce")
+    bad = codes.isna() | (codes < 1) | (codes > 254) | (codes != codes.round())
+    if bad.any():
+        raise InputError(f"Species code list {path}: code is not an integer 1-254 on line(s) "
+                         f"{', '.join(str(i + 2) for i in np.flatnonzero(bad))}. Correct these rows.")
+    tab["code"] = codes.astype(int)
+    look = {"nonforest": NONFOREST, "0": NONFOREST, "非林地": NONFOREST}
+    for r in tab.itertuples(index=False):
+        for col in ("code", "name_zh", "name_latin"):
+            v = getattr(r, col, None)
+            if v is not None and not (isinstance(v, float) and np.isnan(v)):
+                look[str(v).strip()] = str(int(r.code))
+    return tab, look
+
+
+def _genus_alias(name: str, look: dict[str, str]) -> str:
+    """A genus-level name ('Populus spp.', 'Populus sp.') matches the code list's genus ('Populus')."""
+    if name in look:
+        return name
+    for suffix in (" spp.", " spp", " sp.", " sp"):
+        if name.endswith(suffix) and name[: -len(suffix)].strip() in look:
+            return name[: -len(suffix)].strip()
+    return name
+
+
+def _rowcol(tmpl: xr.DataArray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = tmpl.rio.transform()
+    col = np.floor((x - t.c) / t.a).astype(int)
+    row = np.floor((y - t.f) / t.e).astype(int)
+    return row, col
+
+
+def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
+    """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col."""
+    from .lidar import dominant_species
+    from .plots import read_plot_sheet
+
+    years = set(cfg.project.years)
+    frames = []
+    sheet = read_plot_sheet(cfg)
+    tpath = cfg.path(cfg.inputs.trees)
+    trees = read_table(tpath, ("plot_id", "species", "dbh_cm"), what="tree table")
+    trees["plot_id"] = trees["plot_id"].astype(str).str.strip()
+    by_plot = dict(list(trees.groupby("plot_id")))
+    dom = [dominant_species(by_plot.get(pid)) for pid in sheet["plot_id"]]
+    raw = ["nonforest" if d is None else _genus_alias(d, look) for d in dom]
+    unknown = sorted({r for r in raw if r not in look})
+    if unknown:
+        raise InputError(f"Tree table {tpath}: dominant species {', '.join(unknown)} of some plots are not in the "
+                         f"species code list {cfg.classify.species_codes}. Add them to the list (code, name_zh, "
+                         f"name_latin) or correct the species names.")
+    frames.append(pd.DataFrame({"source": "plots", "id": sheet["plot_id"].to_numpy(),
+                                "year": sheet["survey_year"].to_numpy(int), "x": sheet["x"].to_numpy(float),
+                                "y": sheet["y"].to_numpy(float), "label": [look[r] for r in raw],
+                                "forest_type": pd.to_numeric(sheet.get("forest_type"), errors="coerce")
+                                if "forest_type" in sheet else np.nan}))
+    spath = cfg.path(cfg.classify.samples)
+    lay = read_vector(spath, what="labelled samples ([classify].samples)", target_crs=tmpl.rio.crs,
+                      required=("year", "label"))
+    if len(lay):
+        pts = lay.geometry.representative_point()
+        yr = pd.to_numeric(lay["year"], errors="coerce")
+        bad = yr.isna() | ~yr.isin(list(years))
+        if bad.any():
+            raise InputError(f"Labelled samples {spath}: 'year' is not a project year "
+                             f"({cfg.project.start_year}-{cfg.project.end_year}) on feature(s) "
+                             f"{', '.join(str(i + 1) for i in np.flatnonzero(bad.to_numpy())[:10])}. Correct them.")
+        lab = lay["label"].astype(str).str.strip()
+        lab = lab.str.replace(r"\.0$", "", regex=True)
+        off = ~lab.isin(list(look))
+        if off.any():
+            raise InputError(f"Labelled samples {spath}: label(s) {', '.join(sorted(set(lab[off]))[:10])} (feature(s) "
+                             f"{', '.join(str(i + 1) for i in np.flatnonzero(off.to_numpy())[:10])}) are not in the "
+                             f"species code list {cfg.classify.species_codes} nor 'nonforest'. Fix the labels or add "
+                             f"the species to the list.")
+        frames.append(pd.DataFrame({"source": "samples", "id": [f"sample {i + 1}" for i in range(len(lay))],
+                                    "year": yr.to_numpy(int), "x": pts.x.to_numpy(), "y": pts.y.to_numpy(),
+                                    "label": [look[v] for v in lab], "forest_type": np.nan}))
+    df = pd.concat(frames, ignore_index=True)
+    df["row"], df["col"] = _rowcol(tmpl, df["x"].to_numpy(), df["y"].to_numpy())
+    h, w = tmpl.shape[-2:]
+    out = ~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))
+    if out.any():
+        ids = ", ".join(f"{s} {i}" for s, i in zip(df.loc[out, "source"], df.loc[out, "id"]))
+        raise InputError(f"{int(out.sum())} sample(s) lie outside the images' grid (the monitoring area): {ids[:400]}. "
+                         f"Check their coordinates and CRS, or drop them.")
+    return df
+
+
+def forest_type_of_species(cfg: ProjectConfig, tab: pd.DataFrame, samples: pd.DataFrame,
+                           labels: list[str]) -> dict[str, int]:
+    """Forest-type code of each species label (see the module text)."""
+    out: dict[str, int] = {}
+    given = pd.to_numeric(tab["forest_type"], errors="coerce") if "forest_type" in tab else None
+    plots = samples[(samples["source"] == "plots") & samples["forest_type"].notna()]
+    missing = []
+    for lab in labels:
+        if lab == NONFOREST:
+            continue
+        if given is not None:
+            v = given[tab["code"].astype(str) == lab]
+            if len(v) and np.isfinite(v.iloc[0]):
+                out[lab] = int(v.iloc[0])
+                continue
+        v = plots.loc[plots["label"] == lab, "forest_type"].astype(int)
+        if len(v):
+            out[lab] = int(v.value_counts().index[0])
+        else:
+            missing.append(lab)
+    if missing:
+        raise InputError(f"The forest type of species {', '.join(missing)} is unknown: no plot it dominates gives "
+                         f"a forest_type. Add a 'forest_type' column (codes of [forest_type_codes]) to the species "
+                         f"code list {cfg.classify.species_codes}.")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# features of a year
+# ---------------------------------------------------------------------------
+def _reflectance(cfg: ProjectConfig, path, what: str, tmpl: xr.DataArray) -> xr.DataArray:
+    from .features import align_to
+
+    img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
+    refl = surface_reflectance(img, list(BANDS), sensor=cfg.images.sensor, band_map=cfg.images.bands,
+                               scale=cfg.images.scale, offset=cfg.images.offset, nodata=cfg.images.nodata,
+                               qa_mask=cfg.features.qa_mask, snow=cfg.features.mask_snow, what=what)
+    bands = [align_to(refl[b], tmpl).drop_vars("band", errors="ignore") for b in BANDS]
+    return xr.concat(bands, dim="band", coords="minimal", compat="override").assign_coords(band=list(BANDS))
+
+
+def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray):
+    """:class:`~minecarbon.classify.scene.SceneFeatures` of one year from its monthly and yearly composites."""
+    months = []
+    missing = [str(series_path(cfg, year, m)) for m in range(1, 13) if not series_path(cfg, year, m).is_file()]
+    if missing:
+        raise InputError(f"Monthly composites of {year} missing ([classify].series): {', '.join(missing[:3])}"
+                         f"{' ...' if len(missing) > 3 else ''}. Provide all 12 months of every year (a fully "
+                         f"cloudy month as all nodata).")
+    for m in range(1, 13):
+        months.append(_reflectance(cfg, series_path(cfg, year, m), f"monthly composite {year}-{m:02d}", tmpl))
+    times = pd.to_datetime([f"{year}-{m:02d}-15" for m in range(1, 13)])
+    monthly = xr.concat(months, dim="time").assign_coords(time=times)
+    yearly = _reflectance(cfg, cfg.year_path(cfg.images.path, year), f"image {year}", tmpl)
+    c = cfg.classify
+    return scene_features(monthly, yearly, leaf_off_month=c.leaf_off_month, leaf_on_month=c.leaf_on_month,
+                          min_clear=c.min_clear)
+
+
+def _at(da: xr.DataArray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    v = da.isel(y=xr.DataArray(rows, dims="s"), x=xr.DataArray(cols, dims="s")).transpose("s", ...).values
+    return np.asarray(v, dtype=float)
+
+
+def sample_features(cfg: ProjectConfig, samples: pd.DataFrame, tmpl: xr.DataArray, ctx: Context | None = None):
+    """Feature arrays of every sample from the features of its year."""
+    n = len(samples)
+    keys = ("fX", "rvi", "off", "on", "sX")
+    out: dict[str, np.ndarray | None] = dict.fromkeys(keys)
+    for year, idx in samples.groupby("year").groups.items():
+        if ctx is not None:
+            ctx.progress(f"classify: sample features {year}")
+        f = year_features(cfg, int(year), tmpl)
+        pos = samples.index.get_indexer(idx)
+        r, c = samples["row"].to_numpy()[pos], samples["col"].to_numpy()[pos]
+        vals = dict(zip(keys, (_at(f.forest, r, c), _at(f.rvi_off, r, c), _at(f.leaf_off, r, c),
+                               _at(f.leaf_on, r, c), _at(f.species, r, c))))
+        for k, v in vals.items():
+            if out[k] is None:
+                out[k] = np.full((n,) + v.shape[1:], np.nan)
+            out[k][pos] = v
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the stage
+# ---------------------------------------------------------------------------
+def _accuracy_rows(res: dict, scheme: str) -> tuple[list[dict], list[dict], list[dict]]:
+    acc, per_class, conf = [], [], []
+    for level in LEVELS:
+        r = res[level]
+        acc.append({"level": level, "scheme": scheme, "n": r["n"], "oa": r["oa"], "kappa": r["kappa"]})
+        for cls in r["ua"]:
+            per_class.append({"level": level, "scheme": scheme, "class": cls, "ua": r["ua"][cls],
+                              "pa": r["pa"][cls], "f1": r["f1"][cls]})
+        classes = r["confusion"]["classes"]
+        for i, mc in enumerate(classes):
+            for j, rc in enumerate(classes):
+                conf.append({"level": level, "scheme": scheme, "map": mc, "reference": rc,
+                             "count": int(r["confusion"]["rows_map_cols_reference"][i][j])})
+    return acc, per_class, conf
+
+
+def _area_rows(year: int, level: str, pred: np.ndarray, ref: np.ndarray, mapped_ha: pd.Series) -> list[dict]:
+    classes = list(mapped_ha.index)
+    cm = accuracy.confusion_matrix(pred, ref, sorted(set(classes) | set(pred) | set(ref)))
+    mapped = mapped_ha.reindex(cm.index, fill_value=0.0)
+    try:
+        est = accuracy.area_estimates(cm, mapped)
+    except InputError as exc:
+        log.warning("classify: no area estimate of %s %d: %s", level, year, exc)
+        return [{"year": year, "level": level, "class": c, "note": str(exc)} for c in cm.index]
+    t = est.table
+    return [{"year": year, "level": level, "class": c, "n": int(t.at[c, "n"]), "mapped_ha": t.at[c, "mapped_area"],
+             "area_ha": t.at[c, "area"], "area_ci95_ha": t.at[c, "area_ci"], "ua": t.at[c, "ua"],
+             "ua_ci95": t.at[c, "ua_ci"], "pa": t.at[c, "pa"], "pa_ci95": t.at[c, "pa_ci"], "oa": est.oa,
+             "oa_ci95": est.oa_ci, "note": ""} for c in t.index]
+
+
+def _not_run(ctx: Context) -> None:
+    info = {"status": "not run", "reason": "forest-type maps are given ([inputs].forest_type); set [classify].run = "
+            "\"always\" to classify beside them for comparison"}
+    ctx.produced(atomic_write_text(ctx.out("info"), json.dumps(info, indent=2, ensure_ascii=False)))
+
+
+def _run_classify(ctx: Context) -> None:
+    cfg = ctx.cfg
+    if not enabled(cfg):
+        _not_run(ctx)
+        return
+    c = cfg.classify
+    codes = cfg.forest_type_codes
+    tmpl, _, _ = project_grid(cfg)
+    tab, look = species_table(cfg)
+    evergreen = set()
+    for e in c.evergreen:
+        if str(e).strip() not in look or look[str(e).strip()] == NONFOREST:
+            raise InputError(f"[classify].evergreen: {e!r} is not a species of the code list {c.species_codes}.")
+        evergreen.add(look[str(e).strip()])
+    if not evergreen:
+        raise InputError("[classify].evergreen is empty: list the evergreen species (codes or names) of the code "
+                         "list; the leaf-habit level splits the forest by it.")
+    samples = _samples(cfg, tmpl, look)
+    ctx.progress("classify: sample features")
+    X = sample_features(cfg, samples, tmpl, ctx)
+    ok = np.all(np.isfinite(X["fX"]), 1) & np.isfinite(X["rvi"]) & np.all(np.isfinite(X["off"]), 1) \
+        & np.all(np.isfinite(X["on"]), 1) & np.all(np.isfinite(X["sX"]), 1)
+    n_flagged = int((~ok).sum())
+    if n_flagged:
+        log.warning("classify: %d of %d samples dropped: too few clear monthly observations (fewer than %d) in "
+                    "their year", n_flagged, len(samples), c.min_clear)
+    samples = samples[ok].reset_index(drop=True)
+    X = {k: v[ok] for k, v in X.items()}
+    labels = samples["label"].to_numpy(str)
+    counts = pd.Series(labels).value_counts()
+    few = counts[counts < c.min_per_class]
+    if (~(labels == NONFOREST)).sum() == 0 or (labels == NONFOREST).sum() == 0 or len(few):
+        detail = ", ".join(f"{k} ({v})" for k, v in few.items()) or "forest or non-forest missing"
+        raise InputError(f"Too few usable samples per class for the classification: {detail} (at least "
+                         f"{c.min_per_class} per class, [classify].min_per_class; forest and non-forest both "
+                         f"needed). Add labelled points to {c.samples} or merge rare species.")
+    forest = labels != NONFOREST
+    ever = np.isin(labels, list(evergreen))
+    if forest.any() and (ever[forest].all() or not ever[forest].any()):
+        raise InputError("The forest samples are all evergreen or all deciduous ([classify].evergreen); the "
+                         "leaf-habit level needs samples of both.")
+    ft_of = forest_type_of_species(cfg, tab, samples, sorted(set(labels)))
+    args = (X["fX"], forest, X["rvi"], X["off"], X["on"], ever, X["sX"], labels)
+    groups = spatial_groups(samples["x"].to_numpy(), samples["y"].to_numpy(), c.block_m)
+    ctx.progress("classify: blocked cross-validation")
+    kw = {"n_estimators": c.n_estimators, "species_learner": c.species_learner}
+    blocked = hierarchical_cv(*args, groups=groups, folds=c.folds, seed=c.seed, **kw)
+    ctx.progress("classify: random cross-validation")
+    rand = hierarchical_cv(*args, groups=None, folds=c.folds, seed=c.seed, **kw)
+    acc, per_class, conf = [], [], []
+    for res, scheme in ((blocked, "blocked"), (rand, "random")):
+        a, p, k = _accuracy_rows(res, scheme)
+        acc += a
+        per_class += p
+        conf += k
+    h = fit_hierarchy(*args, seed=c.seed, **kw)
+    px_ha = pixel_area_m2(tmpl) / 1e4
+    classes = np.asarray(h.species_classes)
+    sp_code = np.array([0 if s == NONFOREST else int(s) for s in classes], dtype=np.int32)
+    ft_code = np.array([codes.nonforest if s == NONFOREST else ft_of[s] for s in classes], dtype=np.int32)
+    area_rows, map_rows = [], []
+    pred_f = blocked["predictions"]["forest"]
+    pred_s = blocked["predictions"]["species_chained"]
+    ref_f = np.where(forest, "forest", NONFOREST)
+    for year in track(cfg.project.years, "classified maps", unit="years"):
+        ctx.progress(f"classify: maps {year}")
+        f = year_features(cfg, year, tmpl)
+        ds = map_hierarchy(h, f.forest, f.rvi_off, f.leaf_off, f.species)
+        ds["n_clear"] = f.n_clear
+        ds = ds.compute()
+        fo, lh, si = ds.forest.values, ds.leaf_habit.values, ds.species_index.values
+        has_sp = si >= 0
+        species = np.where(fo == 1, np.where(has_sp, sp_code[np.clip(si, 0, None)], NODATA), 0)
+        species = np.where(fo == NODATA, NODATA, species).astype(np.uint8)
+        ftype = np.where(fo == 1, np.where(has_sp, ft_code[np.clip(si, 0, None)], NODATA), codes.nonforest)
+        ftype = np.where(fo == NODATA, NODATA, ftype).astype(np.uint8)
+        crs = tmpl.rio.crs
+        ctx.produced(write_raster(tmpl.copy(data=ftype).rio.write_crs(crs), ctx.out("forest_type", year=year),
+                                  ["forest_type"], nodata=NODATA, dtype="uint8", units="class code"))
+        ctx.produced(write_raster(tmpl.copy(data=species).rio.write_crs(crs), ctx.out("species", year=year),
+                                  ["dominant_species"], nodata=NODATA, dtype="uint8", units="class code"))
+        lh_out = np.where(fo == NODATA, NODATA, lh).astype(np.uint8)
+        ctx.produced(write_raster(tmpl.copy(data=lh_out).rio.write_crs(crs), ctx.out("leaf_habit", year=year),
+                                  ["leaf_habit"], nodata=NODATA, dtype="uint8", units="class code"))
+        conf_da = xr.concat([tmpl.copy(data=ds.species_probability.values.astype(np.float32)),
+                             tmpl.copy(data=ds.margin.values.astype(np.float32)),
+                             tmpl.copy(data=ds.n_clear.values.astype(np.float32))], dim="band").rio.write_crs(crs)
+        ctx.produced(write_raster(conf_da, ctx.out("confidence", year=year),
+                                  ["species_probability", "margin", "n_clear"], dtype="float32", units="1, 1, count"))
+        n_f, n_nf, n_nd = int((fo == 1).sum()), int((fo == 0).sum()), int((fo == NODATA).sum())
+        map_rows.append({"year": year, "forest_ha": n_f * px_ha, "nonforest_ha": n_nf * px_ha, "nodata_ha": n_nd * px_ha,
+                         "forest_without_species_ha": int(((fo == 1) & ~has_sp).sum()) * px_ha,
+                         "flagged_px": int((ds.n_clear.values < c.min_clear).sum())})
+        lay = (samples["source"] == "samples").to_numpy() & (samples["year"] == year).to_numpy()
+        if lay.sum() >= 2:
+            mapped_f = pd.Series({"forest": n_f * px_ha, NONFOREST: n_nf * px_ha})
+            area_rows += _area_rows(year, "forest", pred_f[lay], ref_f[lay], mapped_f)
+            sp_lab = np.where(fo == 1, np.where(has_sp, si, -1), -2)
+            mapped_s = pd.Series({cls: float((sp_lab == i).sum()) * px_ha for i, cls in enumerate(classes)
+                                  if cls != NONFOREST})
+            mapped_s[NONFOREST] = n_nf * px_ha
+            area_rows += _area_rows(year, "species_chained", pred_s[lay], labels[lay], mapped_s)
+    ctx.produced(write_table(pd.DataFrame(acc), ctx.out("accuracy")))
+    ctx.produced(write_table(pd.DataFrame(per_class), ctx.out("per_class")))
+    ctx.produced(write_table(pd.DataFrame(conf), ctx.out("confusion")))
+    area_cols = ["year", "level", "class", "n", "mapped_ha", "area_ha", "area_ci95_ha", "ua", "ua_ci95", "pa",
+                 "pa_ci95", "oa", "oa_ci95", "note"]
+    ctx.produced(write_table(pd.DataFrame(area_rows, columns=area_cols), ctx.out("areas")))
+    ctx.produced(write_table(pd.DataFrame(map_rows), ctx.out("mapped")))
+    smp = samples[["source", "id", "year", "x", "y", "label"]].copy()
+    smp["forest_cv_blocked"] = pred_f
+    smp["species_cv_blocked"] = pred_s
+    ctx.produced(write_table(smp, ctx.out("samples")))
+    info = {"status": "classified", "samples": int(len(samples)), "samples_flagged": n_flagged,
+            "samples_by_source": samples["source"].value_counts().to_dict(),
+            "classes": list(classes), "evergreen": sorted(evergreen), "species_learner": c.species_learner,
+            "species_codes": {s: int(v) for s, v in zip(classes, sp_code)},
+            "forest_type_of_species": ft_of, "leaf_habit_rule": h.rule.to_dict(),
+            "blocked_groups": int(len(np.unique(groups))),
+            "oa": {f"{lvl}_{sch}": r[lvl]["oa"] for sch, r in (("blocked", blocked), ("random", rand))
+                   for lvl in LEVELS},
+            "n_features": {"forest": h.n_forest_features, "species": h.n_species_features}}
+    ctx.produced(atomic_write_text(ctx.out("info"), json.dumps(info, indent=2, ensure_ascii=False, default=str)))
+    log.info("classify: OA blocked forest %.3f, leaf habit %.3f, species %.3f", blocked["forest"]["oa"],
+             blocked["leaf_habit"]["oa"], blocked["species"]["oa"])
+
+
+STAGE = Stage(
+    name="classify",
+    about="Forest, leaf-habit and dominant-species maps of every year from the images (standard 4.3: "
+          "hierarchical classification, random forests on monthly vegetation-index series), with their accuracy",
+    func=_run_classify,
+    active=enabled,
+    inputs=("images.path", "area.boundary", "classify.series", "classify.samples", "classify.species_codes",
+            "inputs.plots", "inputs.trees"),
+    settings=("classify", "images", "area", "features", "forest_type_codes", "inputs", "run"),
+    outputs=(
+        Output("forest_type", "forest_type_{year}.tif", "class code",
+               "Forest-type map of the year from the classification ([forest_type_codes]; 255 no data)", per_year=True),
+        Output("species", "dominant_species_{year}.tif", "class code",
+               "Dominant-species map (species codes; 0 non-forest; 255 no data)", per_year=True),
+        Output("leaf_habit", "leaf_habit_{year}.tif", "class code",
+               "Leaf habit (1 evergreen, 2 deciduous, 0 non-forest; 255 no data)", per_year=True),
+        Output("confidence", "confidence_{year}.tif", "1, 1, count",
+               "Species probability, margin (best - second probability), clear monthly observations", per_year=True),
+        Output("accuracy", "accuracy.csv", "table", "OA and kappa per level, blocked and random CV"),
+        Output("per_class", "accuracy_per_class.csv", "table", "UA, PA and F1 per class, level and CV scheme"),
+        Output("confusion", "confusion.csv", "count", "Confusion matrices (map x reference) per level and scheme"),
+        Output("areas", "area_estimates.csv", "ha", "Area estimates with 95 % intervals (Olofsson et al. 2014)"),
+        Output("mapped", "mapped_areas.csv", "ha", "Mapped forest / non-forest / no-data area per year"),
+        Output("samples", "samples.csv", "table", "The samples with their blocked-CV predictions"),
+        Output("info", "classify.json", "json", "Classes, codes, leaf-habit rule, sample counts, headline OA"),
+    ),
+)
