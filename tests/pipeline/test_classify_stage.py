@@ -21,7 +21,8 @@ from shapely.geometry import Point
 from minecarbon.config import load_config
 from minecarbon.errors import InputError
 from minecarbon.pipeline import run_pipeline
-from minecarbon.pipeline.core import STAGES_BY_NAME, run_stage
+from minecarbon.pipeline import STAGES_BY_NAME
+from minecarbon.pipeline.core import run_stage
 
 YEARS = (2012, 2016)
 
