@@ -90,11 +90,14 @@ def _not_empty(layers, what: str, path: Path) -> None:
 
 
 def _write(stack, out: Path) -> dict:
-    from ..pipeline.stages.features import write_stack
+    import rasterio
+
+    from ..io.raster import write_raster
 
     if stack.chunks is not None:  # one write per window with every band (the GeoTIFF is pixel-interleaved)
         stack = stack.chunk({"band": -1})  # spatial chunks start at the raster origin: on tile edges
-    write_stack(stack, out)
+    with rasterio.Env(GDAL_CACHEMAX=512):  # as the features stage's write_stack, without importing the pipeline
+        write_raster(stack, out, dtype="float32", units="mixed", overviews=False)
     return {"output": str(out), "bands": [str(b) for b in stack["band"].values],
             "width": int(stack.sizes["x"]), "height": int(stack.sizes["y"])}
 
