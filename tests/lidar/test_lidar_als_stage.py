@@ -170,3 +170,39 @@ def test_too_many_returns_for_the_memory_is_a_clear_error(als_project):
     with pytest.raises(InputError, match="Thin the tiles") as err:
         check_memory(paths, available=n * BYTES_PER_RETURN)  # needs more than 80 % of it
     assert f"{n:,} returns" in str(err.value)
+
+
+def test_streamed_tiles_equal_the_pooled_returns(als_project):
+    """The stage streams the tiles (issue 18); the reference pools every return (the stage before issue 18):
+    the CHM, the canopy metrics and the plot metrics are identical, value for value."""
+    from minecarbon.lidar import canopy_height_model, pixel_metrics, plot_metrics
+    from minecarbon.lidar.cloud import PointCloud
+    from minecarbon.pipeline.stages._als import MAX_HEIGHT_M, als_paths, pooled_returns
+    from minecarbon.pipeline.stages._common import project_grid
+
+    cfg, _ = als_project
+    run_pipeline(cfg, ["units", "lidar"])
+    out = cfg.workspace / "outputs" / "lidar"
+    assert not list(cfg.workspace.glob(".als-tiles-*"))  # the tile files are gone
+    lid = cfg.lidar
+    tmpl, _, _ = project_grid(cfg)
+    pts = pooled_returns(cfg, als_paths(cfg), tmpl.rio.crs)
+    chm = canopy_height_model(PointCloud(pts["xyz"], tmpl.rio.crs, {}), lid.chm_resolution_m, hag=pts["hag"],
+                              pit_threshold_m=lid.pit_fill_threshold_m, max_height_m=MAX_HEIGHT_M)
+    with rasterio.open(out / "als_chm.tif") as src:
+        np.testing.assert_array_equal(src.read(1), chm.values)
+        assert src.transform == chm.rio.transform()
+    ref = pixel_metrics(pts["x"], pts["y"], pts["hag"], tmpl, metrics=lid.canopy_metrics,
+                        cover_threshold_m=lid.cover_threshold_m, return_number=pts["return_number"])
+    with rasterio.open(out / "als_canopy_metrics.tif") as src:
+        np.testing.assert_array_equal(src.read(), ref.values)
+    got = pd.read_csv(out / "als_plots.csv", dtype={"plot_id": str})
+    sheet = pd.read_csv(cfg.path(cfg.inputs.plots), dtype={"plot_id": str})
+    for r, g in zip(sheet.itertuples(), got.itertuples()):
+        h = r.size_m / 2
+        inside = (np.abs(pts["x"] - r.x) <= h) & (np.abs(pts["y"] - r.y) <= h)
+        assert g.n_returns == inside.sum()
+        m = plot_metrics(pts["hag"][inside], lid.canopy_metrics, cover_threshold_m=lid.cover_threshold_m,
+                         return_number=pts["return_number"][inside])
+        assert getattr(g, "als_p95") == pytest.approx(m["p95"], rel=1e-15, abs=1e-12)
+        assert getattr(g, "als_mean") == pytest.approx(m["mean"], rel=1e-15, abs=1e-12)
