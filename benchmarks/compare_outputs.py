@@ -8,7 +8,8 @@ BEFORE and AFTER are workspace folders (or demo folders holding ``workspace/``);
 * GeoTIFFs: size, CRS, transform, dtype, nodata, band descriptions and every band's pixel values (NaN equal
   to NaN); the codec, tiling and overviews may differ (they are not the values);
 * tables (.csv, .xlsx, .parquet) and vector layers (.gpkg, every layer): columns, rows and values (geometries
-  as WKB); float cells equal within ``--atol`` (default 0: identical);
+  as WKB); float cells equal within ``--atol`` (default 0: identical); text cells with the folder of BEFORE
+  (e.g. the path of an input scan) compared with that folder replaced by AFTER's;
 * anything else (reports, figures, JSON, manifests): byte-identical or not, listed but not failing, since
   they embed times, paths or file sizes.
 
@@ -76,18 +77,19 @@ def _read_table(p: Path):
 
 def _read_layers(p: Path):
     import geopandas as gpd
+    import pandas as pd
     import pyogrio
 
     out = {}
     for name, _geom in pyogrio.list_layers(p):
         df = gpd.read_file(p, layer=name)
         if "geometry" in df:
-            df = df.assign(geometry=df.geometry.to_wkb())
+            df = pd.DataFrame(df).assign(geometry=df.geometry.to_wkb())
         out[name] = df.drop(columns=["last_change"], errors="ignore")
     return out
 
 
-def compare_frames(fa: dict, fb: dict, atol: float) -> str | None:
+def compare_frames(fa: dict, fb: dict, atol: float, roots: tuple[str, str] = ("", "")) -> str | None:
     import pandas as pd
 
     if sorted(fa) != sorted(fb):
@@ -111,7 +113,11 @@ def compare_frames(fa: dict, fb: dict, atol: float) -> str | None:
                 if not same_nan.all() or (d.size and d.max() > atol):
                     msgs.append(f"{where}column {c!r}: max abs diff {float(d.max()):.3g}, "
                                 f"{int((~same_nan).sum())} NaN mismatches")
-            elif not x.equals(y):
+            else:
+                if roots[0] and not pd.api.types.is_numeric_dtype(x):
+                    x = x.map(lambda v: v.replace(roots[0], roots[1]) if isinstance(v, str) else v)
+                if x.equals(y):
+                    continue
                 n = int((x.astype(str) != y.astype(str)).sum())
                 msgs.append(f"{where}column {c!r}: {n} differing cells")
     return "; ".join(msgs) or None
@@ -122,15 +128,16 @@ def compare(before: Path, after: Path, atol: float = 0.0) -> dict:
     fa = {p.relative_to(da).as_posix() for p in da.rglob("*") if p.is_file()}
     fb = {p.relative_to(db).as_posix() for p in db.rglob("*") if p.is_file()}
     res = {"only_before": sorted(fa - fb), "only_after": sorted(fb - fa), "rasters": {}, "tables": {}, "other": {}}
+    roots = (str(before.resolve()), str(after.resolve()))
     for rel in sorted(fa & fb):
         a, b = da / rel, db / rel
         suffix = a.suffix.lower()
         if suffix in RASTER:
             res["rasters"][rel] = compare_raster(a, b, atol)
         elif suffix in TABLE:
-            res["tables"][rel] = compare_frames(_read_table(a), _read_table(b), atol)
+            res["tables"][rel] = compare_frames(_read_table(a), _read_table(b), atol, roots)
         elif suffix in VECTOR:
-            res["tables"][rel] = compare_frames(_read_layers(a), _read_layers(b), atol)
+            res["tables"][rel] = compare_frames(_read_layers(a), _read_layers(b), atol, roots)
         else:
             res["other"][rel] = None if a.read_bytes() == b.read_bytes() else "bytes differ"
     return res
