@@ -21,6 +21,11 @@ Peer time = measured wall time of the peer process + compute time x (scale - 1).
 see the same machine load; the load average is printed.
 
     .venv/bin/python benchmarks/bench_cli.py [--repeat 3] [--peer-px 4000] [--only trend,texture,hotspot]
+                                             [--before SRC]
+
+``--before SRC``: also time the same commands with another version of the package (``PYTHONPATH=SRC``,
+e.g. ``git archive <commit> | tar -x -C /tmp/before`` and ``--before /tmp/before/src``), interleaved with
+ours, for a before/after ratio in the same conditions.
 """
 
 from __future__ import annotations
@@ -154,9 +159,10 @@ print(json.dumps({"compute_s": loop, "px": side * side, "full_px": h * w}))
 """
 
 
-def run(cmd: list[str]) -> tuple[float, str]:
+def run(cmd: list[str], pythonpath: str | None = None) -> tuple[float, str]:
+    env = dict(os.environ, PYTHONPATH=pythonpath) if pythonpath else None
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if res.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stdout}\n{res.stderr}")
@@ -177,6 +183,7 @@ def main() -> None:
     ap.add_argument("--peer-px", type=int, default=4000, help="pixels of the per-pixel peers (trend, texture)")
     ap.add_argument("--gi-side", type=int, default=500, help="side of esda's square crop")
     ap.add_argument("--only", default="trend,texture,hotspot")
+    ap.add_argument("--before", help="src folder of another version of minecarbon, timed the same way")
     args = ap.parse_args()
     data = make_data()
     cases = {
@@ -192,14 +199,23 @@ def main() -> None:
     for name in args.only.split(","):
         cmd, code, src, arg, what = cases[name]
         first, _ = run(cmd)  # warm-up: numba's cache on disk
-        ours, peers = [], []
+        if args.before:
+            run(cmd, args.before)
+        ours, peers, before = [], [], []
         for _ in range(args.repeat):
             ours.append(run(cmd)[0])
+            if args.before:
+                before.append(run(cmd, args.before)[0])
             if len(peers) < 1:  # the peer's extrapolated minutes vary far less than ours; once is enough
                 peers.append(peer(code, src, arg))
         p = peers[0]
         o = statistics.median(ours)
         results[name] = {"ours_s": o, "ours_runs": ours, "ours_first_s": first, "peer": p, "ratio": p["full_s"] / o}
+        if before:
+            b = statistics.median(before)
+            results[name].update(before_s=b, before_runs=before, before_ratio=p["full_s"] / b)
+            print(f"{name:8s} before: {b:6.2f} s (runs {', '.join(f'{t:.2f}' for t in before)}) | ratio to the peer "
+                  f"{p['full_s'] / b:6.0f}x | after/before speed-up {b / o:.2f}x")
         print(f"{name:8s} ours {o:6.2f} s (runs {', '.join(f'{t:.2f}' for t in ours)}; first {first:.2f} s) | "
               f"{what}: {p['full_s']:8.1f} s (process {p['wall_s']:.1f} s, compute {p['compute_s']:.2f} s on "
               f"{p['px']:,} px, x{p['scale']:.0f}) | ratio {p['full_s'] / o:6.0f}x | load {os.getloadavg()[0]:.1f}",
@@ -207,6 +223,10 @@ def main() -> None:
     help_t = [run([MC, "tool", "trend", "--help"])[0] for _ in range(args.repeat)]
     print(f"minecarbon tool trend --help: median {statistics.median(help_t):.2f} s")
     results["help_s"] = help_t
+    if args.before:
+        help_b = [run([MC, "tool", "trend", "--help"], args.before)[0] for _ in range(args.repeat)]
+        print(f"minecarbon tool trend --help, before: median {statistics.median(help_b):.2f} s")
+        results["help_before_s"] = help_b
     (RUNS / "results.json").write_text(json.dumps(results, indent=1))
 
 
