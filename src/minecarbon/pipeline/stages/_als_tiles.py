@@ -65,7 +65,8 @@ class TileStore:
 
 def _read(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     what = f"ALS tile {path}"
-    cloud = read_cloud(path, crs=crs, what=what)
+    # only what the stage uses: intensity, number_of_returns and extra dimensions are not kept
+    cloud = read_cloud(path, crs=crs, what=what, fields=("classification", "return_number"), extra_dims=False)
     if cloud.crs is None:
         raise CRSError(f"{what} has no CRS and the project names none; set [project].crs or write the CRS into "
                        f"the tile headers.")
