@@ -32,7 +32,6 @@ import numpy as np
 import rasterio
 import rasterio.shutil
 import xarray as xr
-from rasterio.transform import from_origin
 from scipy import ndimage
 
 from minecarbon.io.atomic import atomic_path
