@@ -161,15 +161,20 @@ def test_lidar_canopy_bands_enter_the_feature_stack(als_project):
 def test_too_many_returns_for_the_memory_is_a_clear_error(als_project):
     """Before pooling, the returns counted in the tile headers are checked against the available memory."""
     from minecarbon.errors import InputError
-    from minecarbon.pipeline.stages._als import BYTES_PER_RETURN, als_paths, check_memory
+    from minecarbon.pipeline.stages._als import BYTES_PER_RETURN, als_paths, check_memory, tile_counts, workers
 
     cfg, points = als_project
     paths = als_paths(cfg)
     n = check_memory(paths, available=10**15)
     assert n == len(points)  # header counts = the points written
+    # the tiles are streamed: what must fit is the largest tiles processed at once (one per core)
+    counts = tile_counts(paths)
+    at_once = sum(sorted(counts, reverse=True)[:workers(len(paths))])
+    assert sum(counts) == n and at_once <= n
     with pytest.raises(InputError, match="Thin the tiles") as err:
-        check_memory(paths, available=n * BYTES_PER_RETURN)  # needs more than 80 % of it
-    assert f"{n:,} returns" in str(err.value)
+        check_memory(paths, available=at_once * BYTES_PER_RETURN)  # needs more than 80 % of it
+    assert f"{n:,} returns" in str(err.value) and f"hold {at_once:,}" in str(err.value)
+    check_memory(paths, available=2 * at_once * BYTES_PER_RETURN)  # fits: no error, whatever the total
 
 
 def test_streamed_tiles_equal_the_pooled_returns(als_project):
