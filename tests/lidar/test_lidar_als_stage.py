@@ -211,3 +211,18 @@ def test_streamed_tiles_equal_the_pooled_returns(als_project):
                          return_number=pts["return_number"][inside])
         assert getattr(g, "als_p95") == pytest.approx(m["p95"], rel=1e-15, abs=1e-12)
         assert getattr(g, "als_mean") == pytest.approx(m["mean"], rel=1e-15, abs=1e-12)
+
+
+def test_tls_plots_in_parallel_only_when_the_largest_scans_fit(als_project):
+    """TLS plots run one per core unless the largest scans (header point counts) would not fit side by side
+    in half the available memory."""
+    from minecarbon.pipeline.stages._als import als_paths, tile_counts, workers
+    from minecarbon.pipeline.stages.lidar import TLS_BYTES_PER_POINT, tls_workers
+
+    cfg, _ = als_project
+    paths = als_paths(cfg)  # any LAS files do: only their headers are read
+    k = workers(len(paths))
+    need = k * max(tile_counts(paths)) * TLS_BYTES_PER_POINT
+    assert tls_workers(paths, available=2 * need) == k
+    assert tls_workers(paths, available=2 * need - 2) == max(1, k - 1)
+    assert tls_workers(paths, available=1) == 1
