@@ -76,6 +76,10 @@ def test_trend_errors(files):
     assert res.exit_code == 2 and "at least 3" in res.output
     res = _run("trend", d / "stack.tif", d / "stack.tif")
     assert res.exit_code == 2 and "never overwritten" in res.output
+    empty = make_da(np.full((4, 30, 36), np.nan)).rename({"year": "band"})
+    write_raster(empty, d / "empty_stack.tif", [f"agc_{y}" for y in range(2010, 2014)])
+    res = _run("trend", d / "empty_stack.tif", d / "t.tif")  # computed in memory, then found empty
+    assert res.exit_code == 2 and "no valid pixel" in res.output and not (d / "t.tif").exists()
 
 
 def test_hotspot(files):

@@ -161,12 +161,68 @@ def test_lidar_canopy_bands_enter_the_feature_stack(als_project):
 def test_too_many_returns_for_the_memory_is_a_clear_error(als_project):
     """Before pooling, the returns counted in the tile headers are checked against the available memory."""
     from minecarbon.errors import InputError
-    from minecarbon.pipeline.stages._als import BYTES_PER_RETURN, als_paths, check_memory
+    from minecarbon.pipeline.stages._als import BYTES_PER_RETURN, als_paths, check_memory, tile_counts, workers
 
     cfg, points = als_project
     paths = als_paths(cfg)
     n = check_memory(paths, available=10**15)
     assert n == len(points)  # header counts = the points written
+    # the tiles are streamed: what must fit is the largest tiles processed at once (one per core)
+    counts = tile_counts(paths)
+    at_once = sum(sorted(counts, reverse=True)[:workers(len(paths))])
+    assert sum(counts) == n and at_once <= n
     with pytest.raises(InputError, match="Thin the tiles") as err:
-        check_memory(paths, available=n * BYTES_PER_RETURN)  # needs more than 80 % of it
-    assert f"{n:,} returns" in str(err.value)
+        check_memory(paths, available=at_once * BYTES_PER_RETURN)  # needs more than 80 % of it
+    assert f"{n:,} returns" in str(err.value) and f"hold {at_once:,}" in str(err.value)
+    check_memory(paths, available=2 * at_once * BYTES_PER_RETURN)  # fits: no error, whatever the total
+
+
+def test_streamed_tiles_equal_the_pooled_returns(als_project):
+    """The stage streams the tiles (issue 18); the reference pools every return (the stage before issue 18):
+    the CHM, the canopy metrics and the plot metrics are identical, value for value."""
+    from minecarbon.lidar import canopy_height_model, pixel_metrics, plot_metrics
+    from minecarbon.lidar.cloud import PointCloud
+    from minecarbon.pipeline.stages._als import MAX_HEIGHT_M, als_paths, pooled_returns
+    from minecarbon.pipeline.stages._common import project_grid
+
+    cfg, _ = als_project
+    run_pipeline(cfg, ["units", "lidar"])
+    out = cfg.workspace / "outputs" / "lidar"
+    assert not list(cfg.workspace.glob(".als-tiles-*"))  # the tile files are gone
+    lid = cfg.lidar
+    tmpl, _, _ = project_grid(cfg)
+    pts = pooled_returns(cfg, als_paths(cfg), tmpl.rio.crs)
+    chm = canopy_height_model(PointCloud(pts["xyz"], tmpl.rio.crs, {}), lid.chm_resolution_m, hag=pts["hag"],
+                              pit_threshold_m=lid.pit_fill_threshold_m, max_height_m=MAX_HEIGHT_M)
+    with rasterio.open(out / "als_chm.tif") as src:
+        np.testing.assert_array_equal(src.read(1), chm.values)
+        assert src.transform == chm.rio.transform()
+    ref = pixel_metrics(pts["x"], pts["y"], pts["hag"], tmpl, metrics=lid.canopy_metrics,
+                        cover_threshold_m=lid.cover_threshold_m, return_number=pts["return_number"])
+    with rasterio.open(out / "als_canopy_metrics.tif") as src:
+        np.testing.assert_array_equal(src.read(), ref.values)
+    got = pd.read_csv(out / "als_plots.csv", dtype={"plot_id": str})
+    sheet = pd.read_csv(cfg.path(cfg.inputs.plots), dtype={"plot_id": str})
+    for r, g in zip(sheet.itertuples(), got.itertuples()):
+        h = r.size_m / 2
+        inside = (np.abs(pts["x"] - r.x) <= h) & (np.abs(pts["y"] - r.y) <= h)
+        assert g.n_returns == inside.sum()
+        m = plot_metrics(pts["hag"][inside], lid.canopy_metrics, cover_threshold_m=lid.cover_threshold_m,
+                         return_number=pts["return_number"][inside])
+        assert getattr(g, "als_p95") == pytest.approx(m["p95"], rel=1e-15, abs=1e-12)
+        assert getattr(g, "als_mean") == pytest.approx(m["mean"], rel=1e-15, abs=1e-12)
+
+
+def test_tls_plots_in_parallel_only_when_the_largest_scans_fit(als_project):
+    """TLS plots run one per core unless the largest scans (header point counts) would not fit side by side
+    in half the available memory."""
+    from minecarbon.pipeline.stages._als import als_paths, tile_counts, workers
+    from minecarbon.pipeline.stages.lidar import TLS_BYTES_PER_POINT, tls_workers
+
+    cfg, _ = als_project
+    paths = als_paths(cfg)  # any LAS files do: only their headers are read
+    k = workers(len(paths))
+    need = k * max(tile_counts(paths)) * TLS_BYTES_PER_POINT
+    assert tls_workers(paths, available=2 * need) == k
+    assert tls_workers(paths, available=2 * need - 2) == max(1, k - 1)
+    assert tls_workers(paths, available=1) == 1

@@ -14,12 +14,18 @@ Raster functions take and return ``xarray.DataArray`` and give identical
 results on numpy- and dask-backed arrays.
 """
 
-from .breaks import NaturalBreaks, classify, fisher_jenks, natural_breaks
-from .change import change_amount, change_degree, change_sd
-from .cumulative import EFFECT_CLASSES, IdealModel, cumulative_effect, effect_grades, fit_ideal_model, ideal_trajectory
-from .hotspot import footprint, gi_star
-from .trend import TREND_CLASSES, mann_kendall_sen, mann_kendall_sen_array
-from .zonal import polygon_zonal_stats, zonal_stats
+from .._lazy import attach
+
+# public names, imported from their submodule on first use (see minecarbon._lazy)
+__getattr__, __dir__ = attach(__name__, {
+    ".breaks": ["NaturalBreaks", "classify", "fisher_jenks", "natural_breaks"],
+    ".change": ["change_amount", "change_degree", "change_sd"],
+    ".cumulative": ["EFFECT_CLASSES", "IdealModel", "cumulative_effect", "effect_grades", "fit_ideal_model",
+                    "ideal_trajectory"],
+    ".hotspot": ["footprint", "gi_star"],
+    ".trend": ["TREND_CLASSES", "mann_kendall_sen", "mann_kendall_sen_array"],
+    ".zonal": ["polygon_zonal_stats", "zonal_stats"],
+})
 
 __all__ = [
     "change_amount", "change_degree", "change_sd",

@@ -59,7 +59,6 @@ from typing import Literal
 
 import numpy as np
 import xarray as xr
-from sklearn.linear_model import LinearRegression
 
 from ..errors import InputError
 from ._common import check_same_grid, describe, finish
@@ -179,6 +178,8 @@ def _design(agc: xr.DataArray, climate: dict[str, xr.DataArray], years: list[int
 
 
 def _fit(X: np.ndarray, y: np.ndarray) -> GroupFit:
+    from sklearn.linear_model import LinearRegression  # imported here: the package's other tools need no sklearn
+
     reg = LinearRegression().fit(X, y)
     r2 = float(reg.score(X, y)) if y.size > 1 and np.var(y) > 0 else float("nan")
     return GroupFit(float(reg.intercept_), np.asarray(reg.coef_, dtype=np.float64), r2, int(y.size))

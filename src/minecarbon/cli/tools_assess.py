@@ -54,15 +54,27 @@ def _open_band(path: Path, band: int | None, what: str, require_projected: bool 
     return da.isel(band=band - 1, drop=True)
 
 
+def _fits_in_memory(da) -> bool:
+    """A result small enough to compute once and keep (``io.raster.IN_MEMORY_MAX_BYTES``, also the size that
+    ``write_raster`` writes in one pass), rather than computing it again for the file and for the summary."""
+    from ..io.raster import IN_MEMORY_MAX_BYTES
+
+    return da.nbytes <= IN_MEMORY_MAX_BYTES
+
+
 def _require_data(da, path: Path, what: str) -> int:
     """Number of valid pixels; an all-nodata raster is an error."""
-    from ..errors import InputError
-
     n = int(np.isfinite(da).sum().compute() if hasattr(da.data, "dask") else np.isfinite(da.values).sum())
     if n == 0:
-        raise InputError(f"{what} {path} has no valid pixel (all nodata). Check its nodata value and that "
-                         f"it is the right file.")
+        raise _no_data(path, what)
     return n
+
+
+def _no_data(path: Path, what: str):
+    from ..errors import InputError
+
+    return InputError(f"{what} {path} has no valid pixel (all nodata). Check its nodata value and that "
+                      f"it is the right file.")
 
 
 def parse_years(text: str) -> list[int]:
@@ -122,13 +134,18 @@ def run_trend_tool(stack_path: Path, out_path: Path, years: list[int] | None = N
         raise InputError(f"{stack_path} has {da.sizes['band']} band(s); a Mann-Kendall trend needs at least 3 "
                          f"years. Use 'minecarbon tool change' for two dates.")
     stack = da.rename({"band": "year"}).assign_coords(year=years)
-    _require_data(stack, stack_path, "stack")
     res = mann_kendall_sen(stack, min_years=min_years, alpha=alpha, stable_slope=stable_slope)
     out = res.sel(stat=list(TREND_BANDS)).rename({"stat": "band"}).astype(np.float32)
+    if _fits_in_memory(out):  # one read of the stack: the result is computed once, written and summarised
+        out = out.compute()
+        if not (out.sel(band="n").values > 0).any():
+            raise _no_data(stack_path, "stack")  # no year of any pixel is valid
+    else:
+        _require_data(stack, stack_path, "stack")
     write_raster(out, out_path, list(TREND_BANDS))
     from ..io import open_raster as _open
 
-    written = _open(out_path, chunks=CHUNK_PX, require_projected=False)
+    written = out if out.chunks is None else _open(out_path, chunks=CHUNK_PX, require_projected=False)
     cls = written.sel(band="trend")
     n = written.sel(band="n")
     counts = {TREND_CLASSES[c][0]: int((cls == c).sum().compute()) for c in sorted(TREND_CLASSES, reverse=True)}
@@ -150,6 +167,8 @@ def run_hotspot_tool(in_path: Path, out_path: Path, distance_m: float | None = N
     da = _open_band(in_path, band, "raster", require_projected=distance_m is not None)
     _require_data(da, in_path, "raster")
     res = gi_star(da, distance_m=distance_m, window=window, fdr=fdr)
+    if _fits_in_memory(res):
+        res = res.compute()  # computed once for the file and the summary
     write_raster(res.rename({"stat": "band"}).astype(np.float32), out_path, ["z", "p", "bin"])
     b = np.asarray(res.sel(stat="bin").values)
     valid = np.isfinite(np.asarray(res.sel(stat="z").values))

@@ -1,9 +1,17 @@
-"""I/O: the only place that opens files.  Checks CRS, nodata, band names and units on the way in."""
+"""I/O: the only place that opens files.  Checks CRS, nodata, band names and units on the way in.
 
-from .atomic import atomic_path, atomic_write_text
-from .raster import open_raster, write_raster
-from .table import read_table, write_table
-from .vector import read_vector, write_vector
+The public names are imported from their submodules on first use (:mod:`minecarbon._lazy`), so that
+reading a raster does not import geopandas nor pandas' Excel readers.
+"""
+
+from .._lazy import attach
+
+__getattr__, __dir__ = attach(__name__, {
+    ".atomic": ["atomic_path", "atomic_write_text"],
+    ".raster": ["open_raster", "write_raster"],
+    ".table": ["read_table", "write_table"],
+    ".vector": ["read_vector", "write_vector"],
+})
 
 __all__ = ["atomic_path", "atomic_write_text", "open_raster", "write_raster", "read_table",
            "write_table", "read_vector", "write_vector"]

@@ -15,6 +15,7 @@ import rasterio.shutil
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from rasterio.errors import RasterioIOError
+from rasterio.io import MemoryFile
 
 from ..errors import CRSError, GridError, InputError, MissingInputError
 from .atomic import atomic_path
@@ -118,14 +119,84 @@ def band(da: xr.DataArray, name: str, what: str = "raster") -> xr.DataArray:
     return da.sel(band=name)
 
 
+CODECS = ("ZSTD", "DEFLATE", "LERC")
+"""GeoTIFF codecs :func:`write_raster` offers.  All are lossless (LERC with ``MAX_Z_ERROR=0``)."""
+
+DEFAULT_CODEC = "ZSTD"
+"""The codec of every output raster unless a caller picks another.  Measured by
+``benchmarks/bench_write.py`` (see benchmarks/README.md, "GeoTIFF writing"): ZSTD level 1
+with GDAL's floating-point / horizontal-differencing predictor writes several times faster
+than DEFLATE at equal or smaller size."""
+
+ZSTD_LEVEL = 1
+"""ZSTD level: levels above 1 cost several times the time for a few per cent of size."""
+
+BLOCK_PX = 256
+"""Tile size of every GeoTIFF written here."""
+
+IN_MEMORY_MAX_BYTES = 128 * 2**20
+"""Arrays up to this size (uncompressed) are computed once and written straight to the COG; larger
+dask arrays are written chunk by chunk into a tiled GeoTIFF on disk, which GDAL then copies into the COG."""
+
+OVERVIEW_MIN_PX = 1024
+"""Overviews only for rasters with a side longer than this: a smaller raster is at most
+4 x 4 tiles, which a viewer draws at full resolution without them."""
+
+
+def compression_options(dtype, codec: str | None = None, level: bool = True) -> dict:
+    """GDAL creation options of ``codec`` for ``dtype``: the floating-point predictor for floats,
+    horizontal differencing for integers (LERC has its own, lossless with ``MAX_Z_ERROR=0``)."""
+    codec = (codec or DEFAULT_CODEC).upper()
+    if codec not in CODECS:
+        raise ValueError(f"Unknown GeoTIFF codec {codec!r}; use one of {', '.join(CODECS)}.")
+    if codec == "LERC":
+        return {"compress": "LERC_ZSTD", "max_z_error": 0}
+    floating = np.issubdtype(np.dtype(dtype), np.floating)
+    opts = {"compress": codec, "predictor": 3 if floating else 2}
+    if codec == "ZSTD" and level:
+        opts["zstd_level"] = ZSTD_LEVEL
+    return opts
+
+
+def _cog_options(dtype, codec: str | None, overviews: bool | None, shape: tuple[int, int]) -> dict:
+    """Creation options of GDAL's COG driver (its option names: ``LEVEL``, ``PREDICTOR=FLOATING_POINT``...)."""
+    gt = compression_options(dtype, codec)
+    opts = {"compress": gt["compress"], "blocksize": BLOCK_PX, "num_threads": "ALL_CPUS", "BIGTIFF": "IF_SAFER"}
+    if "predictor" in gt:
+        opts["predictor"] = "FLOATING_POINT" if gt["predictor"] == 3 else "STANDARD"
+    if "zstd_level" in gt:
+        opts["level"] = gt["zstd_level"]
+    if "max_z_error" in gt:
+        opts["max_z_error"] = 0
+    if overviews is None:
+        overviews = max(shape) > OVERVIEW_MIN_PX
+    opts["overviews"] = "AUTO" if overviews else "NONE"
+    if overviews:
+        floating = np.issubdtype(np.dtype(dtype), np.floating)
+        opts["overview_resampling"] = "average" if floating else "nearest"
+    return opts
+
+
 def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] | None = None,
                  nodata: float | None = None, dtype: str | None = None, cog: bool = True,
-                 units: str | None = None) -> Path:
+                 units: str | None = None, codec: str | None = None,
+                 overviews: bool | None = None) -> Path:
     """Write a DataArray (2-D or band, y, x) as a (Cloud-Optimized) GeoTIFF, atomically.
 
-    Dask-backed arrays are written chunk by chunk into a tiled GeoTIFF, then
-    turned into a COG by GDAL's COG driver (which streams from disk).  Files
-    that may pass 4 GB become BigTIFF (GDAL's ``BIGTIFF=IF_SAFER``).
+    Parameters
+    ----------
+    codec : ``"ZSTD"`` (default, :data:`DEFAULT_CODEC`), ``"DEFLATE"`` or ``"LERC"``; all lossless,
+        with the floating-point predictor for floats and horizontal differencing for integers.
+    overviews : build COG overviews; None (default) builds them only for rasters with a side longer
+        than :data:`OVERVIEW_MIN_PX` (average for floats, nearest for integer classes).
+
+    An array of up to :data:`IN_MEMORY_MAX_BYTES` is computed once (dask, on the active scheduler)
+    and written in one pass: a tiled GeoTIFF in memory (``/vsimem``), then GDAL's COG driver
+    compresses it on every core into the file.  Larger dask arrays are written chunk by chunk into
+    a tiled GeoTIFF on disk (ZSTD level 1, under the lock of :func:`.locks.chunk_write_lock` so that
+    any scheduler's workers can write it), which the COG driver then copies.  Either way the
+    COG's bytes are GDAL's re-encoding of the pixel values, so they do not depend on the path or
+    on the scheduler.  Files that may pass 4 GB become BigTIFF (GDAL's ``BIGTIFF=IF_SAFER``).
     """
     path = Path(path)
     if da.ndim == 2:
@@ -152,27 +223,45 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
     for key in ("long_name", "source_path", "scale_factor", "add_offset", "units"):
         da.attrs.pop(key, None)
     path.parent.mkdir(parents=True, exist_ok=True)
+    in_memory = da.chunks is None or da.nbytes <= IN_MEMORY_MAX_BYTES
     with atomic_path(path) as tmp:
-        tiled = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp
-        lock, unlock_file = chunk_write_lock(tiled) if da.chunks else (None, lambda: None)
-        try:
-            da.rio.to_raster(tiled, driver="GTiff", tiled=True, blockxsize=256, blockysize=256,
-                             compress="DEFLATE", BIGTIFF="IF_SAFER", lock=lock, windowed=bool(da.chunks))
-            with rasterio.open(tiled, "r+") as dst:
-                for i, n in enumerate(names, start=1):
-                    dst.set_band_description(i, n)
-                if units:
-                    dst.update_tags(units=units)
-                    for i in range(1, len(names) + 1):
-                        dst.set_band_unit(i, units)
-            if cog:
-                rasterio.shutil.copy(tiled, tmp, driver="COG", compress="DEFLATE", blocksize=256,
-                                     overview_resampling="average", BIGTIFF="IF_SAFER")
-        finally:
-            unlock_file()
-            if cog and tiled.exists():
-                tiled.unlink()
+        if not cog:
+            _write_tiled(da, tmp, names, units, compression_options(da.dtype, codec), streamed=not in_memory)
+            return path
+        opts = _cog_options(da.dtype, codec, overviews, (da.sizes["y"], da.sizes["x"]))
+        if in_memory:
+            with MemoryFile(ext=".tif") as mem:
+                _write_tiled(da, Path(mem.name), names, units, {"compress": "NONE"}, streamed=False)
+                rasterio.shutil.copy(mem.name, tmp, driver="COG", **opts)
+        else:
+            tiled = tmp.with_name(tmp.name + ".tiled.tif")
+            try:
+                _write_tiled(da, tiled, names, units, compression_options(da.dtype, "ZSTD"), streamed=True)
+                rasterio.shutil.copy(tiled, tmp, driver="COG", **opts)
+            finally:
+                if tiled.exists():
+                    tiled.unlink()
     return path
+
+
+def _write_tiled(da: xr.DataArray, path: Path, names: list[str], units: str | None, compression: dict,
+                 streamed: bool) -> None:
+    """A tiled GeoTIFF with band descriptions and units; ``streamed``: dask chunk by chunk, under the write lock."""
+    lock, unlock_file = chunk_write_lock(path) if streamed else (None, lambda: None)
+    try:
+        if not streamed:
+            da = da.compute()
+        da.rio.to_raster(path, driver="GTiff", tiled=True, blockxsize=BLOCK_PX, blockysize=BLOCK_PX,
+                         BIGTIFF="IF_SAFER", lock=lock, windowed=streamed, **compression)
+        with rasterio.open(path, "r+") as dst:
+            for i, n in enumerate(names, start=1):
+                dst.set_band_description(i, n)
+            if units:
+                dst.update_tags(units=units)
+                for i in range(1, len(names) + 1):
+                    dst.set_band_unit(i, units)
+    finally:
+        unlock_file()
 
 
 def check_overlap(da: xr.DataArray, bounds: tuple[float, float, float, float], what: str) -> None:

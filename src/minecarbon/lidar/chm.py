@@ -37,7 +37,8 @@ from .ground import GroundMethod, Surface, classify_ground, tin_surface
 
 log = logging.getLogger(__name__)
 
-__all__ = ["canopy_height_model", "fill_pits", "grid_for_points", "normalize_heights", "rasterize_max"]
+__all__ = ["canopy_height_model", "chm_dataarray", "fill_pits", "grid_for_points", "max_into", "normalize_heights",
+           "rasterize_max"]
 
 GROUND_CLASS = 2
 NOISE_CLASSES = (7, 18)
@@ -117,14 +118,22 @@ def grid_for_points(x: np.ndarray, y: np.ndarray, cell: float, align: bool = Tru
 def rasterize_max(x: np.ndarray, y: np.ndarray, v: np.ndarray, left: float, top: float, nx: int, ny: int,
                   cell: float) -> np.ndarray:
     """Maximum of ``v`` per cell of a north-up grid (NaN where no point falls)."""
+    out = np.full(nx * ny, -np.inf)
+    max_into(out, x, y, v, left, top, nx, ny, cell)
+    out[~np.isfinite(out)] = np.nan
+    return out.reshape(ny, nx)
+
+
+def max_into(out: np.ndarray, x: np.ndarray, y: np.ndarray, v: np.ndarray, left: float, top: float, nx: int,
+             ny: int, cell: float) -> None:
+    """Raise the flat grid ``out`` (``-inf`` where empty) to the maximum of ``v`` per cell, in place.
+
+    The maximum does not depend on the order of the points, so a grid filled tile by tile equals the
+    grid of all points at once."""
     col = np.floor((x - left) / cell).astype(np.int64)
     row = np.floor((top - y) / cell).astype(np.int64)
     ok = (col >= 0) & (col < nx) & (row >= 0) & (row < ny) & np.isfinite(v)
-    flat = row[ok] * nx + col[ok]
-    out = np.full(nx * ny, -np.inf)
-    np.maximum.at(out, flat, v[ok])  # O(n) and fast in numpy >= 2
-    out[~np.isfinite(out)] = np.nan
-    return out.reshape(ny, nx)
+    np.maximum.at(out, row[ok] * nx + col[ok], v[ok])  # O(n) and fast in numpy >= 2
 
 
 @numba.njit(cache=True, nogil=True)
@@ -229,14 +238,22 @@ def canopy_height_model(cloud: PointCloud, resolution_m: float, *, hag: np.ndarr
         v = np.repeat(v, 8)
     left, top, nx, ny = grid_for_points(x, y, resolution_m, bytes_per_cell=16 if pit_fill else 12,
                                         what=f"CHM of {what}")
-    grid = rasterize_max(x, y, v, left, top, nx, ny, resolution_m).astype(np.float32)
+    grid = rasterize_max(x, y, v, left, top, nx, ny, resolution_m)
+    return chm_dataarray(grid, left, top, resolution_m, cloud.crs, pit_fill=pit_fill, pit_threshold_m=pit_threshold_m)
+
+
+def chm_dataarray(grid: np.ndarray, left: float, top: float, resolution_m: float, crs, *, pit_fill: bool = True,
+                  pit_threshold_m: float = 1.0) -> xr.DataArray:
+    """The CHM DataArray (float32, ``units = "m"``) of a grid of highest heights (NaN empty), pits filled."""
+    ny, nx = grid.shape
+    grid = grid.astype(np.float32)
     xs = left + (np.arange(nx) + 0.5) * resolution_m
     ys = top - (np.arange(ny) + 0.5) * resolution_m
     da = xr.DataArray(grid, dims=("y", "x"), coords={"y": ys, "x": xs}, name="chm",
                       attrs={"units": "m", "long_name": "canopy height above ground"})
     da = da.rio.write_transform(from_origin(left, top, resolution_m, resolution_m))
-    if cloud.crs is not None:
-        da = da.rio.write_crs(cloud.crs)
+    if crs is not None:
+        da = da.rio.write_crs(crs)
     if pit_fill:
         da = fill_pits(da, pit_threshold_m)
     return da

@@ -41,6 +41,7 @@ import logging
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -293,6 +294,12 @@ def _remove_low_outliers(xyz: np.ndarray, order: np.ndarray, starts: np.ndarray,
     return cand, (np.concatenate(removed) if removed else np.empty(0, dtype=np.int64))
 
 
+_CSF_LOCK = threading.Lock()
+"""One cloth simulation at a time in a process: silencing stdout swaps file descriptor 1 for the whole
+process, so two overlapping swaps (plots or tiles in threads) could leave stdout on /dev/null; and
+OpenMP's thread limit is changed around the call.  A cloth takes well under a second."""
+
+
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
     """Silence C++ writes to stdout (the CSF library prints progress with std::cout)."""
@@ -358,7 +365,7 @@ def _csf(p: np.ndarray, cloth_m: float, rigidness: int, threshold_m: float, iter
     offset = p.mean(axis=0)
     csf.setPointCloud(np.ascontiguousarray(p - offset))
     ground, off = CSF.VecInt(), CSF.VecInt()
-    with _quiet_stdout(), _single_openmp_thread():
+    with _CSF_LOCK, _quiet_stdout(), _single_openmp_thread():
         csf.do_filtering(ground, off, False)  # False: never write cloth_nodes.txt
     mask = np.zeros(p.shape[0], dtype=bool)
     mask[np.asarray(ground, dtype=np.int64)] = True

@@ -90,6 +90,34 @@ def _select(hag: np.ndarray, min_height_m: float) -> np.ndarray:
     return np.isfinite(hag) & (hag >= min_height_m)
 
 
+def pixel_index(x: np.ndarray, y: np.ndarray, transform, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat pixel index (row * nx + col) of every point on a north-up grid, and whether it falls on the grid."""
+    col = np.floor((np.asarray(x) - transform.c) / transform.a).astype(np.int64)
+    row = np.floor((np.asarray(y) - transform.f) / transform.e).astype(np.int64)
+    inside = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
+    return row * nx + col, inside
+
+
+def group_metrics(group: np.ndarray, inside: np.ndarray, hag: np.ndarray, n_groups: int, names: Sequence[str],
+                  cover_threshold_m: float = 2.0, min_height_m: float = 0.0,
+                  return_number: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The metrics ``names`` (validated) of the points ``inside`` per group 0..n_groups-1 (float64, NaN empty).
+
+    Each group's value depends only on its own points in their given order, so computing the groups of a
+    grid in parts (tile by tile) gives the same numbers as computing them all at once.
+    """
+    height_names = [m for m in names if m != "cover_2m"]
+    sel = inside & _select(hag, min_height_m)
+    stats = _group_stats(group[sel], np.asarray(hag)[sel], n_groups, height_names)
+    if "cover_2m" in names:
+        c_sel = inside if return_number is None else inside & (np.asarray(return_number) == 1)
+        tot = np.bincount(group[c_sel], minlength=n_groups).astype(float)
+        above = np.bincount(group[c_sel & (np.asarray(hag) > cover_threshold_m)], minlength=n_groups).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stats["cover_2m"] = np.where(tot > 0, above / tot, np.nan)
+    return stats
+
+
 def pixel_metrics(x: np.ndarray, y: np.ndarray, hag: np.ndarray, template: xr.DataArray,
                   metrics: Sequence[str] = DEFAULT_METRICS, cover_threshold_m: float = 2.0,
                   min_height_m: float = 0.0, return_number: np.ndarray | None = None) -> xr.DataArray:
@@ -115,20 +143,9 @@ def pixel_metrics(x: np.ndarray, y: np.ndarray, hag: np.ndarray, template: xr.Da
         template = template.isel(band=0, drop=True)
     t = template.rio.transform()
     ny, nx = template.shape
-    col = np.floor((np.asarray(x) - t.c) / t.a).astype(np.int64)
-    row = np.floor((np.asarray(y) - t.f) / t.e).astype(np.int64)
-    inside = (col >= 0) & (col < nx) & (row >= 0) & (row < ny) & np.isfinite(hag)
-    pix = row * nx + col
-    npx = nx * ny
-    height_names = [m for m in names if m != "cover_2m"]
-    sel = inside & _select(hag, min_height_m)
-    stats = _group_stats(pix[sel], np.asarray(hag)[sel], npx, height_names)
-    if "cover_2m" in names:
-        c_sel = inside if return_number is None else inside & (np.asarray(return_number) == 1)
-        tot = np.bincount(pix[c_sel], minlength=npx).astype(float)
-        above = np.bincount(pix[c_sel & (np.asarray(hag) > cover_threshold_m)], minlength=npx).astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            stats["cover_2m"] = np.where(tot > 0, above / tot, np.nan)
+    pix, inside = pixel_index(x, y, t, nx, ny)
+    stats = group_metrics(pix, inside & np.isfinite(hag), hag, nx * ny, names, cover_threshold_m, min_height_m,
+                          return_number)
     data = np.stack([stats[m].reshape(ny, nx) for m in names]).astype(np.float32)
     if "count" in names:
         data[names.index("count")] = np.nan_to_num(data[names.index("count")], nan=0.0)

@@ -2,9 +2,9 @@
 
 Every tile is read (CRS from its header, else the project's), its heights are
 normalised (class-2 ground points when the tile has them, else the ground
-filter of ``[lidar].ground_method``), noise classes and returns above
-``MAX_HEIGHT_M`` are dropped, and the returns of all tiles are pooled, so a
-pixel or plot on a tile edge gets the returns of both tiles.  Then:
+filter of ``[lidar].ground_method``; the class-2 returns of the neighbouring
+tiles within ``TILE_BUFFER_M`` join the tile's terrain model), noise classes and
+returns above ``MAX_HEIGHT_M`` are dropped.  Then:
 
 * ``als_chm.tif``: the canopy height model (highest return per
   ``[lidar].chm_resolution_m`` cell, pits and empty cells filled);
@@ -14,10 +14,19 @@ pixel or plot on a tile edge gets the returns of both tiles.  Then:
   ``[features].lidar_canopy`` adds to the feature stack; NaN where no return;
 * ``als_plots.csv``: the same metrics of the returns inside each plot square.
 
-Memory: the stage peaked at about 200 bytes per return (20 million returns: 4.2 GiB,
-``benchmarks/results/als.md``; the tiles as read, the pooled arrays and the
-triangulations), so 100 million returns need about 20 GiB.  Larger
-acquisitions should be thinned or split into several projects.
+Streaming (issue #18): the returns of all tiles are never pooled.  A first pass
+reads each tile and keeps only its class-2 returns and its extent (the spatial
+index of the tiles, in the project CRS) in files of a temporary folder; a second
+pass normalises the tiles in parallel, each with the ground returns of the
+tiles whose extent lies within the buffer, and keeps the usable returns (x, y,
+height, return number) per tile on disk.  The CHM is the running maximum of the
+tiles' returns per cell; each pixel of the project grid (and each plot) is
+computed from the returns of the tiles that reach it, read on demand, in tile
+order.  A pixel's metrics depend only on its own returns in that order, and the
+maximum not at all on the order, so the outputs are identical to pooling all
+returns (``pooled_returns``, kept as the reference).  Memory: a few tiles
+(``BYTES_PER_RETURN`` per return of the tiles in flight) plus the output grids,
+whatever the number of tiles; disk: about 25 bytes per return while the stage runs.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from threadpoolctl import threadpool_limits
 from ...config import ProjectConfig
 from ...errors import CRSError, InputError, MissingInputError
 from ...io import write_raster, write_table, write_vector
-from ...lidar import PointCloud, canopy_height_model, find_treetops, normalize_heights, pixel_metrics, plot_metrics
+from ...lidar import PointCloud, find_treetops, normalize_heights, plot_metrics
 from ...lidar import read_cloud
 from ...lidar.chm import GROUND_CLASS
 from ...progress import track
@@ -69,30 +78,47 @@ def als_paths(cfg: ProjectConfig) -> list[Path]:
 
 
 BYTES_PER_RETURN = 210
-"""Peak memory per return of the ALS path, measured (``benchmarks/results/als.md``: 4.19 GiB for 20 M returns)."""
+"""Peak memory per return of the ALS tiles in flight, measured when all returns were pooled
+(``benchmarks/results/als.md``: 4.19 GiB for 20 M returns), an upper bound per tile now."""
 
 
 from ...memory import available_memory_bytes  # noqa: E402  (one definition, minecarbon.memory)
 
 
-def check_memory(paths: list[Path], available: int | None = None) -> int:
-    """Total returns of the tiles (from their headers); an error when pooling them would not fit in memory."""
+def tile_counts(paths: list[Path]) -> list[int]:
+    """Returns per tile, from the tile headers (0 for a header that cannot be read; read_cloud names it later)."""
     import laspy
 
-    n = 0
+    counts = []
     for p in paths:
         try:
             with laspy.open(str(p)) as reader:
-                n += int(reader.header.point_count)
+                counts.append(int(reader.header.point_count))
         except Exception:  # noqa: BLE001 - unreadable tiles are reported by read_cloud with the file named
-            continue
-    need = n * BYTES_PER_RETURN
+            counts.append(0)
+    return counts
+
+
+def workers(n_tiles: int) -> int:
+    """Tiles normalised at once: one per core."""
+    return max(1, min(n_tiles, os.cpu_count() or 1))
+
+
+def check_memory(paths: list[Path], available: int | None = None) -> int:
+    """Total returns of the tiles (from their headers); an error when the largest tiles processed at once
+    (one per core) would not fit in memory.  The number of tiles does not matter: they are streamed."""
+    counts = tile_counts(paths)
+    n = sum(counts)
+    k = workers(len(paths))
+    at_once = sum(sorted(counts, reverse=True)[:k])
+    need = at_once * BYTES_PER_RETURN
     available = available_memory_bytes() if available is None else available
     if available is not None and need > 0.8 * available:
-        raise InputError(f"The {len(paths)} ALS tiles of [lidar].als hold {n:,} returns; processing them needs about "
-                         f"{need / 2**30:.1f} GiB of memory ({BYTES_PER_RETURN} bytes per return, measured), and "
-                         f"{available / 2**30:.1f} GiB are available. Thin the tiles (e.g. keep first and last "
-                         f"returns, or a lower density with PDAL/LAStools), split the area into several projects, "
+        raise InputError(f"The {len(paths)} ALS tiles of [lidar].als hold {n:,} returns; the {k} largest, processed "
+                         f"at once, hold {at_once:,} and need about {need / 2**30:.1f} GiB of memory "
+                         f"({BYTES_PER_RETURN} bytes per return, measured), and {available / 2**30:.1f} GiB are "
+                         f"available. Thin the tiles (e.g. keep first and last returns, or a lower density with "
+                         f"PDAL/LAStools), split them into smaller tiles (PDAL 'splitter', LAStools 'lastile'), "
                          f"or run on a machine with more memory.")
     return n
 
@@ -179,7 +205,9 @@ def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda m
 
 
 def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
-    """The ALS part of the `lidar` stage (nothing when ``[lidar].als`` is unset)."""
+    """The ALS part of the `lidar` stage (nothing when ``[lidar].als`` is unset), tile by tile (module text)."""
+    from . import _als_tiles as tiles
+
     cfg = ctx.cfg
     paths = als_paths(cfg)
     if not paths:
@@ -188,57 +216,52 @@ def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
     check_memory(paths)
     tmpl, _, area = project_grid(cfg)
     crs = tmpl.rio.crs
-    pts = pooled_returns(cfg, paths, crs, ctx.progress)
-    n = pts["x"].size
-    ctx.progress(f"ALS: CHM, treetops and canopy metrics of {n:,} returns")
-    cloud = PointCloud(pts["xyz"], crs, {})
-    chm = canopy_height_model(cloud, lid.chm_resolution_m, hag=pts["hag"], pit_threshold_m=lid.pit_fill_threshold_m,
-                              max_height_m=MAX_HEIGHT_M, what="ALS")
-    del cloud
-    ctx.produced(write_raster(chm, ctx.out("als_chm"), nodata=np.nan, band_names=["chm_m"]))
-    tops = find_treetops(chm, window_slope=lid.treetop_window_slope, window_intercept=lid.treetop_window_intercept,
-                         min_height_m=lid.treetop_min_height_m)
-    ctx.produced(write_vector(tops, ctx.out("als_treetops"), layer="treetops"))
-    metrics = pixel_metrics(pts["x"], pts["y"], pts["hag"], tmpl, metrics=lid.canopy_metrics,
-                            cover_threshold_m=lid.cover_threshold_m, return_number=pts["return_number"])
-    names = [f"als_{m}" for m in metrics["band"].values]
-    metrics = metrics.assign_coords(band=names)
-    _log_coverage(pts["x"], pts["y"], tmpl, area, pts["return_number"] == 1, lid.chm_resolution_m)
-    ctx.produced(write_raster(metrics, ctx.out("als_metrics"), nodata=np.nan, band_names=names))
-    rows = []
-    if sheet is not None:
-        order = np.argsort(pts["x"], kind="stable")  # each plot then reads only the returns of its x range
-        xs = pts["x"][order]
-        for r in sheet.itertuples(index=False):
-            h = float(r.size_m) / 2.0
-            cand = order[np.searchsorted(xs, r.x - h, side="left"):np.searchsorted(xs, r.x + h, side="right")]
-            inside = np.sort(cand[np.abs(pts["y"][cand] - r.y) <= h])
-            row = {"plot_id": r.plot_id, "n_returns": int(inside.size)}
-            if inside.size:
-                m = plot_metrics(pts["hag"][inside], lid.canopy_metrics, cover_threshold_m=lid.cover_threshold_m,
-                                 return_number=pts["return_number"][inside])
-                row.update({f"als_{k}": v for k, v in m.items()})
-            rows.append(row)
+    with tiles.tile_folder(cfg.workspace) as folder:
+        store = tiles.TileStore(paths, folder)
+        tiles.index_tiles(store, crs, _to_crs, ctx.progress)
+        hit, n_first = tiles.normalise_tiles(store, cfg, crs, _to_crs, TILE_BUFFER_M, MAX_HEIGHT_M, dtm_cell_m,
+                                             tmpl, ctx.progress)
+        n = int(store.kept.sum())
+        ctx.progress(f"ALS: CHM, treetops and canopy metrics of {n:,} returns")
+        chm = tiles.chm(store, lid.chm_resolution_m, crs, lid.pit_fill_threshold_m, MAX_HEIGHT_M)
+        ctx.produced(write_raster(chm, ctx.out("als_chm"), nodata=np.nan, band_names=["chm_m"]))
+        tops = find_treetops(chm, window_slope=lid.treetop_window_slope,
+                             window_intercept=lid.treetop_window_intercept, min_height_m=lid.treetop_min_height_m)
+        del chm
+        ctx.produced(write_vector(tops, ctx.out("als_treetops"), layer="treetops"))
+        metrics = tiles.pixel_metrics(store, tmpl, lid.canopy_metrics, lid.cover_threshold_m)
+        names = [f"als_{m}" for m in metrics["band"].values]
+        metrics = metrics.assign_coords(band=names)
+        _log_coverage(hit, n_first, tmpl, area, lid.chm_resolution_m)
+        ctx.produced(write_raster(metrics, ctx.out("als_metrics"), nodata=np.nan, band_names=names))
+        del metrics
+        rows = []
+        if sheet is not None:
+            for r in sheet.itertuples(index=False):
+                h = float(r.size_m) / 2.0
+                hag, rn = tiles.plot_returns(store, r.x, r.y, h)
+                row = {"plot_id": r.plot_id, "n_returns": int(hag.size)}
+                if hag.size:
+                    m = plot_metrics(hag, lid.canopy_metrics, cover_threshold_m=lid.cover_threshold_m,
+                                     return_number=rn)
+                    row.update({f"als_{k}": v for k, v in m.items()})
+                rows.append(row)
     ctx.produced(write_table(pd.DataFrame(rows).reindex(columns=["plot_id", "n_returns"] + names),
                              ctx.out("als_plots")))
     log.info("ALS: %d tiles, %d returns, %d treetops", len(paths), n, len(tops))
 
 
-def _log_coverage(x: np.ndarray, y: np.ndarray, tmpl, area, first: np.ndarray, chm_cell_m: float) -> None:
-    """Warn when the scans leave pixels of the monitoring area without returns, or are too sparse for the CHM."""
+def _log_coverage(hit: np.ndarray, n_first: int, tmpl, area, chm_cell_m: float) -> None:
+    """Warn when the scans leave pixels of the monitoring area without returns, or are too sparse for the CHM.
+
+    ``hit``: pixels of the project grid (flat) with a return; ``n_first``: first returns on the grid."""
     from ...grid import rasterize
 
     t = tmpl.rio.transform()
-    ny, nx = tmpl.shape[-2:]
-    col = np.floor((x - t.c) / t.a).astype(np.int64)
-    row = np.floor((y - t.f) / t.e).astype(np.int64)
-    ok = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
-    hit = np.zeros(ny * nx, dtype=bool)
-    hit[row[ok] * nx + col[ok]] = True
     inside = rasterize(area, tmpl, dtype="uint8").ravel() > 0
     share = float((inside & ~hit).sum()) / max(int(inside.sum()), 1)
     covered_m2 = float(hit.sum()) * abs(t.a * t.e)
-    density = float(first[ok].sum()) / covered_m2 if covered_m2 else 0.0
+    density = float(n_first) / covered_m2 if covered_m2 else 0.0
     per_cell = density * chm_cell_m ** 2
     log.info("ALS: %.2f first returns per m2 on the scanned pixels, %.2f per CHM cell", density, per_cell)
     if 0 < per_cell < 1.0:

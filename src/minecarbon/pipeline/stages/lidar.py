@@ -32,10 +32,13 @@ from __future__ import annotations
 
 import logging
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ... import plots
 from ...config import ProjectConfig
@@ -49,7 +52,24 @@ from ...project.plans import tls_params
 from ...project.readers import load_allometry, read_plot_sheet, read_scan_positions, scan_paths
 from ..core import Context, Output, Stage
 from ._als import OUTPUTS as ALS_OUTPUTS
-from ._als import run_als
+from ._als import run_als, tile_counts, workers
+
+TLS_BYTES_PER_POINT = 100
+"""Peak memory per point of a TLS plot being processed, rounded up from ``benchmarks/results/lidar.md``
+(1.7-1.8 GiB for 20.3 M points, interpreter included)."""
+
+
+def tls_workers(paths: list[Path], available: int | None = None) -> int:
+    """TLS plots processed at once: one per core, fewer when the largest scans would not fit side by side
+    in half the available memory (point counts from the LAS headers)."""
+    from ...memory import available_memory_bytes
+
+    k = workers(len(paths))
+    biggest = max(tile_counts(paths), default=0)
+    available = available_memory_bytes() if available is None else available
+    while k > 1 and available is not None and k * biggest * TLS_BYTES_PER_POINT > 0.5 * available:
+        k -= 1
+    return k
 
 log = logging.getLogger(__name__)
 
@@ -123,96 +143,112 @@ def _run_lidar(ctx: Context) -> None:
             ttable["plot_id"] = ttable["plot_id"].astype(str)
         positions = read_scan_positions(cfg, list(scans))
         params = tls_params(cfg)
-        for plot_id, path in track(scans.items(), "TLS scans", len(scans), "plots"):
-            ctx.progress(f"TLS scan {plot_id}")
-            row = sheet[sheet["plot_id"] == plot_id]
-            if len(row) == 0:
+        items = list(scans.items())
+        for plot_id, path in items:
+            if not (sheet["plot_id"] == plot_id).any():
                 raise InputError(f"TLS scan {path} is named after plot {plot_id!r}, which is not in the plot sheet "
                                  f"{cfg.path(cfg.inputs.plots)}. Name each scan <plot_id>.laz or add the plot.")
-            size = float(row["size_m"].iloc[0])
-            cx, cy = float(row["x"].iloc[0]), float(row["y"].iloc[0])
-            sx, sy, rot = positions.get(plot_id, (0.0, 0.0, 0.0))
-            what = f"TLS scan of plot {plot_id} ({path})"
-            res = process_tls_plot(read_cloud(path, what=what), params, plot_size_m=size, plot_centre=(sx, sy),
-                                   what=what)
-            trees = res.trees
-            # east/north offsets of each stem from the plot centre: the plot square is axis-aligned on the grid
-            geo = georeference(trees, cx, cy, crs=crs, rotation_deg=rot, scanner_offset=(sx, sy))
-            off = np.maximum(np.abs(geo["x"].to_numpy(dtype=float) - cx), np.abs(geo["y"].to_numpy(dtype=float) - cy))
-            trees["in_plot"] = off <= size / 2.0
-            geo["in_plot"] = trees["in_plot"].to_numpy()
-            ptally = None
-            if tally is not None:
-                ptally = tally[tally["plot_id"] == plot_id].reset_index(drop=True)
-                if len(ptally) == 0:
-                    ptally = None
-            pairs = None
-            if ptally is not None:
-                missing = [c for c in TALLY_POSITION_COLUMNS if c not in ptally.columns]
-                if missing:
-                    raise InputError(f"Tape tally {cfg.path(cfg.inputs.tally)} lacks column(s) {', '.join(missing)}; "
-                                     f"TLS validation needs each tallied tree's position in the scan frame "
-                                     f"(metres along the scan's x and y axes from the scanner). Add them.")
-                # scanned trees in the plot or within the matching distance of its edge may pair with
-                # tallied trees; commission counts only the scanned trees inside the plot
-                near = off <= size / 2.0 + 1.0
-                pairs = match_trees(ptally, trees[near].reset_index(drop=True))
-                pairs["det_index"] = np.flatnonzero(near)[pairs["det_index"].to_numpy()]
-                inplot = trees["in_plot"].to_numpy(dtype=bool)
-                st = validation_stats(ptally, trees, pairs, commission_mask=inplot)
-                st_ok = validation_stats(ptally, trees, pairs, qc_ok_only=True, commission_mask=inplot)
-                val_rows.append(_validation_row(plot_id, st, st_ok))
-                pt = paired_table(ptally, trees, pairs)
-                pt.insert(0, "plot_id", plot_id)
-                pair_rows.append(pt)
-            fallback = dominant_species(ptally) if ptally is not None else None
-            if fallback is None and ttable is not None:
-                fallback = dominant_species(ttable[ttable["plot_id"] == plot_id])
-            if fallback is None and "dominant_species" in row.columns:
-                sp = str(row["dominant_species"].iloc[0]).strip() if pd.notna(row["dominant_species"].iloc[0]) else ""
-                fallback = sp or None
-            species, source = assign_species(trees, ptally, pairs, fallback)
-            geo.insert(0, "plot_id", plot_id)
-            geo["species"] = species
-            geo["species_source"] = source
-            tree_rows.append(geo)
-            inplot = geo[geo["in_plot"].astype(bool)]
-            as_table = pd.DataFrame({"plot_id": plot_id, "tree_id": inplot["tree_id"].to_numpy(),
-                                     "species": inplot["species"].to_numpy(),
-                                     "dbh_cm": inplot["dbh_cm"].to_numpy(dtype=float),
-                                     "height_m": inplot["height_used_m"].to_numpy(dtype=float),
-                                     "height_source": inplot["height_used_source"].to_numpy(),
-                                     "qc": inplot["qc"].to_numpy()})
-            table_rows.append(as_table)
-            _check_plausible(cfg, as_table, ptally if ptally is not None else (
-                ttable[ttable["plot_id"] == plot_id] if ttable is not None else None),
-                what, "tape tally" if ptally is not None else "tree table")
-            prow = {"plot_id": plot_id, "scan": str(path), "points": res.summary["points"],
-                    "ground_method": res.summary["ground_method"], "trees_detected": len(trees),
-                    "trees_in_plot": len(inplot), "trees_in_plot_qc_ok": int((inplot["qc"] == "ok").sum()),
-                    "rejected_candidates": res.summary["rejected_candidates"], "size_m": size}
-            usable = as_table[np.isfinite(as_table["height_m"]) & (as_table["height_m"] > 1.3)
-                              & (as_table["species"] != "")]
-            if len(usable) < len(as_table):
-                log.warning("%s: %d in-plot tree(s) without species or usable height are left out of the TLS AGC",
-                            what, len(as_table) - len(usable))
-            if fallback is None and len(as_table):
-                log.warning("%s: no species known for the plot (no tally, no tree-table rows, no dominant_species "
-                            "in the plot sheet); TLS AGC not computed", what)
-                prow.update(agc_t_ha_tls=np.nan, agc_sd_t_ha_tls=np.nan)
-            else:
-                r = _plot_agc(row, usable[list(plots.TREE_COLUMNS)], table, cfg, what)
-                prow.update(agc_t_ha_tls=float(r["agc_t_ha"]), agc_sd_t_ha_tls=float(r["agc_sd_t_ha"]))
-            if ptally is not None:
-                r = _plot_agc(row, ptally[list(plots.TREE_COLUMNS)], table, cfg, f"tally of plot {plot_id}")
-                prow.update(agc_t_ha_tally=float(r["agc_t_ha"]), agc_sd_t_ha_tally=float(r["agc_sd_t_ha"]))
-                tls_v, tal_v = prow["agc_t_ha_tls"], prow["agc_t_ha_tally"]
-                prow["agc_diff_t_ha"] = tls_v - tal_v
-                prow["agc_diff_pct"] = 100.0 * (tls_v - tal_v) / tal_v if tal_v else np.nan
-                from ...lidar.plausibility import agc_plausibility
 
-                _raise_implausible(cfg, agc_plausibility(tls_v, tal_v, what))
-            plot_rows.append(prow)
+        def scan(i: int):
+            """Trees and summary of one scan (the per-point arrays are dropped here: only these are kept)."""
+            plot_id, path = items[i]
+            row = sheet[sheet["plot_id"] == plot_id]
+            sx, sy, _ = positions.get(plot_id, (0.0, 0.0, 0.0))
+            what = f"TLS scan of plot {plot_id} ({path})"
+            res = process_tls_plot(read_cloud(path, what=what), params, plot_size_m=float(row["size_m"].iloc[0]),
+                                   plot_centre=(sx, sy), what=what)
+            return res.trees, res.summary
+
+        ctx.progress(f"TLS scans of {len(items)} plots")
+        # plots are independent and single-threaded: one per core when the largest scans fit in memory side by
+        # side; results in plot order (each plot's random draws are seeded by itself), so outputs do not depend
+        # on scheduling
+        with threadpool_limits(limits=1, user_api="blas"), \
+                ThreadPoolExecutor(max_workers=tls_workers([p for _, p in items])) as pool:
+            done = track(pool.map(scan, range(len(items))), "TLS scans", len(items), "plots")
+            for (plot_id, path), (trees, summary) in zip(items, done):
+                row = sheet[sheet["plot_id"] == plot_id]
+                size = float(row["size_m"].iloc[0])
+                cx, cy = float(row["x"].iloc[0]), float(row["y"].iloc[0])
+                sx, sy, rot = positions.get(plot_id, (0.0, 0.0, 0.0))
+                what = f"TLS scan of plot {plot_id} ({path})"
+                # east/north offsets of each stem from the plot centre: the plot square is axis-aligned on the grid
+                geo = georeference(trees, cx, cy, crs=crs, rotation_deg=rot, scanner_offset=(sx, sy))
+                off = np.maximum(np.abs(geo["x"].to_numpy(dtype=float) - cx), np.abs(geo["y"].to_numpy(dtype=float) - cy))
+                trees["in_plot"] = off <= size / 2.0
+                geo["in_plot"] = trees["in_plot"].to_numpy()
+                ptally = None
+                if tally is not None:
+                    ptally = tally[tally["plot_id"] == plot_id].reset_index(drop=True)
+                    if len(ptally) == 0:
+                        ptally = None
+                pairs = None
+                if ptally is not None:
+                    missing = [c for c in TALLY_POSITION_COLUMNS if c not in ptally.columns]
+                    if missing:
+                        raise InputError(f"Tape tally {cfg.path(cfg.inputs.tally)} lacks column(s) {', '.join(missing)}; "
+                                         f"TLS validation needs each tallied tree's position in the scan frame "
+                                         f"(metres along the scan's x and y axes from the scanner). Add them.")
+                    # scanned trees in the plot or within the matching distance of its edge may pair with
+                    # tallied trees; commission counts only the scanned trees inside the plot
+                    near = off <= size / 2.0 + 1.0
+                    pairs = match_trees(ptally, trees[near].reset_index(drop=True))
+                    pairs["det_index"] = np.flatnonzero(near)[pairs["det_index"].to_numpy()]
+                    inplot = trees["in_plot"].to_numpy(dtype=bool)
+                    st = validation_stats(ptally, trees, pairs, commission_mask=inplot)
+                    st_ok = validation_stats(ptally, trees, pairs, qc_ok_only=True, commission_mask=inplot)
+                    val_rows.append(_validation_row(plot_id, st, st_ok))
+                    pt = paired_table(ptally, trees, pairs)
+                    pt.insert(0, "plot_id", plot_id)
+                    pair_rows.append(pt)
+                fallback = dominant_species(ptally) if ptally is not None else None
+                if fallback is None and ttable is not None:
+                    fallback = dominant_species(ttable[ttable["plot_id"] == plot_id])
+                if fallback is None and "dominant_species" in row.columns:
+                    sp = str(row["dominant_species"].iloc[0]).strip() if pd.notna(row["dominant_species"].iloc[0]) else ""
+                    fallback = sp or None
+                species, source = assign_species(trees, ptally, pairs, fallback)
+                geo.insert(0, "plot_id", plot_id)
+                geo["species"] = species
+                geo["species_source"] = source
+                tree_rows.append(geo)
+                inplot = geo[geo["in_plot"].astype(bool)]
+                as_table = pd.DataFrame({"plot_id": plot_id, "tree_id": inplot["tree_id"].to_numpy(),
+                                         "species": inplot["species"].to_numpy(),
+                                         "dbh_cm": inplot["dbh_cm"].to_numpy(dtype=float),
+                                         "height_m": inplot["height_used_m"].to_numpy(dtype=float),
+                                         "height_source": inplot["height_used_source"].to_numpy(),
+                                         "qc": inplot["qc"].to_numpy()})
+                table_rows.append(as_table)
+                _check_plausible(cfg, as_table, ptally if ptally is not None else (
+                    ttable[ttable["plot_id"] == plot_id] if ttable is not None else None),
+                    what, "tape tally" if ptally is not None else "tree table")
+                prow = {"plot_id": plot_id, "scan": str(path), "points": summary["points"],
+                        "ground_method": summary["ground_method"], "trees_detected": len(trees),
+                        "trees_in_plot": len(inplot), "trees_in_plot_qc_ok": int((inplot["qc"] == "ok").sum()),
+                        "rejected_candidates": summary["rejected_candidates"], "size_m": size}
+                usable = as_table[np.isfinite(as_table["height_m"]) & (as_table["height_m"] > 1.3)
+                                  & (as_table["species"] != "")]
+                if len(usable) < len(as_table):
+                    log.warning("%s: %d in-plot tree(s) without species or usable height are left out of the TLS AGC",
+                                what, len(as_table) - len(usable))
+                if fallback is None and len(as_table):
+                    log.warning("%s: no species known for the plot (no tally, no tree-table rows, no dominant_species "
+                                "in the plot sheet); TLS AGC not computed", what)
+                    prow.update(agc_t_ha_tls=np.nan, agc_sd_t_ha_tls=np.nan)
+                else:
+                    r = _plot_agc(row, usable[list(plots.TREE_COLUMNS)], table, cfg, what)
+                    prow.update(agc_t_ha_tls=float(r["agc_t_ha"]), agc_sd_t_ha_tls=float(r["agc_sd_t_ha"]))
+                if ptally is not None:
+                    r = _plot_agc(row, ptally[list(plots.TREE_COLUMNS)], table, cfg, f"tally of plot {plot_id}")
+                    prow.update(agc_t_ha_tally=float(r["agc_t_ha"]), agc_sd_t_ha_tally=float(r["agc_sd_t_ha"]))
+                    tls_v, tal_v = prow["agc_t_ha_tls"], prow["agc_t_ha_tally"]
+                    prow["agc_diff_t_ha"] = tls_v - tal_v
+                    prow["agc_diff_pct"] = 100.0 * (tls_v - tal_v) / tal_v if tal_v else np.nan
+                    from ...lidar.plausibility import agc_plausibility
+
+                    _raise_implausible(cfg, agc_plausibility(tls_v, tal_v, what))
+                plot_rows.append(prow)
     # write (empty tables with headers when there are no scans)
     trees_all = (pd.concat(tree_rows, ignore_index=True) if tree_rows
                  else gpd.GeoDataFrame({"plot_id": pd.Series(dtype=str)}, geometry=gpd.points_from_xy([], []),

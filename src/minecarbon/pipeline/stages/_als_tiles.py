@@ -1,0 +1,249 @@
+"""The airborne scan tile by tile, never pooled (issue #18): a spatial index of the tiles and their returns on disk.
+
+:class:`TileStore` keeps, per tile, in a temporary folder: its class-2 (ground) returns and, once normalised,
+its usable returns (x, y, height above ground, return number), plus in memory only the tile extents and the
+pixels each tile reaches.  Every step reads the few tiles it needs, in tile order, so its numbers equal those
+of the pooled returns (see :mod:`._als`).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ...errors import CRSError, InputError
+from ...lidar import PointCloud, normalize_heights, read_cloud
+from ...lidar.chm import GROUND_CLASS, chm_dataarray, grid_for_points, max_into
+from ...lidar.metrics import group_metrics, metric_names, pixel_index
+from ...progress import track
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("x", "y", "hag", "rn")
+
+
+@dataclass
+class TileStore:
+    """Per-tile files in ``folder`` and the index of the tiles (extents in the project CRS)."""
+
+    paths: list[Path]
+    folder: Path
+    ground_box: np.ndarray = field(init=False)  # (n, 4) extent of all returns of a tile (minx, miny, maxx, maxy)
+    kept_box: np.ndarray = field(init=False)  # (n, 4) extent of its usable returns (NaN: none)
+    kept: np.ndarray = field(init=False)  # usable returns per tile
+    pixels: list[np.ndarray] = field(init=False)  # project-grid pixels each tile's usable returns reach
+
+    def __post_init__(self) -> None:
+        n = len(self.paths)
+        self.ground_box = np.full((n, 4), np.nan)
+        self.kept_box = np.full((n, 4), np.nan)
+        self.kept = np.zeros(n, np.int64)
+        self.pixels = [np.empty(0, np.int64)] * n
+
+    def _file(self, i: int, what: str) -> Path:
+        return self.folder / f"{i:06d}_{what}.npy"
+
+    def ground(self, i: int) -> np.ndarray:
+        return np.load(self._file(i, "ground"))
+
+    def returns(self, i: int) -> dict[str, np.ndarray]:
+        return {f: np.load(self._file(i, f)) for f in FIELDS}
+
+    def near(self, box: tuple[float, float, float, float], boxes: np.ndarray) -> list[int]:
+        """Tiles whose extent meets the box (closed intervals), in tile order."""
+        minx, miny, maxx, maxy = box
+        hit = (boxes[:, 0] <= maxx) & (boxes[:, 2] >= minx) & (boxes[:, 1] <= maxy) & (boxes[:, 3] >= miny)
+        return [int(i) for i in np.flatnonzero(hit)]
+
+
+def _read(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    what = f"ALS tile {path}"
+    # only what the stage uses: intensity, number_of_returns and extra dimensions are not kept
+    cloud = read_cloud(path, crs=crs, what=what, fields=("classification", "return_number"), extra_dims=False)
+    if cloud.crs is None:
+        raise CRSError(f"{what} has no CRS and the project names none; set [project].crs or write the CRS into "
+                       f"the tile headers.")
+    n = len(cloud)
+    cls = cloud.fields.get("classification")
+    rn = cloud.fields.get("return_number")
+    return (to_crs(cloud, crs, what), np.zeros(n, np.uint8) if cls is None else np.asarray(cls),
+            np.ones(n, np.uint8) if rn is None else np.asarray(rn))
+
+
+def index_tiles(store: TileStore, crs, to_crs, progress) -> None:
+    """First pass: each tile's extent and class-2 returns (to the store), one tile per core."""
+    def one(i: int) -> None:
+        xyz, cls, _ = _read(store.paths[i], crs, to_crs)
+        np.save(store._file(i, "ground"), xyz[cls == GROUND_CLASS])
+        lo, hi = xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)
+        store.ground_box[i] = (lo[0], lo[1], hi[0], hi[1])
+
+    progress(f"ALS: index of {len(store.paths)} tiles")
+    from ._als import workers
+
+    with ThreadPoolExecutor(max_workers=workers(len(store.paths))) as pool:
+        list(track(pool.map(one, range(len(store.paths))), "ALS tiles (index)", total=len(store.paths),
+                   unit="tiles"))
+
+
+def normalise_tiles(store: TileStore, cfg, crs, to_crs, buffer_m: float, max_height_m: float, dtm_cell,
+                    tmpl, progress) -> tuple[np.ndarray, int]:
+    """Second pass: heights above ground of each tile with its neighbours' ground returns; the usable returns
+    to the store.  Returns the project-grid pixels hit by any return and the first returns on the grid."""
+    t = tmpl.rio.transform()
+    ny, nx = tmpl.shape[-2:]
+
+    def one(i: int) -> tuple[np.ndarray, int]:
+        path = store.paths[i]
+        what = f"ALS tile {path}"
+        xyz, cls, rn = _read(path, crs, to_crs)
+        lo, hi = xyz[:, :2].min(axis=0) - buffer_m, xyz[:, :2].max(axis=0) + buffer_m
+        # the ground returns of the other tiles within the buffer, in tile order (as pooled)
+        parts = []
+        for j in store.near((lo[0], lo[1], hi[0], hi[1]), store.ground_box):
+            if j == i:
+                continue
+            g = store.ground(j)
+            parts.append(g[np.all((g[:, :2] >= lo) & (g[:, :2] <= hi), axis=1)])
+        other = np.concatenate(parts) if parts else np.empty((0, 3))
+        both = PointCloud(np.vstack([xyz, other]), crs,
+                          {"classification": np.concatenate([cls, np.full(len(other), GROUND_CLASS, np.uint8)])})
+        hag = normalize_heights(both, use_classification=True, ground_method=cfg.lidar.ground_method,
+                                ground_cell_m=1.0, dtm_cell_m=dtm_cell(int((cls == GROUND_CLASS).sum()), lo, hi),
+                                what=what)[0][:len(xyz)]
+        del both, other, parts
+        ok = np.isfinite(hag) & (hag <= max_height_m) & (hag >= -0.5)
+        if (~ok).any():
+            log.info("%s: %d noise returns (noise class, > %g m or below the ground) left out", what,
+                     int((~ok).sum()), max_height_m)
+        x, y, h, r = xyz[ok, 0].copy(), xyz[ok, 1].copy(), np.maximum(hag[ok], 0.0), rn[ok]
+        for name, arr in zip(FIELDS, (x, y, h, r)):
+            np.save(store._file(i, name), arr)
+        store.kept[i] = x.size
+        if x.size:
+            store.kept_box[i] = (x.min(), y.min(), x.max(), y.max())
+        pix, inside = pixel_index(x, y, t, nx, ny)
+        store.pixels[i] = np.unique(pix[inside])
+        return store.pixels[i], int((inside & (r == 1)).sum())
+
+    progress(f"ALS: heights above ground of {len(store.paths)} tiles")
+    from ._als import workers
+
+    hit = np.zeros(nx * ny, dtype=bool)
+    n_first = 0
+    # tiles are independent: the triangulations (qhull, without the GIL) run on every core
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=workers(len(store.paths))) as pool:
+        for pix, first in track(pool.map(one, range(len(store.paths))), "ALS tiles", total=len(store.paths),
+                                unit="tiles"):
+            hit[pix] = True
+            n_first += first
+    return hit, n_first
+
+
+def chm(store: TileStore, resolution_m: float, crs, pit_threshold_m: float, max_height_m: float):
+    """The CHM: the highest return per cell, tile after tile (the maximum does not depend on the order)."""
+    have = store.kept > 0
+    if not have.any():
+        raise InputError(f"ALS: no point lies between the ground and {max_height_m} m above it; "
+                         f"the cloud has no canopy (or its heights are not in metres).")
+    b = store.kept_box[have]
+    left, top, nx, ny = grid_for_points(np.array([b[:, 0].min(), b[:, 2].max()]),
+                                        np.array([b[:, 1].min(), b[:, 3].max()]), resolution_m,
+                                        bytes_per_cell=16, what="CHM of ALS")
+    out = np.full(nx * ny, -np.inf)
+    for i in np.flatnonzero(have):
+        r = store.returns(int(i))
+        max_into(out, r["x"], r["y"], r["hag"], left, top, nx, ny, resolution_m)
+    out[~np.isfinite(out)] = np.nan
+    return chm_dataarray(out.reshape(ny, nx), left, top, resolution_m, crs, pit_fill=True,
+                         pit_threshold_m=pit_threshold_m)
+
+
+def pixel_metrics(store: TileStore, tmpl, metrics, cover_threshold_m: float):
+    """Canopy metrics per pixel of the project grid: each pixel belongs to the first tile that reaches it and is
+    computed from the returns of every tile that reaches it, read on demand, in tile order."""
+    import xarray as xr
+
+    names = metric_names(metrics)
+    t = tmpl.rio.transform()
+    ny, nx = tmpl.shape[-2:]
+    npx = nx * ny
+    owner = np.full(npx, -1, np.int64)
+    for i in range(len(store.paths)):  # in tile order: the first tile wins
+        p = store.pixels[i]
+        free = owner[p] < 0
+        owner[p[free]] = i
+    reaches: dict[int, list[int]] = {}  # owner tile -> the tiles whose returns reach its pixels, in tile order
+    for j in range(len(store.paths)):
+        for i in np.unique(owner[store.pixels[j]]):
+            reaches.setdefault(int(i), []).append(j)
+    out = np.full((len(names), npx), np.nan, np.float32)
+
+    def one(i: int):
+        mine = store.pixels[i][owner[store.pixels[i]] == i]  # sorted (np.unique)
+        pix_parts, hag_parts, rn_parts = [], [], []
+        for j in reaches[i]:
+            r = store.returns(j)
+            pix, inside = pixel_index(r["x"], r["y"], t, nx, ny)
+            sel = inside & (owner[np.where(inside, pix, 0)] == i)
+            pix_parts.append(pix[sel])
+            hag_parts.append(r["hag"][sel])
+            rn_parts.append(r["rn"][sel])
+        pix = np.concatenate(pix_parts)
+        hag = np.concatenate(hag_parts)
+        group = np.searchsorted(mine, pix)  # mine is sorted (np.unique)
+        stats = group_metrics(group, np.ones(pix.size, bool), hag, mine.size, names, cover_threshold_m, 0.0,
+                              np.concatenate(rn_parts))
+        return mine, np.stack([stats[m] for m in names]).astype(np.float32)
+
+    from ._als import workers
+
+    with ThreadPoolExecutor(max_workers=workers(len(reaches))) as pool:
+        for mine, vals in pool.map(one, sorted(reaches)):
+            out[:, mine] = vals
+    data = out.reshape(len(names), ny, nx)
+    if "count" in names:
+        data[names.index("count")] = np.nan_to_num(data[names.index("count")], nan=0.0)
+    tmpl2 = tmpl.isel(band=0, drop=True) if "band" in tmpl.dims else tmpl
+    da = xr.DataArray(data, dims=("band", "y", "x"),
+                      coords={"band": names, "y": tmpl2["y"].values, "x": tmpl2["x"].values}, name="canopy_metrics")
+    da = da.rio.write_transform(t)
+    if tmpl2.rio.crs is not None:
+        da = da.rio.write_crs(tmpl2.rio.crs)
+    return da
+
+
+def plot_returns(store: TileStore, x: float, y: float, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Heights and return numbers of the returns inside the plot square (centre x, y, half side h), in tile order."""
+    hs, rns = [], []
+    for j in store.near((x - h, y - h, x + h, y + h), store.kept_box):
+        r = store.returns(j)
+        sel = (r["x"] >= x - h) & (r["x"] <= x + h) & (np.abs(r["y"] - y) <= h)
+        hs.append(r["hag"][sel])
+        rns.append(r["rn"][sel])
+    if not hs:
+        return np.empty(0), np.empty(0, np.uint8)
+    return np.concatenate(hs), np.concatenate(rns)
+
+
+class tile_folder:
+    """A temporary folder for the tile files, inside the workspace (removed on exit, also after an error)."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = Path(workspace)
+
+    def __enter__(self) -> Path:
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix=".als-tiles-", dir=self.workspace))
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
