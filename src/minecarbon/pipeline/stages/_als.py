@@ -49,6 +49,7 @@ from ...lidar import read_cloud
 from ...lidar.chm import GROUND_CLASS
 from ...progress import track
 from ..core import Context, Output
+from ._als_tiles import workers  # noqa: F401  (also this module's name)
 from ._common import project_grid
 
 log = logging.getLogger(__name__)
@@ -97,11 +98,6 @@ def tile_counts(paths: list[Path]) -> list[int]:
         except Exception:  # noqa: BLE001 - unreadable tiles are reported by read_cloud with the file named
             counts.append(0)
     return counts
-
-
-def workers(n_tiles: int) -> int:
-    """Tiles normalised at once: one per core."""
-    return max(1, min(n_tiles, os.cpu_count() or 1))
 
 
 def check_memory(paths: list[Path], available: int | None = None) -> int:

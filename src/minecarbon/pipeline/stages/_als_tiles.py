@@ -9,6 +9,7 @@ of the pooled returns (see :mod:`._als`).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,12 @@ from ...lidar import PointCloud, normalize_heights, read_cloud
 from ...lidar.chm import GROUND_CLASS, chm_dataarray, grid_for_points, max_into
 from ...lidar.metrics import group_metrics, metric_names, pixel_index
 from ...progress import track
+
+
+def workers(n_tiles: int) -> int:
+    """Tiles normalised at once: one per core."""
+    return max(1, min(n_tiles, os.cpu_count() or 1))
+
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +93,6 @@ def index_tiles(store: TileStore, crs, to_crs, progress) -> None:
         store.ground_box[i] = (lo[0], lo[1], hi[0], hi[1])
 
     progress(f"ALS: index of {len(store.paths)} tiles")
-    from ._als import workers
 
     with ThreadPoolExecutor(max_workers=workers(len(store.paths))) as pool:
         list(track(pool.map(one, range(len(store.paths))), "ALS tiles (index)", total=len(store.paths),
@@ -134,7 +140,6 @@ def normalise_tiles(store: TileStore, cfg, crs, to_crs, buffer_m: float, max_hei
         return store.pixels[i], int((inside & (r == 1)).sum())
 
     progress(f"ALS: heights above ground of {len(store.paths)} tiles")
-    from ._als import workers
 
     hit = np.zeros(nx * ny, dtype=bool)
     n_first = 0
@@ -204,7 +209,6 @@ def pixel_metrics(store: TileStore, tmpl, metrics, cover_threshold_m: float):
                               np.concatenate(rn_parts))
         return mine, np.stack([stats[m] for m in names]).astype(np.float32)
 
-    from ._als import workers
 
     with ThreadPoolExecutor(max_workers=workers(len(reaches))) as pool:
         for mine, vals in pool.map(one, sorted(reaches)):
