@@ -290,7 +290,7 @@ def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progr
 def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year: int = 2005,
              end_year: int = 2024, progress: Progress | None = None,
              als_pulses_per_m2: float | None = ALS_PULSES_PER_M2,
-             remeasure_every_yr: int | None = REMEASURE_EVERY_YR) -> Path:
+             remeasure_every_yr: int | None = REMEASURE_EVERY_YR, flavour: str = "composites") -> Path:
     """Simulate a coal-mining area with known truth and write it to ``out_dir``.
 
     Parameters
@@ -306,6 +306,9 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     remeasure_every_yr : permanent plots, established in the base year and re-measured every this many
         years and in the end year (:mod:`.plots`); ``None`` or 0: one visit per plot, a third in a
         mid-period campaign and the rest in the end year.
+    flavour : 'composites' (default: yearly clear-sky composites in ``inputs/images``) or 'scenes'
+        (Landsat Collection 2 Level-2 scenes with clouds in ``inputs/scenes``, :mod:`.scenes`; the
+        clear-sky composites become the truth ``truth/clear_sky/``).
 
     Returns
     -------
@@ -318,6 +321,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         Unknown size, or a period shorter than two years.
     """
     report = progress or _quiet
+    if flavour not in ("composites", "scenes"):
+        raise ValueError(f"flavour must be 'composites' or 'scenes', not {flavour!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     inp, tru = out / "inputs", out / "truth"
@@ -341,6 +346,13 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         summary = simulate_als(world, inp / "als", heights, als_params, report)
         write_json(tru / "als_points.json", summary)
         als_counts = {"als_tiles": len(summary["tiles"]), "als_points": summary["points"]}
+    scene_counts: dict = {}
+    if flavour == "scenes":
+        from .scenes import move_composites_to_truth, write_scenes
+
+        clear_sky = move_composites_to_truth(inp / "images", tru / "clear_sky")
+        scene_counts = write_scenes(lambda y: clear_sky / f"LC08_SR_{y}.tif", inp / "scenes", world.years,
+                                    world.grid, world.seed, progress=report)
     codes, pix = np.unique(units_l2, return_counts=True)
     paths = {
         "boundary": "inputs/boundary.gpkg", "images": "inputs/images/LC08_SR_{year}.tif",
@@ -350,6 +362,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "reclamation": "inputs/reclamation.gpkg", "plots": "inputs/field/plots.csv",
         "trees": "inputs/field/trees.csv", "tls": "inputs/tls/*.laz", "tally": "inputs/field/tally.csv",
         "truth": "truth", "als": "inputs/als/*.laz" if als_params is not None else "",
+        "scenes": "inputs/scenes" if flavour == "scenes" else "",
     }
     settings: dict[str, dict[str, float]] = {}
     if als_params is not None:
@@ -374,7 +387,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "afforestation_species": world.layout.afforestation_species,
         "forest_share_base": float((ft0 > 0).mean()),
         "units_level2_pixels": {str(int(c)): int(n) for c, n in zip(codes, pix)},
-        "counts": {**vec_counts, **field_counts, **als_counts},
+        "counts": {**vec_counts, **field_counts, **als_counts, **scene_counts}, "flavour": flavour,
     })
     report(f"Done: {toml_path}")
     return toml_path
