@@ -8,6 +8,6 @@ from minecarbon.pipeline.core import STAGES
 
 def test_run_help_lists_every_registered_stage():
     names = [s.name for s in STAGES]
-    assert len(names) == 9
+    assert len(names) == 10
     out = "".join(CliRunner().invoke(main, ["run", "--help"]).output.split())  # help text wraps lines
     assert ",".join(names) in out

@@ -229,6 +229,7 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
             (ctx.project_file, "[lidar].scan_positions", _check_scan_positions),
             (ctx.project_file, "[lidar].als", _check_als),
             (ctx.project_file, "[model]", _check_model_plots),
+            (ctx.project_file, "[images].scenes", _check_scenes),
         ]
         for file, where, step in steps:
             before = len(ctx.problems)
@@ -592,7 +593,7 @@ def _check_files_exist(ctx: _Context) -> None:
             ctx.rasters.append(_Raster("canopy", "[features].canopy", None, p))
 
     years = cfg.project.years
-    yearly = [("image", "[images].path", cfg.images.path),
+    yearly = ([] if cfg.images.scenes else [("image", "[images].path", cfg.images.path)]) + [
               ("temperature", "[climate].temperature", cfg.climate.temperature),
               ("precipitation", "[climate].precipitation", cfg.climate.precipitation)]
     for kind, key, pattern in yearly:
@@ -612,6 +613,15 @@ def _check_files_exist(ctx: _Context) -> None:
                     f"([inputs].forest_type) does not exist",
                     f"Provide it, or correct the pattern {cfg.inputs.forest_type!r} in {pf}; at least the "
                     f"base year is required.", code="missing-file")
+
+
+def _check_scenes(ctx: _Context) -> None:
+    """``[images].scenes``: the rules of :mod:`minecarbon.composite.checks`."""
+    if ctx.cfg.images.scenes:
+        from .composite.checks import scene_findings
+
+        for file, where, message, fix, severity in scene_findings(ctx.cfg):
+            ctx.add(ctx.show(Path(file)), where, message, fix, severity)  # type: ignore[arg-type]
 
 
 def _year_files(ctx: _Context, key: str, pattern: str, years: Sequence[int], need: str) -> list[tuple[int, Path]]:

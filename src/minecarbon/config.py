@@ -94,6 +94,9 @@ class ImagesConfig(_Model):
     harmonisation: str = Field("roy2016_ols_etm_to_oli", description="With scenes: sensor transformation "
                                "(data/harmonisation.csv) or 'none'.")
     monthly: bool = Field(False, description="With scenes: also one composite per month of the end year.")
+    fill_years: int = Field(2, ge=0, le=5, description="With scenes: a pixel without any clear observation "
+                            "in its year takes the value of the nearest year (up to this many years away) that "
+                            "has one; its clear_count stays 0. 0 = leave it empty.")
     sensor: str | None = Field(
         None, description="Sensor and product of the images: landsat5, landsat7, landsat8, landsat9 "
         "(Collection 2 Level-2), sentinel2 (L2A, baseline >= 04.00), sentinel2_pre04, sentinel2_l1c. "

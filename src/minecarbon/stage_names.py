@@ -4,5 +4,5 @@
 that ``minecarbon run --help`` (which reads this list) names every stage.
 """
 
-STAGE_NAMES: tuple[str, ...] = ("units", "lidar", "plots", "features", "model", "map", "assess", "catalog",
+STAGE_NAMES: tuple[str, ...] = ("images", "units", "lidar", "plots", "features", "model", "map", "assess", "catalog",
                                 "report")

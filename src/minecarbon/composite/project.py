@@ -67,4 +67,5 @@ def run_project_composites(cfg, out_dir: Path, progress: Callable[[str], None] |
     return composite_series(scenes, grid, out_dir, cfg.project.years, tuple(cfg.images.season_months), months,
                             method=cfg.images.composite, chunk_px=chunk_px,
                             transform=None if h in ("none", "") else h,
-                            name=COMPOSITE_PATTERN.replace("{year}", "{label}"), progress=progress)
+                            name=COMPOSITE_PATTERN.replace("{year}", "{label}"),
+                            fill_years=cfg.images.fill_years, progress=progress)

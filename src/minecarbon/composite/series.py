@@ -5,7 +5,9 @@
 per-band COGs, :mod:`.sentinel2`) or a local STAC catalog (``catalog.json``
 or ``collection.json``, :mod:`.stac`).  :func:`composite_series` writes one
 composite per year (the growing season ``season_months``) and, on request,
-one per month, each with its scenes CSV, and a ``composites.csv`` summary.
+one per month, each with its scenes CSV, and a ``composites.csv`` summary;
+with ``fill_years`` the yearly composites' empty pixels are filled from the
+nearest years (:mod:`.gapfill`).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def composite_series(scenes: Sequence[Scene], grid: TargetGrid, out_dir: str | P
                      season_months: tuple[int, int] = (1, 12), months: Sequence[tuple[int, int]] = (),
                      method: str = "median", chunk_px: int = 512, snow: bool = True,
                      transform: str | None = hm.DEFAULT_TRANSFORM, resampling: str = "nearest",
-                     name: str = "composite_{label}.tif",
+                     name: str = "composite_{label}.tif", fill_years: int = 0,
                      progress: Callable[[str], None] | None = None) -> list[CompositeResult]:
     """Write the yearly composites of ``years`` (and the monthly ones of ``months`` = (year, month) pairs).
 
@@ -100,9 +102,16 @@ def composite_series(scenes: Sequence[Scene], grid: TargetGrid, out_dir: str | P
         results.append(compose(chosen, grid, out_dir / name.format(label=w.label), label=w.label, method=method,
                                chunk_px=chunk_px, snow=snow, transform=transform, resampling=resampling,
                                progress=progress))
+    if fill_years > 0:
+        from .gapfill import fill_gaps
+
+        yearly = {int(r.label): r.path for r in results if r.label.isdigit()}
+        for y, n in fill_gaps(yearly, fill_years, chunk_px).items():
+            next(r for r in results if r.label == str(y)).extra["filled_px"] = n
     write_table(pd.DataFrame([{"composite": r.label, "path": r.path.name, "scenes": r.n_scenes,
                                "scenes_used": r.n_scenes_used, "dates": ";".join(r.dates),
                                "clear_count_min": r.clear_count_min, "clear_count_median": r.clear_count_median,
-                               "share_no_clear": round(r.share_no_clear, 6)} for r in results]),
+                               "share_no_clear": round(r.share_no_clear, 6),
+                               "filled_px": r.extra.get("filled_px", 0)} for r in results]),
                 out_dir / "composites.csv")
     return results

@@ -3,4 +3,4 @@
 Importing this package registers the stages; the import order below is the run order.
 """
 
-from . import units, lidar, plots, features, model, map, assess, catalog, report  # noqa: F401,E401
+from . import images, units, lidar, plots, features, model, map, assess, catalog, report  # noqa: F401,E401
