@@ -130,7 +130,7 @@ def scene_from_folder(folder: Path, bands: tuple[str, ...] = COMPOSITE_BANDS) ->
     return Scene(scene_id=folder.name.removesuffix(".SAFE"), sensor="sentinel2" if baseline >= BASELINE_OFFSET_FROM
                  else "sentinel2_pre04", family="msi", date=info["date"], bands=found, qa=scl, qa_kind="scl",
                  scale=1.0 / quant, offset=offset_dn / quant, nodata=0.0, tile=info["tile"],
-                 metadata=mtd if mtd.is_file() else None, extra={"baseline": f"{baseline / 100:.2f}"})
+                 metadata=mtd if mtd.is_file() else None, extra={"baseline": f"{baseline / 100:05.2f}"})
 
 
 def find_sentinel2_scenes(folder: Path, bands: tuple[str, ...] = COMPOSITE_BANDS) -> tuple[list[Scene], list[str]]:
