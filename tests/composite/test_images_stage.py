@@ -53,7 +53,7 @@ def test_check_lists_every_scene_problem_at_once(project, tmp_path):
     shutil.copytree(project.parent, work)
     scenes = sorted((work / "inputs" / "scenes").iterdir())
     y2013 = [d for d in scenes if d.name.split("_")[3].startswith("2013")]
-    s_band, s_mtl, s_trunc, s_far = [d for d in scenes if d not in y2013][:4]
+    s_band, s_mtl, s_trunc, s_far, s_crs = [d for d in scenes if d not in y2013][:5]
     next(s_band.glob("*_SR_B3.TIF")).unlink()
     next(s_mtl.glob("*_MTL.txt")).write_text("GROUP = LANDSAT_METADATA_FILE\n")
     qa = next(s_trunc.glob("*_QA_PIXEL.TIF"))
@@ -62,6 +62,9 @@ def test_check_lists_every_scene_problem_at_once(project, tmp_path):
         with rasterio.open(f, "r+") as ds:
             t = ds.transform
             ds.transform = rasterio.Affine(t.a, 0, t.c + 200_000, 0, t.e, t.f)
+    for f in s_crs.glob("*.TIF"):  # another UTM zone (a neighbouring path/row can be)
+        with rasterio.open(f, "r+") as ds:
+            ds.crs = rasterio.crs.CRS.from_epsg(32650)
     for d in y2013:  # no scene left in 2013
         shutil.rmtree(d)
     text = "\n".join(str(p) for p in check_project(work / "minecarbon.toml"))
@@ -70,6 +73,7 @@ def test_check_lists_every_scene_problem_at_once(project, tmp_path):
     assert s_trunc.name in text and "truncated" in text
     assert s_far.name in text and "does not overlap" in text
     assert "no scene in months 5-9 of year(s) 2013" in text
+    assert "the scenes are in 2 CRSs" in text and "EPSG:32650: 1 scene(s)" in text
 
 
 def test_tool_composite_cli(project, tmp_path):

@@ -12,6 +12,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+import rasterio
 
 from minecarbon.composite import SceneError, parse_mtl, parse_product_id, scene_from_mtl
 from minecarbon.composite.compose import scene_reflectance
@@ -100,3 +101,15 @@ def test_missing_band_listed_with_every_other_problem(scene_dir):
     assert scenes == [] and len(problems) == 2
     assert any("SR_B5" in p and "nir" in p and m1.parent.name in p for p in problems)
     assert any(m2.name in p for p in problems)
+
+
+def test_mtl_size_contradicting_the_band_file(scene_dir, tmp_path):
+    from minecarbon.composite import TargetGrid, compose
+
+    dn = np.full((6, 2, 2), 10000, dtype=np.uint16)
+    mtl = write_scene(scene_dir, "LC08", dt.date(2020, 7, 15), dn, np.full((2, 2), CLEAR))
+    mtl.write_text(mtl.read_text().replace("REFLECTIVE_SAMPLES = 2", "REFLECTIVE_SAMPLES = 7661"))
+    s = scene_from_mtl(mtl)
+    grid = TargetGrid("EPSG:32649", rasterio.Affine(30, 0, 400_000.0, 0, -30, 4_000_000.0), 2, 2)
+    with pytest.raises(SceneError, match=r"LC08_L2SP_125034_20200715.*2 x 2 pixels.*REFLECTIVE_SAMPLES = 7661"):
+        compose([s], grid, tmp_path / "c.tif")

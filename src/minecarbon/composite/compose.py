@@ -196,6 +196,12 @@ def _read_warped(path: Path, grid: TargetGrid, window: Window, resampling: Resam
         with rasterio.open(path) as src:
             if src.crs is None:
                 raise SceneError(f"Scene {scene.scene_id}: {path} has no CRS. Download the scene again.")
+            samples, lines = scene.extra.get("samples"), scene.extra.get("lines")
+            if samples and lines and (int(samples), int(lines)) != (src.width, src.height):
+                raise SceneError(f"Scene {scene.scene_id}: {path.name} is {src.width} x {src.height} pixels but its "
+                                 f"MTL says REFLECTIVE_SAMPLES = {samples}, REFLECTIVE_LINES = {lines}: the MTL "
+                                 f"contradicts the file. Download the scene again; do not mix files of different "
+                                 f"scenes.")
             with WarpedVRT(src, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
                            resampling=resampling, src_nodata=src.nodata if src.nodata is not None else nodata,
                            nodata=nodata) as vrt:
