@@ -117,6 +117,11 @@ class ImagesConfig(_Model):
         if (self.path is None) == (self.scenes is None):
             raise ValueError("give either path (yearly composites) or scenes (a scene folder or STAC catalog), "
                              "not both and not neither")
+        if self.scenes is not None and (abs(self.scale - 2.75e-5) > 1e-12 or abs(self.offset + 0.2) > 1e-12):
+            raise ValueError(f"with scenes the images stage writes composites in the Landsat Collection 2 scaling "
+                             f"(DN x 2.75e-05 - 0.2), but scale/offset are {self.scale:g}/{self.offset:g} (set "
+                             f"directly or by sensor = {self.sensor!r}); remove scale, offset and a non-Landsat "
+                             f"sensor from [images]")
         m0, m1 = self.season_months
         if not (1 <= m0 <= m1 <= 12):
             raise ValueError(f"season_months {list(self.season_months)} must be two months 1-12, first <= last")

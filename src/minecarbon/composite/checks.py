@@ -16,6 +16,7 @@ from pathlib import Path
 import rasterio
 
 from .compose import compose_window, overlaps, season_window, select
+from ..errors import InputError
 from .landsat import SceneError
 
 Finding = tuple[str, str, str, str, str]
@@ -33,7 +34,7 @@ def scene_findings(cfg, read_pixels: bool = True) -> list[Finding]:
     key = "[images].scenes"
     try:
         scenes, problems = find_scenes(src, strict=False)
-    except SceneError as exc:
+    except InputError as exc:  # the folder or catalog itself is missing or unreadable
         return [(str(src), key, str(exc), "Correct [images].scenes.", "error")]
     out += [(str(src), key, p, "See the message.", "error") for p in problems]
     crss: dict[str, list[str]] = {}
