@@ -25,6 +25,7 @@ def table() -> pd.DataFrame:
         return pd.read_csv(fh)
 
 
+@functools.cache
 def coefficients(family: str, transform: str | None = DEFAULT_TRANSFORM) -> dict[str, tuple[float, float]]:
     """Band -> (slope, intercept) turning ``family`` reflectance into the transform's target; {} = identity."""
     if not transform:
