@@ -77,7 +77,20 @@ class AreaConfig(_Model):
 class ImagesConfig(_Model):
     """``[images]``: yearly surface-reflectance composites (see ``docs/features.md``)."""
 
-    path: str = Field(..., description="Pattern with {year}, e.g. 'images/sr_{year}.tif'.")
+    path: str | None = Field(None, description="Pattern with {year}, e.g. 'images/sr_{year}.tif'. Give it or "
+                             "'scenes' (then the images stage writes the composites and sets this path).")
+    scenes: str | None = Field(None, description="Instead of composites: a folder of scenes (Landsat C2 L2, "
+                               "Sentinel-2 L2A) or a local STAC catalog.json; the images stage composites them "
+                               "(see docs/composite.md).")
+    season_months: tuple[int, int] = Field((5, 9), description="With scenes: first and last month of the "
+                                           "yearly composite's date window.")
+    composite: Literal["median", "medoid"] = "median"
+    harmonisation: str = Field("roy2016_ols_etm_to_oli", description="With scenes: sensor transformation "
+                               "(data/harmonisation.csv) or 'none'.")
+    monthly: bool = Field(False, description="With scenes: also one composite per month of the end year.")
+    fill_years: int = Field(2, ge=0, le=5, description="With scenes: a pixel without any clear observation "
+                            "in its year takes the value of the nearest year (up to this many years away) that "
+                            "has one; its clear_count stays 0. 0 = leave it empty.")
     sensor: str | None = Field(
         None, description="Sensor and product of the images: landsat5, landsat7, landsat8, landsat9 "
         "(Collection 2 Level-2), sentinel2 (L2A, baseline >= 04.00), sentinel2_pre04, sentinel2_l1c. "
@@ -92,6 +105,21 @@ class ImagesConfig(_Model):
     offset: float = -0.2
     nodata: float | None = Field(0, description="DN marking missing pixels (None: use the file's). "
                                  "Default: the sensor's (0); NaN is always missing.")
+
+    @model_validator(mode="after")
+    def _path_or_scenes(self) -> "ImagesConfig":
+        if (self.path is None) == (self.scenes is None):
+            raise ValueError("give either path (yearly composites) or scenes (a scene folder or STAC catalog), "
+                             "not both and not neither")
+        if self.scenes is not None and (abs(self.scale - 2.75e-5) > 1e-12 or abs(self.offset + 0.2) > 1e-12):
+            raise ValueError(f"with scenes the images stage writes composites in the Landsat Collection 2 scaling "
+                             f"(DN x 2.75e-05 - 0.2), but scale/offset are {self.scale:g}/{self.offset:g} (set "
+                             f"directly or by sensor = {self.sensor!r}); remove scale, offset and a non-Landsat "
+                             f"sensor from [images]")
+        m0, m1 = self.season_months
+        if not (1 <= m0 <= m1 <= 12):
+            raise ValueError(f"season_months {list(self.season_months)} must be two months 1-12, first <= last")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -663,6 +691,11 @@ class ProjectConfig(_Model):
 
     @model_validator(mode="after")
     def _lidar_inputs(self) -> "ProjectConfig":
+        if self.images.scenes is not None and self.images.path is None:  # the images stage writes them
+            from .composite.project import COMPOSITE_PATTERN
+
+            path = (self.workspace / "outputs" / "images" / COMPOSITE_PATTERN).as_posix()
+            object.__setattr__(self, "images", self.images.model_copy(update={"path": path}))
         if self.plots.tree_source == "tls" and not self.inputs.tls:
             raise ValueError("[plots].tree_source = \"tls\" needs the TLS scans: set [inputs].tls (a glob of "
                              "<plot_id>.laz files), or use tree_source = \"tally\"")
@@ -706,6 +739,7 @@ class ProjectConfig(_Model):
 
     def _declared_inputs(self) -> list[tuple[str, str]]:
         pairs = [("[area].boundary", self.area.boundary), ("[images].path", self.images.path),
+                 ("[images].scenes", self.images.scenes),
                  ("[climate].temperature", self.climate.temperature),
                  ("[climate].precipitation", self.climate.precipitation)]
         pairs += [(f"[inputs].{k}", v) for k, v in self.inputs.model_dump().items()]

@@ -1,8 +1,8 @@
 """Names of the pipeline stages, in run order, importable without loading the stages.
 
-:func:`minecarbon.pipeline.core.register` refuses a stage not listed here, so
-that ``minecarbon run --help`` (which reads this list) names every stage.
+:data:`minecarbon.pipeline.stages.STAGES` must list the same stages in the same order (a test
+checks it), so that ``minecarbon run --help`` (which reads this list) names every stage.
 """
 
-STAGE_NAMES: tuple[str, ...] = ("classify", "units", "lidar", "plots", "features", "model", "map", "assess", "catalog",
-                                "report")
+STAGE_NAMES: tuple[str, ...] = ("images", "classify", "units", "lidar", "plots", "features", "model", "map", "assess",
+                                "catalog", "report")

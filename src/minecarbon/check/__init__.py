@@ -57,6 +57,7 @@ from .rasters import (
     _check_feature_rasters,
     _check_files_exist,
     _check_rasters,
+    _check_scenes,
     _choose_target_crs,
     _open_rasters,
 )
@@ -137,6 +138,7 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
             (ctx.project_file, "[lidar].scan_positions", _check_scan_positions),
             (ctx.project_file, "[lidar].als", _check_als),
             (ctx.project_file, "[model]", _check_model_plots),
+            (ctx.project_file, "[images].scenes", _check_scenes),
         ]
         for file, where, step in steps:
             before = len(ctx.problems)

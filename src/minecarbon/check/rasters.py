@@ -55,7 +55,7 @@ def _check_files_exist(ctx: _Context) -> None:
             ctx.rasters.append(_Raster("canopy", "[features].canopy", None, p))
 
     years = cfg.project.years
-    yearly = [("image", "[images].path", cfg.images.path),
+    yearly = ([] if cfg.images.scenes else [("image", "[images].path", cfg.images.path)]) + [
               ("temperature", "[climate].temperature", cfg.climate.temperature),
               ("precipitation", "[climate].precipitation", cfg.climate.precipitation)]
     for kind, key, pattern in yearly:
@@ -470,3 +470,12 @@ def _check_covariates(ctx: _Context) -> None:
             ctx.guard(ctx.show(p), "(file)", _open_one_raster, ctx, r)
             if r.ok:
                 ctx.guard(ctx.show(p), "(file)", _check_one_raster, ctx, r)
+
+
+def _check_scenes(ctx: _Context) -> None:
+    """``[images].scenes``: the rules of :mod:`minecarbon.composite.checks`."""
+    if ctx.cfg.images.scenes:
+        from ..composite.checks import scene_findings
+
+        for file, where, message, fix, severity in scene_findings(ctx.cfg):
+            ctx.add(ctx.show(Path(file)), where, message, fix, severity)  # type: ignore[arg-type]

@@ -97,16 +97,18 @@ def main(debug: bool, verbose: int) -> None:
 @click.option("--als-density", type=click.FloatRange(min=0), default=None,
               help="Airborne-scan pulses per m2 (0: no ALS). Default 0.1, and no ALS for --size large "
                    "(it would write several GB of tiles).")
+@click.option("--flavour", type=click.Choice(["composites", "scenes"]), default="composites", show_default=True,
+              help="scenes: Landsat C2 L2 scenes with clouds instead of yearly composites (docs/composite.md).")
 @handle_errors
 def simulate(out_dir: Path, size: str, seed: int, start_year: int, end_year: int,
-             als_density: float | None) -> None:
+             als_density: float | None, flavour: str) -> None:
     """Write a simulated coal-mining area (inputs, project file and truth) to OUT_DIR."""
     from ..scenario import simulate as simulate_tool
 
     con = _console()
     kw = {} if als_density is None and size != "large" else {"als_pulses_per_m2": als_density or None}
     with con.status("simulating ...") as status:
-        toml = simulate_tool(out_dir, size=size, seed=seed, start_year=start_year, end_year=end_year,
+        toml = simulate_tool(out_dir, size=size, seed=seed, start_year=start_year, end_year=end_year, flavour=flavour,
                              progress=lambda msg: status.update(f"simulating: {msg}"), **kw)
     con.print(f"Wrote the simulated project {toml}")
 
@@ -307,8 +309,11 @@ def run(projects: tuple[Path, ...], stages: str | None, force: bool, scheduler: 
 @click.option("--classify", "classify", is_flag=True,
               help="Without forest-type maps: the classify stage makes them from simulated monthly composites "
                    "(with clouds) and labelled points (docs/classify.md).")
+@click.option("--flavour", type=click.Choice(["composites", "scenes"]), default="composites", show_default=True,
+              help="scenes: simulate Landsat scenes with clouds (TM, ETM+ SLC-off, OLI) and composite them first.")
 @handle_errors
-def demo(out_dir: Path, size: str, seed: int, scheduler: str | None, classify: bool = False) -> None:
+def demo(out_dir: Path, size: str, seed: int, scheduler: str | None, classify: bool = False,
+         flavour: str = "composites") -> None:
     """Simulate a mining area, run the whole method on it and summarise the results."""
     from ..demo import summarise
     from ..scenario import simulate as simulate_tool
@@ -321,7 +326,7 @@ def demo(out_dir: Path, size: str, seed: int, scheduler: str | None, classify: b
     else:
         with con.status("simulating the mining area ...") as status:
             extra = {"classify": True, "forest_type_inputs": False} if classify else {}
-            toml = simulate_tool(out_dir, size=size, seed=seed,
+            toml = simulate_tool(out_dir, size=size, seed=seed, flavour=flavour,
                                  progress=lambda msg: status.update(f"simulating: {msg}"), **extra)
         con.print(f"Simulated a {size} mining area in {out_dir} ({time.time() - t_start:.1f} s)")
     run_project(toml, None, False, scheduler)

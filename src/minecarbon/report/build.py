@@ -469,6 +469,12 @@ class ReportBuilder:
         feats = [str(f) for f in card.get("features", [])]
         self.section("model.s_features")
         self.para("model.p_features", k=len(feats), features=", ".join(feats), n=card.get("n_plots", "–"))
+        cons = d.nonempty("images", "consistency")  # composites made from scenes (docs/composite.md)
+        if cons is not None and "ndvi_step" in cons and len(cons) > 1:
+            big = cons.loc[cons["ndvi_step"].abs().idxmax()]
+            self.para("model.p_composites", px=int(cons["stable_px"].iloc[0]), n=len(cons),
+                      lo=self.n(cons["ndvi_median"].min(), 3), hi=self.n(cons["ndvi_median"].max(), 3),
+                      step=t.signed(big["ndvi_step"], 3), year=int(big["year"]))
         als = d.nonempty("lidar", "als_plots")
         if als is not None and self.cfg.lidar.als:
             p95 = als["als_p95"].astype(float) if "als_p95" in als else pd.Series(dtype=float)

@@ -336,7 +336,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
              end_year: int = 2024, progress: Progress | None = None,
              als_pulses_per_m2: float | None = ALS_PULSES_PER_M2,
              remeasure_every_yr: int | None = REMEASURE_EVERY_YR, classify: bool = False,
-             forest_type_inputs: bool = True) -> Path:
+             forest_type_inputs: bool = True, flavour: str = "composites") -> Path:
     """Simulate a coal-mining area with known truth and write it to ``out_dir``.
 
     Parameters
@@ -357,6 +357,9 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         mid-survey and end years (``inputs/reference_samples.gpkg``) and a ``[classify]`` section.
     forest_type_inputs : name the forest-type maps in ``[inputs].forest_type`` (the maps are written either
         way); False (with ``classify``) makes a project whose forest-type maps come from the classify stage.
+    flavour : 'composites' (default: yearly clear-sky composites in ``inputs/images``) or 'scenes'
+        (Landsat Collection 2 Level-2 scenes with clouds in ``inputs/scenes``, :mod:`.scenes`; the
+        clear-sky composites become the truth ``truth/clear_sky/``).
 
     Returns
     -------
@@ -369,6 +372,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         Unknown size, or a period shorter than two years.
     """
     report = progress or _quiet
+    if flavour not in ("composites", "scenes"):
+        raise ValueError(f"flavour must be 'composites' or 'scenes', not {flavour!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     inp, tru = out / "inputs", out / "truth"
@@ -398,6 +403,13 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         summary = simulate_als(world, inp / "als", heights, als_params, report)
         write_json(tru / "als_points.json", summary)
         als_counts = {"als_tiles": len(summary["tiles"]), "als_points": summary["points"]}
+    scene_counts: dict = {}
+    if flavour == "scenes":
+        from .scenes import move_composites_to_truth, write_scenes
+
+        clear_sky = move_composites_to_truth(inp / "images", tru / "clear_sky")
+        scene_counts = write_scenes(lambda y: clear_sky / f"LC08_SR_{y}.tif", inp / "scenes", world.years,
+                                    world.grid, world.seed, progress=report)
     codes, pix = np.unique(units_l2, return_counts=True)
     paths = {
         "boundary": "inputs/boundary.gpkg", "images": "inputs/images/LC08_SR_{year}.tif",
@@ -407,6 +419,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "reclamation": "inputs/reclamation.gpkg", "plots": "inputs/field/plots.csv",
         "trees": "inputs/field/trees.csv", "tls": "inputs/tls/*.laz", "tally": "inputs/field/tally.csv",
         "truth": "truth", "als": "inputs/als/*.laz" if als_params is not None else "",
+        "scenes": "inputs/scenes" if flavour == "scenes" else "",
     }
     if not forest_type_inputs:
         paths["forest_type"] = ""
@@ -447,7 +460,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "forest_share_base": float((ft0 > 0).mean()),
         "units_level2_pixels": {str(int(c)): int(n) for c, n in zip(codes, pix)},
         "counts": {**vec_counts, **field_counts, **als_counts,
-                   **({"reference_samples": n_samples} if classify else {})},
+                   **scene_counts, **({"reference_samples": n_samples} if classify else {})},
+        "flavour": flavour,
     })
     report(f"Done: {toml_path}")
     return toml_path

@@ -159,7 +159,7 @@ def project_toml(name: str, start_year: int, end_year: int, base_year: int, mini
         "buffer_m = 300",
         "",
         "[images]",
-        f"path = {q(paths['images'])}",
+        f"path = {q(paths['images'])}" if not paths.get("scenes") else f"scenes = {q(paths['scenes'])}",
         "",
         "[climate]",
         f"temperature = {q(paths['temperature'])}",

@@ -12,10 +12,10 @@ that the two agree).
 from __future__ import annotations
 
 from ..core import Stage
-from . import assess, catalog, classify, features, lidar, map, model, plots, report, units
+from . import assess, catalog, classify, features, images, lidar, map, model, plots, report, units
 
-STAGES: tuple[Stage, ...] = (classify.STAGE, units.STAGE, lidar.STAGE, plots.STAGE, features.STAGE, model.STAGE, map.STAGE,
-                             assess.STAGE, catalog.STAGE, report.STAGE)
+STAGES: tuple[Stage, ...] = (images.STAGE, classify.STAGE, units.STAGE, lidar.STAGE, plots.STAGE, features.STAGE,
+                             model.STAGE, map.STAGE, assess.STAGE, catalog.STAGE, report.STAGE)
 """Every stage, in run order."""
 
 STAGES_BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}
