@@ -35,7 +35,7 @@ def test_unknown_stage(tmp_path):
 
     import pytest
 
-    with pytest.raises(StageError, match="Stages are: images, units, "):
+    with pytest.raises(StageError, match="Stages are: images, classify, units, "):
         resolve_stages(["unitz"])
 
 
