@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from minecarbon.check import check_project
 from minecarbon.cli.main import main
 from minecarbon.config import load_config
-from minecarbon.pipeline.core import run_pipeline
+from minecarbon.pipeline import run_pipeline
 from minecarbon.scenario import simulate
 
 
