@@ -4,8 +4,8 @@ Written by :func:`classify_section` into the maps chapter when the classify stag
 ``classify.json`` says ``"classified"``): the standard's four headline accuracies (forest, leaf habit -
 evergreen and deciduous - and dominant species) under spatially blocked CV with random CV beside them, the
 base- and end-year dominant-species maps, the blocked-CV confusion matrix of the species, and the area
-estimates with 95 % intervals (Olofsson et al. 2014). Its messages live here (``MESSAGES``, every key in both
-languages), so that the shared message catalogue is not touched.
+estimates with 95 % intervals (Olofsson et al. 2014). Its messages are the ``[classify_section]`` table of
+``templates/messages.toml``.
 """
 
 from __future__ import annotations
@@ -14,63 +14,15 @@ import numpy as np
 import pandas as pd
 
 from .document import Heading, Paragraph
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "s_title": {"en": "Forest-type and dominant-species maps from the images",
-                "zh": "基于遥感影像的森林类型与优势树种分类"},
-    "p_intro": {
-        "en": "No forest-type maps were given: the classify stage made them for every year from that year's "
-              "monthly composites (standard section 4.3: forest / non-forest, then evergreen / deciduous by a "
-              "leaf-off RVI threshold combined with spectral unmixing, then the dominant species by random forests "
-              "on the vegetation-index series). {n} labelled samples ({sources}); species learner {learner}. "
-              "Accuracies below are out-of-fold: spatial blocks of {block} m (headline) and random folds (beside "
-              "them; optimistic where samples are spatially autocorrelated).",
-        "zh": "未提供森林类型图：分类步骤按标准4.3节由每年的月合成影像逐年生成（先分林地/非林地，再以落叶期RVI阈值结合"
-              "光谱混合分解区分常绿/落叶，最后以植被指数时间序列的随机森林分类优势树种）。标记样本{n}个（{sources}）；"
-              "树种分类器 {learner}。下列精度均为交叉验证的样外精度：以{block}米空间分块为主要指标，随机分折为对照"
-              "（样本空间自相关时偏高）。"},
-    "given_intro": {
-        "en": "Forest-type maps were given; the classify stage ran beside them for comparison ([classify].run = "
-              "\"always\"). {n} labelled samples ({sources}).",
-        "zh": "项目提供了森林类型图；分类步骤作为对照另行运行（[classify].run = \"always\"）。标记样本{n}个（{sources}）。"},
-    "tab_accuracy": {"en": "Classification accuracy per level (overall accuracy OA and kappa)",
-                     "zh": "各层级分类精度（总体精度OA与Kappa系数）"},
-    "col_level": {"en": "Level", "zh": "层级"},
-    "col_blocked": {"en": "OA, blocked CV", "zh": "OA（空间分块）"},
-    "col_kappa": {"en": "Kappa, blocked", "zh": "Kappa（空间分块）"},
-    "col_random": {"en": "OA, random CV", "zh": "OA（随机分折）"},
-    "col_n": {"en": "Samples", "zh": "样本数"},
-    "level.forest": {"en": "Forest land", "zh": "林地"},
-    "level.evergreen": {"en": "Evergreen forest (UA / PA)", "zh": "常绿林（用户/生产者精度）"},
-    "level.deciduous": {"en": "Deciduous forest (UA / PA)", "zh": "落叶林（用户/生产者精度）"},
-    "level.leaf_habit": {"en": "Leaf habit", "zh": "常绿/落叶"},
-    "level.species": {"en": "Dominant species (in its leaf-habit stratum)", "zh": "优势树种（所属常绿/落叶层内）"},
-    "level.species_chained": {"en": "Whole chain (non-forest + species)", "zh": "完整分类链（非林地+树种）"},
-    "fig_species": {"en": "Dominant-species map {year} (classify stage)",
-                    "zh": "{year}年优势树种分布图（分类结果）"},
-    "legend": {"en": "Dominant species", "zh": "优势树种"},
-    "nonforest": {"en": "non-forest", "zh": "非林地"},
-    "tab_confusion": {"en": "Confusion matrix of the dominant species, blocked CV (rows: map, columns: reference)",
-                      "zh": "优势树种混淆矩阵（空间分块交叉验证；行为分类结果，列为参考）"},
-    "tab_areas": {"en": "Area estimates with 95 % intervals, {year} (Olofsson et al. 2014; blocked-CV predictions "
-                        "of the labelled layer's samples of that year)",
-                  "zh": "{year}年面积估计及95%置信区间（Olofsson等2014；该年标记样本的空间分块交叉验证预测）"},
-    "col_class": {"en": "Class", "zh": "类别"},
-    "col_mapped": {"en": "Mapped (ha)", "zh": "制图面积（公顷）"},
-    "col_area": {"en": "Estimated (ha)", "zh": "估计面积（公顷）"},
-    "col_ua": {"en": "UA", "zh": "用户精度"},
-    "col_pa": {"en": "PA", "zh": "生产者精度"},
-    "p_flagged": {"en": "Samples without enough clear monthly observations in their year (left out): {n}.",
-                  "zh": "当年晴空观测不足而剔除的样本：{n}个。"},
-}
+from .i18n import Translator
 
 SPECIES_COLOURS = ("#1b7837", "#5aae61", "#a6dba0", "#d95f02", "#e6ab02", "#7570b3", "#e7298a", "#66a61e",
                    "#a6761d", "#1f78b4")
 
 
 def msg(lang: str, key: str, **kw) -> str:
-    text = MESSAGES[key][lang]
-    return text.format(**kw) if kw else text
+    """The section's message ``key`` (``[classify_section]`` of ``templates/messages.toml``)."""
+    return Translator(lang)(f"classify_section.{key}", **kw)
 
 
 def _pct(b, v) -> str:

@@ -44,12 +44,17 @@ from threadpoolctl import threadpool_limits
 from ...config import ProjectConfig
 from ...errors import CRSError, InputError, MissingInputError
 from ...io import write_raster, write_table, write_vector
-from ...lidar import PointCloud, find_treetops, normalize_heights, plot_metrics
-from ...lidar import read_cloud
+from ...lidar import (
+    PointCloud,
+    find_treetops,
+    normalize_heights,
+    plot_metrics,
+)
 from ...lidar.chm import GROUND_CLASS
+from ...memory import available_memory_bytes
 from ...progress import track
 from ..core import Context, Output
-from ._als_tiles import workers  # noqa: F401  (also this module's name)
+from ._als_tiles import read_tile, workers
 from ._common import project_grid
 
 log = logging.getLogger(__name__)
@@ -81,9 +86,6 @@ def als_paths(cfg: ProjectConfig) -> list[Path]:
 BYTES_PER_RETURN = 210
 """Peak memory per return of the ALS tiles in flight, measured when all returns were pooled
 (``benchmarks/results/als.md``: 4.19 GiB for 20 M returns), an upper bound per tile now."""
-
-
-from ...memory import available_memory_bytes  # noqa: E402  (one definition, minecarbon.memory)
 
 
 def tile_counts(paths: list[Path]) -> list[int]:
@@ -158,16 +160,7 @@ def pooled_returns(cfg: ProjectConfig, paths: list[Path], crs, progress=lambda m
     tiles = []
     for path in track(paths, "ALS tiles", unit="tiles"):
         progress(f"ALS tile {path.name}")
-        what = f"ALS tile {path}"
-        cloud = read_cloud(path, crs=crs, what=what)
-        if cloud.crs is None:
-            raise CRSError(f"{what} has no CRS and the project names none; set [project].crs or write the CRS into "
-                           f"the tile headers.")
-        n = len(cloud)
-        cls = cloud.fields.get("classification")
-        rn = cloud.fields.get("return_number")
-        tiles.append((path, _to_crs(cloud, crs, what), np.zeros(n, np.uint8) if cls is None else np.asarray(cls),
-                      np.ones(n, np.uint8) if rn is None else np.asarray(rn)))
+        tiles.append((path, *read_tile(path, crs, _to_crs)))
     ground = np.concatenate([xyz[c == GROUND_CLASS] for _, xyz, c, _ in tiles])
     ground_tile = np.concatenate([np.full(int((c == GROUND_CLASS).sum()), i, np.int32)
                                   for i, (_, _, c, _) in enumerate(tiles)])

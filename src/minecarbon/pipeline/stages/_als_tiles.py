@@ -70,7 +70,8 @@ class TileStore:
         return [int(i) for i in np.flatnonzero(hit)]
 
 
-def _read(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_tile(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A tile's returns in the project CRS with their classification and return number (1 where absent)."""
     what = f"ALS tile {path}"
     # only what the stage uses: intensity, number_of_returns and extra dimensions are not kept
     cloud = read_cloud(path, crs=crs, what=what, fields=("classification", "return_number"), extra_dims=False)
@@ -87,7 +88,7 @@ def _read(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def index_tiles(store: TileStore, crs, to_crs, progress) -> None:
     """First pass: each tile's extent and class-2 returns (to the store), one tile per core."""
     def one(i: int) -> None:
-        xyz, cls, _ = _read(store.paths[i], crs, to_crs)
+        xyz, cls, _ = read_tile(store.paths[i], crs, to_crs)
         np.save(store._file(i, "ground"), xyz[cls == GROUND_CLASS])
         lo, hi = xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)
         store.ground_box[i] = (lo[0], lo[1], hi[0], hi[1])
@@ -109,7 +110,7 @@ def normalise_tiles(store: TileStore, cfg, crs, to_crs, buffer_m: float, max_hei
     def one(i: int) -> tuple[np.ndarray, int]:
         path = store.paths[i]
         what = f"ALS tile {path}"
-        xyz, cls, rn = _read(path, crs, to_crs)
+        xyz, cls, rn = read_tile(path, crs, to_crs)
         lo, hi = xyz[:, :2].min(axis=0) - buffer_m, xyz[:, :2].max(axis=0) + buffer_m
         # the ground returns of the other tiles within the buffer, in tile order (as pooled)
         parts = []
