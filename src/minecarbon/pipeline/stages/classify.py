@@ -105,8 +105,8 @@ def _rowcol(tmpl: xr.DataArray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
 
 def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
     """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col."""
+    from ...project.readers import read_plot_sheet
     from .lidar import dominant_species
-    from .plots import read_plot_sheet
 
     years = set(cfg.project.years)
     frames = []
