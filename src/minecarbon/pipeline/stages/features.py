@@ -29,6 +29,7 @@ from ... import features
 from ...errors import InputError
 from ...features import normalize
 from ...grid import rasterize
+from ...inputs.rasters import DEM, IMAGE
 from ...io import open_raster, read_vector, write_table
 from ...io.stack import _write_chunks, write_stack  # noqa: F401  (write_stack: also this module's name)
 from ...io.raster import check_overlap
@@ -178,7 +179,7 @@ def _run_features(ctx: Context) -> None:
     dem = None
     if spec.terrain:
         dem_path = cfg.path(cfg.inputs.dem)
-        dem_da = open_raster(dem_path, what="DEM", chunks=cfg.run.chunk_px)
+        dem_da = DEM.read(dem_path, cfg=cfg, chunks=cfg.run.chunk_px)
         if dem_da.sizes["band"] != 1:
             raise InputError(f"DEM {dem_path} has {dem_da.sizes['band']} bands; it must have one band of "
                              f"elevations (m). Point [inputs].dem at a single-band raster.")
@@ -192,7 +193,7 @@ def _run_features(ctx: Context) -> None:
     def reflectance(year: int) -> dict[str, xr.DataArray]:
         what = f"image {year}"
         path = cfg.year_path(cfg.images.path, year)
-        img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
+        img = IMAGE.read(path, year=year, cfg=cfg, need_bands=need, chunks=cfg.run.chunk_px, masked=True)
         check_overlap(img, bounds, what)
         refl = features.surface_reflectance(img, list(need), sensor=sensor, band_map=cfg.images.bands,
                                             scale=cfg.images.scale, offset=cfg.images.offset,
