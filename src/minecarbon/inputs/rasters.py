@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import MissingInputError, Problem
-from ..features.sensors import get_sensor
 from ._crs import crs_name as _crs_name
 from ._crs import pyproj_crs as _pyproj
 from ._crs import same_crs as _same_crs
@@ -324,6 +323,7 @@ def _image_bands(o: Any, rep: Report, r: RasterFile, what: str) -> list[tuple[st
 
     from ..errors import InputError
     from ..features import find_bands
+    from ..features.sensors import get_sensor
 
     need = o.need_bands
     if not need:
