@@ -61,7 +61,7 @@ from .rasters import (
     _choose_target_crs,
     _open_rasters,
 )
-from .settings import _check_settings
+from .settings import _check_settings, _need_bands
 
 __all__ = ["Problem", "check_config", "check_project", "format_problems"]  # Problem: from minecarbon.errors
 
@@ -120,6 +120,7 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
         warnings.simplefilter("ignore")
         steps: list[tuple[str, str, Callable[[_Context], None]]] = [
             (ctx.project_file, "(project settings)", _check_settings),
+            (ctx.project_file, "[features]", _need_bands),
             (ctx.project_file, "(input files)", _check_files_exist),
             (ctx.project_file, "(rasters)", _open_rasters),
             (ctx.project_file, "[project].crs", _choose_target_crs),

@@ -17,10 +17,6 @@ from ..inputs._text import one_line as _one_line
 from ..inputs.rasters import RasterFile as _Raster
 
 
-BUFFER_RANGE_M = (100.0, 500.0)
-"""The standard says the buffer is 'generally 100-500 m'."""
-
-
 @dataclass
 class _Context:
     cfg: ProjectConfig
