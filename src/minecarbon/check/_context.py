@@ -9,10 +9,6 @@ from typing import Any
 
 from ..config import ProjectConfig
 from ..errors import Problem, Severity
-from ..inputs._crs import crs_name as _crs_name  # noqa: F401  (the checks' CRS helpers)
-from ..inputs._crs import pyproj_crs as _pyproj  # noqa: F401
-from ..inputs._crs import same_crs as _same_crs  # noqa: F401
-from ..inputs._crs import transform_bounds as _transform_bounds  # noqa: F401
 from ..inputs._text import one_line as _one_line
 from ..inputs.rasters import RasterFile as _Raster
 

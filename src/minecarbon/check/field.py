@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 
 from ..errors import MinecarbonError
-from ..inputs._text import rows as _rows
-from ..inputs._text import values as _values
 from ..inputs.species import species_problems
-from ._context import _Context, _crs_name, _same_crs
+from ..inputs.spec import Report
+from ..inputs.tables import plots_outside
+from ._context import _Context
 
 
 def _check_plots(ctx: _Context) -> None:
@@ -42,7 +42,10 @@ def _check_plots(ctx: _Context) -> None:
         x, y, ok = plot_xy(sheet)
         ctx.plot_xy = np.column_stack([x[ok].to_numpy(float), y[ok].to_numpy(float)])
         if bool(ok.any()) and ctx.area is not None:
-            _plots_outside(ctx, df, shown, sheet.word, x, y, ok)
+            rep = Report(shown)
+            plots_outside(rep, SimpleNamespace(target_crs=ctx.target_crs, area=ctx.area, area_crs=ctx.area_crs,
+                                               buffer_m=cfg.area.buffer_m), df, sheet.word, x, y, ok)
+            ctx.problems += rep.problems
 
 
 def _check_model_plots(ctx: _Context) -> None:
@@ -52,26 +55,6 @@ def _check_model_plots(ctx: _Context) -> None:
     if ctx.plot_ids is not None:
         ctx.problems += model_plot_problems(ctx.cfg, len(ctx.plot_ids), ctx.plot_xy,
                                             ctx.show(ctx.cfg.path(ctx.cfg.inputs.plots)), ctx.project_file)
-
-
-def _plots_outside(ctx: _Context, df: pd.DataFrame, shown: str, word: str, x: pd.Series, y: pd.Series,
-                   ok: pd.Series) -> None:
-    import shapely
-
-    xs, ys = x[ok].to_numpy(float), y[ok].to_numpy(float)
-    plots_crs = ctx.target_crs or ctx.area_crs
-    if not _same_crs(plots_crs, ctx.area_crs):
-        from pyproj import Transformer
-
-        xs, ys = Transformer.from_crs(plots_crs, ctx.area_crs, always_xy=True).transform(xs, ys)
-    inside = shapely.contains_xy(ctx.area, np.asarray(xs), np.asarray(ys))
-    idx = df.index[ok][~inside]
-    if len(idx):
-        ids = list(df.loc[idx, "plot_id"]) if "plot_id" in df.columns else []
-        ctx.add(shown, _rows(idx, word, "x, y"), f"plot(s) {_values(ids, 8)} lie outside the monitoring "
-                f"area (boundary + {ctx.cfg.area.buffer_m:g} m buffer, coordinates read in "
-                f"{_crs_name(plots_crs)})", "Check the coordinates (swapped x/y, another CRS or a typo); "
-                "plots outside the area are not used.", "warning")
 
 
 def _load_allometry(ctx: _Context) -> None:

@@ -7,14 +7,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
-
 from ..inputs._text import numeric as _numeric
-from ..inputs.polygons import POLYGON_TYPES as _POLY
-from ..inputs.polygons import PolygonLayer, in_area, polygon_layer
+from ..inputs.layers import zone_field_problems
+from ..inputs.polygons import PolygonLayer, boundary_area, in_area, polygon_layer
 from ..inputs.spec import Report
-from ..inputs.spec import fid_where as _fid_where
-from ._context import _Context, _same_crs
+from ._context import _Context
 
 
 def _options(ctx: _Context) -> SimpleNamespace:
@@ -47,29 +44,10 @@ def _check_boundary(ctx: _Context) -> None:
                                         "error"), require_projected=True,
                            polygon_fix="Save the boundary as a polygon layer (in QGIS: Vector > Geometry Tools "
                                        "> Lines to Polygons).")
-    if layer is None or not layer.usable:
-        return
-    gdf, geoms = layer.gdf, layer.gdf.geometry
-    poly = ~layer.empty & geoms.geom_type.isin(_POLY)
-    invalid = poly & ~geoms.is_valid
-    if bool(invalid.any()):
-        ctx.add(layer.shown, _fid_where(gdf, invalid), "invalid polygon geometry (self-intersection or similar)",
-                "Repair it (QGIS: Processing > Fix geometries).", "warning", "invalid-geometry")
-    if not layer.has_crs or not bool(poly.any()):
-        return
-    crs = gdf.crs
-    if crs.is_projected:
-        area_crs = crs
-    elif ctx.target_crs is not None:
-        area_crs = ctx.target_crs
-    else:
-        return
-    shapes = gdf.loc[np.asarray(poly)]
-    if not _same_crs(crs, area_crs):
-        shapes = shapes.to_crs(area_crs)
-    geom = shapes.geometry.buffer(0).union_all()
-    ctx.area = geom.buffer(cfg.area.buffer_m)
-    ctx.area_crs = area_crs
+    if layer is not None and layer.usable:
+        rep = Report(layer.shown)
+        ctx.area, ctx.area_crs = boundary_area(rep, layer, ctx.target_crs, cfg.area.buffer_m)
+        ctx.problems += rep.problems
 
 
 def _check_layers(ctx: _Context) -> None:
@@ -114,18 +92,9 @@ def _check_zones(ctx: _Context) -> None:
                            no_features=("Draw the zones, or remove [assess].zones.", "error"))
     if layer is None:
         return
-    if a.zones_field and a.zones_field not in layer.attrs:
-        near = [c for c in layer.attrs if c.lower() == a.zones_field.lower()]
-        ctx.add(layer.shown, f"attribute {a.zones_field}", f"the zone layer has no attribute {a.zones_field!r} "
-                f"([assess].zones_field); attributes: {', '.join(layer.attrs) or 'none'}",
-                f"Set [assess].zones_field = {near[0]!r}." if near else "Set [assess].zones_field to one of its "
-                "attributes, or remove it for one zone per polygon.")
-    elif a.zones_field and layer.usable:
-        vals = layer.gdf[a.zones_field]
-        blank = vals.isna() | (vals.astype(str).str.strip() == "")
-        if bool(blank.any()):
-            ctx.add(layer.shown, _fid_where(layer.gdf, blank, a.zones_field), f"{a.zones_field} is empty, so "
-                    f"these polygons belong to no named zone", f"Fill in {a.zones_field}.", "warning")
+    rep = Report(layer.shown)
+    zone_field_problems(rep, layer.gdf, layer.attrs, layer.usable, a.zones_field)
+    ctx.problems += rep.problems
     _check_in_area(ctx, layer, "zone layer")
 
 

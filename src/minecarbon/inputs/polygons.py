@@ -23,7 +23,7 @@ from ._text import one_line as _one_line
 from .spec import Report
 from .spec import fid_where as _fid_where
 
-__all__ = ["POLYGON_TYPES", "PolygonLayer", "in_area", "polygon_layer", "read_layer"]
+__all__ = ["POLYGON_TYPES", "PolygonLayer", "boundary_area", "in_area", "polygon_layer", "read_layer"]
 
 
 def read_layer(rep: Report, o: Any, path: Path, what: str, key: str) -> Any:
@@ -169,3 +169,30 @@ def in_area(rep: Report, o: Any, layer: PolygonLayer, what: str) -> None:
     if not box(*b).intersects(o.area):
         rep.add("(file)", f"no feature of the {what} lies in the monitoring area",
                 "Check that it is the right file and that its CRS is assigned correctly.")
+
+
+def boundary_area(rep: Report, layer: PolygonLayer, target_crs: Any, buffer_m: float) -> tuple[Any, Any]:
+    """(monitoring area, its CRS) from an opened boundary layer: its valid polygons buffered by ``buffer_m``, in its
+    CRS if projected, else in ``target_crs``; (None, None) when there is none.  Invalid polygons are a warning."""
+    import numpy as np
+
+    gdf, geoms = layer.gdf, layer.gdf.geometry
+    poly = ~layer.empty & geoms.geom_type.isin(POLYGON_TYPES)
+    invalid = poly & ~geoms.is_valid
+    if bool(invalid.any()):
+        rep.add(_fid_where(gdf, invalid), "invalid polygon geometry (self-intersection or similar)",
+                "Repair it (QGIS: Processing > Fix geometries).", "warning", "invalid-geometry")
+    if not layer.has_crs or not bool(poly.any()):
+        return None, None
+    crs = gdf.crs
+    if crs.is_projected:
+        area_crs = crs
+    elif target_crs is not None:
+        area_crs = target_crs
+    else:
+        return None, None
+    shapes = gdf.loc[np.asarray(poly)]
+    if not _same_crs(crs, area_crs):
+        shapes = shapes.to_crs(area_crs)
+    geom = shapes.geometry.buffer(0).union_all()
+    return geom.buffer(buffer_m), area_crs

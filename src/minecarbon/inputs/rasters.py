@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..config import ProjectConfig
 
 __all__ = ["CANOPY", "CLIMATE", "COVARIATE", "DEM", "FOREST_TYPE", "IMAGE", "PRECIPITATION", "RASTERS",
-           "RasterFile", "RasterInput", "TEMPERATURE", "what_of", "year_files"]
+           "RasterFile", "RasterInput", "TEMPERATURE", "band_name_problems", "what_of", "year_files"]
 
 SAMPLE_PX = 1024
 """Rasters up to this many pixels a side are read whole for the value rules; larger ones are sampled."""
@@ -481,3 +481,32 @@ def year_files(cfg: "ProjectConfig", key: str, pattern: str, years: Sequence[int
                 f"replaced by the 4-digit year).", code="missing-file"))
     return found, problems
 
+
+def band_name_problems(rasters: Sequence[RasterFile], cfg: "ProjectConfig", show: Any) -> list[Problem]:
+    """Canopy rasters whose band names collide, and a DEM with several bands (the features stage fails)."""
+    out: list[Problem] = []
+
+    def add(*args: Any) -> None:
+        out.append(Problem(*args))
+
+    seen: dict[str, Path] = {}
+    for r in rasters:
+        if r.kind == "dem" and r.ok and r.count > 1 and cfg.features.terrain:
+            add(show(r.path), "(file)", f"the DEM has {r.count} bands; the terrain features "
+                    f"({', '.join(cfg.features.terrain)}) need one band of elevations (m)",
+                    "Point [inputs].dem at a single-band elevation raster (e.g. 'gdal_translate -b 1').")
+        if r.kind != "canopy" or not r.ok:
+            continue
+        for i, d in enumerate(r.descriptions):
+            name = d or f"band_{i + 1}"
+            other = seen.get(name)
+            if other is None:
+                seen[name] = r.path
+                continue
+            in_what = "another band of this file" if other == r.path else f"a band of {show(other)}"
+            add(show(r.path), f"band {i + 1} ('{name}')", f"canopy band name {name!r} is also "
+                    f"{in_what}; every canopy band becomes a feature named after its description, so names "
+                    f"must be unique across [features].canopy" + ("" if d else " (the band has no description)"),
+                    "Give the bands distinct descriptions (e.g. 'chm_mean_m', 'cover_pct') when writing the "
+                    "rasters.")
+    return out
