@@ -19,7 +19,7 @@ import xarray as xr
 
 from ... import assess, units
 from ...assess.cumulative import EFFECT_CLASSES, LAYERS
-from ...assess.trend import TREND_CLASSES
+from ...assess.trend import TREND_BANDS, TREND_CLASSES
 from ...errors import InputError
 from ...grid import align, pixel_area_m2
 from ...inputs import DISTURBANCE
@@ -33,7 +33,6 @@ from ._common import L1_NODATA, classify_upstream, read_forest_type
 
 log = logging.getLogger(__name__)
 
-TREND_BANDS = ("slope", "intercept", "z", "p", "tau", "s", "n", "trend")
 GI_LAYERS = ("agc", "change", "effect")
 FOREST_L1 = (1, 2, 3, 4, 5)
 TRAIN_L1 = (1, 2, 3)
