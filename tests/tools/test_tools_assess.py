@@ -44,3 +44,16 @@ def test_parse_years_and_cli_defaults_come_from_config() -> None:
     assert defaults["min_years"] == fields["trend_min_years"].default == 3
     assert defaults["stable_slope"] == fields["trend_stable_slope_t_ha_yr"].default
     assert defaults["degree_min"] == fields["degree_min_agc_t_ha"].default == 1.0
+
+
+def test_fit_defaults_come_from_config() -> None:
+    from minecarbon.cli.tools_model import fit_cmd
+    from minecarbon.config import ModelConfig
+
+    defaults = {p.name: p.default for p in fit_cmd.params}
+    m = ModelConfig()
+    assert defaults["learners"] == ",".join(m.learners) == "svm,rf,gbdt,xgb,mlr"
+    assert (defaults["folds"], defaults["repeats"], defaults["inner_folds"]) == (m.cv_folds, m.cv_repeats,
+                                                                                  m.cv_inner_folds) == (5, 1, 3)
+    assert (defaults["block_m"], defaults["min_per_type"], defaults["n_estimators"], defaults["seed"]) == (
+        m.cv_block_m, m.min_plots_per_type, m.n_estimators, m.seed) == (1000.0, 15, 100, 0)

@@ -12,4 +12,5 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print a mach
 def config_default(model: Any, field: str) -> Any:
     """The default of a project-file field (``config_default(AssessConfig, "trend_alpha")``): a tool's option
     takes its default from the config, so the two never disagree."""
-    return model.model_fields[field].default
+    info = model.model_fields[field]
+    return info.default_factory() if info.default_factory is not None else info.default
