@@ -1,4 +1,4 @@
-"""minecarbon.tools.assess without click: the change tool against hand arithmetic; option defaults from config."""
+"""minecarbon.tools without click (the change tool against hand arithmetic); the CLI options' defaults come from config."""
 
 from __future__ import annotations
 
@@ -57,3 +57,14 @@ def test_fit_defaults_come_from_config() -> None:
                                                                                   m.cv_inner_folds) == (5, 1, 3)
     assert (defaults["block_m"], defaults["min_per_type"], defaults["n_estimators"], defaults["seed"]) == (
         m.cv_block_m, m.min_plots_per_type, m.n_estimators, m.seed) == (1000.0, 15, 100, 0)
+
+
+def test_allometry_tool_defaults_come_from_config() -> None:
+    from minecarbon.cli.tools_plots import allometry_command
+    from minecarbon.config import PlotsConfig
+
+    defaults = {p.name: p.default for p in allometry_command.params}
+    p = PlotsConfig()
+    assert (defaults["dbh_out_of_range"], defaults["draws"], defaults["dbh_error_cm"], defaults["height_error_rel"],
+            defaults["seed"]) == (p.dbh_out_of_range, p.mc_draws, p.dbh_error_cm, p.height_error_rel,
+                                  p.mc_seed) == ("warn", 500, 0.5, 0.05, 0)
