@@ -36,10 +36,11 @@ from ...classify.scene import scene_features
 from ...config import ProjectConfig
 from ...errors import InputError
 from ...features import surface_reflectance
-from ...grid import pixel_area_m2
+from ...grid import align_to, pixel_area_m2
 from ...io import open_raster, read_table, read_vector, write_raster, write_table
 from ...io.atomic import atomic_write_text
 from ...model.cv import spatial_groups
+from ...plots import dominant_species
 from ...progress import track
 from ..core import Context, Output, Stage
 from ._common import project_grid
@@ -106,7 +107,6 @@ def _rowcol(tmpl: xr.DataArray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
 def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
     """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col."""
     from ...project.readers import read_plot_sheet
-    from .lidar import dominant_species
 
     years = set(cfg.project.years)
     frames = []
@@ -191,8 +191,6 @@ def forest_type_of_species(cfg: ProjectConfig, tab: pd.DataFrame, samples: pd.Da
 # features of a year
 # ---------------------------------------------------------------------------
 def _reflectance(cfg: ProjectConfig, path, what: str, tmpl: xr.DataArray) -> xr.DataArray:
-    from .features import align_to
-
     img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
     refl = surface_reflectance(img, list(BANDS), sensor=cfg.images.sensor, band_map=cfg.images.bands,
                                scale=cfg.images.scale, offset=cfg.images.offset, nodata=cfg.images.nodata,
