@@ -24,7 +24,7 @@ from pathlib import Path
 
 def _child(toml: str, chunk: int) -> None:
     from minecarbon.config import load_config
-    from minecarbon.pipeline.core import run_pipeline
+    from minecarbon.pipeline import run_pipeline
 
     cfg = load_config(toml)
     cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"chunk_px": chunk})})

@@ -129,3 +129,17 @@ def align_to(da: xr.DataArray, template: xr.DataArray, resampling: Resampling = 
             return out.rio.write_transform(t_dst).rio.write_crs(template.rio.crs)
     out = da.rio.reproject_match(template, resampling=resampling)
     return out.assign_coords(x=template.x.values, y=template.y.values)
+
+
+def pad_template(tmpl: xr.DataArray, margin: int) -> xr.DataArray:
+    """The template grid widened by ``margin`` pixels on every side."""
+    if margin <= 0:
+        return tmpl
+    t: Affine = tmpl.rio.transform()
+    h, w = tmpl.shape[-2:]
+    transform = t * Affine.translation(-margin, -margin)
+    xs = transform.c + (np.arange(w + 2 * margin) + 0.5) * transform.a
+    ys = transform.f + (np.arange(h + 2 * margin) + 0.5) * transform.e
+    out = xr.DataArray(np.zeros((h + 2 * margin, w + 2 * margin), np.float32), dims=("y", "x"),
+                       coords={"y": ys, "x": xs})
+    return out.rio.write_crs(tmpl.rio.crs).rio.write_transform(transform)

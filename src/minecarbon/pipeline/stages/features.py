@@ -22,13 +22,12 @@ import logging
 import numpy as np
 import pandas as pd
 import xarray as xr
-from affine import Affine
 from rasterio.enums import Resampling
 
 from ... import features
 from ...errors import InputError
 from ...features import normalize
-from ...grid import align_to, rasterize  # noqa: F401  (align_to: its home is minecarbon.grid)
+from ...grid import align_to, pad_template, rasterize  # noqa: F401  (their home is minecarbon.grid)
 from ...io import open_raster, read_vector, write_table
 from ...io.stack import _write_chunks, write_stack  # noqa: F401  (write_stack: also this module's name)
 from ...io.raster import check_overlap
@@ -38,20 +37,6 @@ from ..core import Context, Output, Stage
 from ._common import classify_upstream, forest_type_pattern, is_forest, project_grid, read_forest_type
 
 log = logging.getLogger(__name__)
-
-
-def pad_template(tmpl: xr.DataArray, margin: int) -> xr.DataArray:
-    """The template grid widened by ``margin`` pixels on every side."""
-    if margin <= 0:
-        return tmpl
-    t: Affine = tmpl.rio.transform()
-    h, w = tmpl.shape[-2:]
-    transform = t * Affine.translation(-margin, -margin)
-    xs = transform.c + (np.arange(w + 2 * margin) + 0.5) * transform.a
-    ys = transform.f + (np.arange(h + 2 * margin) + 0.5) * transform.e
-    out = xr.DataArray(np.zeros((h + 2 * margin, w + 2 * margin), np.float32), dims=("y", "x"),
-                       coords={"y": ys, "x": xs})
-    return out.rio.write_crs(tmpl.rio.crs).rio.write_transform(transform)
 
 
 def _crop(stack: xr.DataArray, tmpl: xr.DataArray, margin: int) -> xr.DataArray:
