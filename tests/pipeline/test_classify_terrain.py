@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 from affine import Affine
 
-from minecarbon.errors import InputError
+from minecarbon.errors import GridError, InputError
 from minecarbon.io import write_raster
 from minecarbon.pipeline.stages.classify import TERRAIN, terrain_features
 
@@ -57,3 +57,9 @@ def test_terrain_off_and_bad_dem(tmp_path):
     write_raster(two, tmp_path / "dem2.tif", ["a", "b"], dtype="float32")
     with pytest.raises(InputError, match=r"2 bands.*\[classify\]\.terrain = false"):
         terrain_features(_cfg(tmp_path, "dem2.tif"), tmpl)
+
+
+def test_dem_beside_the_grid_is_an_error(tmp_path):
+    write_raster(_grid(10, 700000.0, 4000000.0), tmp_path / "far.tif", ["elevation"], dtype="float32")
+    with pytest.raises(GridError, match="DEM .* does not overlap"):
+        terrain_features(_cfg(tmp_path, "far.tif"), _grid(10, 600000.0, 4000000.0))

@@ -41,6 +41,7 @@ from ...features import surface_reflectance
 from ...grid import align_to, pad_template, pixel_area_m2
 from ...io import open_raster, read_table, read_vector, write_raster, write_table
 from ...io.atomic import atomic_write_text
+from ...io.raster import check_overlap
 from ...model.cv import spatial_groups
 from ...plots import dominant_species
 from ...progress import track
@@ -221,6 +222,7 @@ def terrain_features(cfg: ProjectConfig, tmpl: xr.DataArray) -> xr.DataArray | N
     if dem.sizes["band"] != 1:
         raise InputError(f"DEM {path} has {dem.sizes['band']} bands; it must have one band of elevations (m). "
                          f"Point [inputs].dem at a single-band raster, or set [classify].terrain = false.")
+    check_overlap(dem, tuple(tmpl.rio.bounds()), "DEM")
     dem = align_to(dem.isel(band=0, drop=True).astype("float32"), pad_template(tmpl, 1))
     out = terrain_variables(dem, list(TERRAIN)).astype(np.float32).isel(y=slice(1, -1), x=slice(1, -1))
     return out.assign_coords(band=[f"terrain_{v}" for v in TERRAIN], x=tmpl.x.values, y=tmpl.y.values)
