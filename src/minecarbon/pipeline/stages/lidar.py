@@ -78,15 +78,6 @@ log = logging.getLogger(__name__)
 TALLY_POSITION_COLUMNS = ("x_local_m", "y_local_m")
 
 
-def dominant_species(trees: pd.DataFrame) -> str | None:
-    """Species with the largest basal area (sum of DBH^2) in a tree table; None if empty."""
-    if trees is None or len(trees) == 0 or "species" not in trees.columns:
-        return None
-    d = pd.to_numeric(trees["dbh_cm"], errors="coerce").fillna(0.0)
-    ba = (d * d).groupby(trees["species"].astype(str)).sum()
-    return str(ba.idxmax()) if len(ba) else None
-
-
 def assign_species(scanned: pd.DataFrame, tally: pd.DataFrame | None, pairs: pd.DataFrame | None,
                    fallback: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Species and its source for each scanned tree: the matched tally tree's, else ``fallback``."""
@@ -200,9 +191,9 @@ def _run_lidar(ctx: Context) -> None:
                     pt = paired_table(ptally, trees, pairs)
                     pt.insert(0, "plot_id", plot_id)
                     pair_rows.append(pt)
-                fallback = dominant_species(ptally) if ptally is not None else None
+                fallback = plots.dominant_species(ptally) if ptally is not None else None
                 if fallback is None and ttable is not None:
-                    fallback = dominant_species(ttable[ttable["plot_id"] == plot_id])
+                    fallback = plots.dominant_species(ttable[ttable["plot_id"] == plot_id])
                 if fallback is None and "dominant_species" in row.columns:
                     sp = str(row["dominant_species"].iloc[0]).strip() if pd.notna(row["dominant_species"].iloc[0]) else ""
                     fallback = sp or None
