@@ -63,6 +63,21 @@ class TileStore:
     def returns(self, i: int) -> dict[str, np.ndarray]:
         return {f: np.load(self._file(i, f)) for f in FIELDS}
 
+    def save_tile(self, i: int, xyz: np.ndarray, cls: np.ndarray, rn: np.ndarray) -> None:
+        """Keep a tile's decoded returns (project CRS) until :meth:`pop_tile`: the second pass reads them
+        instead of decompressing and reprojecting the LAZ file again."""
+        for what, arr in (("xyz", xyz), ("cls", cls), ("rn0", rn)):
+            np.save(self._file(i, what), arr)
+
+    def pop_tile(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The returns kept by :meth:`save_tile` (the files are removed)."""
+        out = []
+        for what in ("xyz", "cls", "rn0"):
+            f = self._file(i, what)
+            out.append(np.load(f))
+            f.unlink()
+        return out[0], out[1], out[2]
+
     def near(self, box: tuple[float, float, float, float], boxes: np.ndarray) -> list[int]:
         """Tiles whose extent meets the box (closed intervals), in tile order."""
         minx, miny, maxx, maxy = box
@@ -86,10 +101,11 @@ def read_tile(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def index_tiles(store: TileStore, crs, to_crs, progress) -> None:
-    """First pass: each tile's extent and class-2 returns (to the store), one tile per core."""
+    """First pass: each tile's extent, class-2 returns and decoded returns (to the store), one tile per core."""
     def one(i: int) -> None:
-        xyz, cls, _ = read_tile(store.paths[i], crs, to_crs)
+        xyz, cls, rn = read_tile(store.paths[i], crs, to_crs)
         np.save(store._file(i, "ground"), xyz[cls == GROUND_CLASS])
+        store.save_tile(i, xyz, cls, rn)
         lo, hi = xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)
         store.ground_box[i] = (lo[0], lo[1], hi[0], hi[1])
 
@@ -110,7 +126,7 @@ def normalise_tiles(store: TileStore, cfg, crs, to_crs, buffer_m: float, max_hei
     def one(i: int) -> tuple[np.ndarray, int]:
         path = store.paths[i]
         what = f"ALS tile {path}"
-        xyz, cls, rn = read_tile(path, crs, to_crs)
+        xyz, cls, rn = store.pop_tile(i)  # as read by the first pass
         lo, hi = xyz[:, :2].min(axis=0) - buffer_m, xyz[:, :2].max(axis=0) + buffer_m
         # the ground returns of the other tiles within the buffer, in tile order (as pooled)
         parts = []
