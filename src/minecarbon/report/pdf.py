@@ -262,7 +262,8 @@ def _table(pdf, b: Table, body: str, FontFace) -> None:
     def row(cells: list[str], header: bool) -> None:
         if header:
             pdf.set_font(body, "B", size)
-        n = max(lines(c, w) for c, w in zip(cells, widths))
+        ns = [lines(c, w) for c, w in zip(cells, widths)]  # once per cell: string widths are costly in fpdf
+        n = max(ns)
         h = n * line_h + 2 * pad
         if pdf.get_y() + h > pdf.h - pdf.b_margin:
             pdf.add_page()
@@ -270,14 +271,14 @@ def _table(pdf, b: Table, body: str, FontFace) -> None:
                 row(b.columns, True)
         y = pdf.get_y()
         x = pdf.l_margin
-        for c, w, a in zip(cells, widths, align):
+        for c, w, a, nc in zip(cells, widths, align, ns):
             if header:
                 pdf.set_fill_color(*LIGHT)
                 pdf.rect(x, y, w, h, style="DF")
             else:
                 pdf.rect(x, y, w, h, style="D")
             pdf.set_xy(x + pad, y + pad)
-            if lines(c, w) == 1:
+            if nc == 1:
                 pdf.cell(w - 2 * pad, line_h, c, align=a if not header else "L")
             else:
                 pdf.multi_cell(max(w - 2 * pad, 6.0), line_h, c, align=a if not header else "L")
