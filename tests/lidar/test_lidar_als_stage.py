@@ -177,16 +177,21 @@ def test_too_many_returns_for_the_memory_is_a_clear_error(als_project):
     check_memory(paths, available=2 * at_once * BYTES_PER_RETURN)  # fits: no error, whatever the total
 
 
-def test_streamed_tiles_equal_the_pooled_returns(als_project):
+@pytest.mark.parametrize("keep_decoded", [True, False], ids=["decoded-once", "decoded-twice"])
+def test_streamed_tiles_equal_the_pooled_returns(als_project, monkeypatch, keep_decoded):
     """The stage streams the tiles (issue 18); the reference pools every return (the stage before issue 18):
-    the CHM, the canopy metrics and the plot metrics are identical, value for value."""
+    the CHM, the canopy metrics and the plot metrics are identical, value for value - whether the first pass
+    keeps the decoded tiles for the second (the default when they fit on the disk) or not."""
     from minecarbon.lidar import canopy_height_model, pixel_metrics, plot_metrics
     from minecarbon.lidar.cloud import PointCloud
+    from minecarbon.pipeline.stages import _als_tiles
     from minecarbon.pipeline.stages._als import MAX_HEIGHT_M, als_paths, pooled_returns
     from minecarbon.pipeline.stages._common import project_grid
 
     cfg, _ = als_project
-    run_pipeline(cfg, ["units", "lidar"])
+    assert _als_tiles.decoded_fit(als_paths(cfg), cfg.workspace.parent)  # a few small tiles fit on any disk
+    monkeypatch.setattr(_als_tiles, "decoded_fit", lambda paths, folder, share=0.25: keep_decoded)
+    run_pipeline(cfg, ["units", "lidar"], force=True)
     out = cfg.workspace / "outputs" / "lidar"
     assert not list(cfg.workspace.glob(".als-tiles-*"))  # the tile files are gone
     lid = cfg.lidar

@@ -142,7 +142,7 @@ def _fisher(u, c, k):
         c2[i + 1] = c2[i] + c[i] * u[i] * u[i]
     prev = np.full(m + 1, np.inf)
     for j in range(1, m + 1):
-        prev[j] = _cost(cw, c1, c2, 0, j)
+        prev[j] = _cost(cw, c1, c2, np.int64(0), j)  # int64, not a literal 0: one compiled variant of _cost
     args = np.zeros((k + 1, m + 1), np.int64)
     cur = np.full(m + 1, np.inf)
     for q in range(2, k + 1):

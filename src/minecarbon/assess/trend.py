@@ -152,7 +152,9 @@ def _insertion_sort(a, n):
 @numba.njit(cache=True, nogil=True)
 def _pixel(y, t, min_n, out, xv, tv, keep, sa, sb, work):
     """Statistics of one series y(t) into out[0:_NSTAT]."""
-    m = 0
+    # counters start as np.int64(0), not 0: a literal 0 makes numba compile every callee twice (for
+    # Literal[int](0) while typing, then for int64), which a fresh install pays for in time
+    m = np.int64(0)
     for i in range(y.size):
         v = y[i]
         if np.isfinite(v):
@@ -166,7 +168,7 @@ def _pixel(y, t, min_n, out, xv, tv, keep, sa, sb, work):
     if n < min_n or n < 2:
         return
     si = 0
-    k = 0
+    k = np.int64(0)
     for i in range(n - 1):
         xi = xv[i]
         ti = tv[i]
@@ -261,7 +263,7 @@ def _run_parallel(data, t, min_n, alpha, stable, nchunks):
 @numba.njit(cache=True, nogil=True)
 def _run_serial(data, t, min_n, alpha, stable):
     res = np.empty((data.shape[0], _NSTAT))
-    _run_range(data, t, min_n, alpha, stable, res, 0, data.shape[0])
+    _run_range(data, t, min_n, alpha, stable, res, np.int64(0), data.shape[0])  # int64: one compiled variant
     return res
 
 

@@ -174,7 +174,7 @@ def _stats_serial(v, z, zmin, nz, ignore):
     m2 = np.zeros(nz, np.float64)
     mn = np.full(nz, np.inf)
     mx = np.full(nz, -np.inf)
-    _accumulate(v, z, zmin, nz, ignore, 0, v.size, cnt, s, m2, mn, mx)
+    _accumulate(v, z, zmin, nz, ignore, np.int64(0), v.size, cnt, s, m2, mn, mx)  # int64 (not literal): one variant
     return cnt, s, m2, mn, mx
 
 

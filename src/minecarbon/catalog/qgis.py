@@ -100,12 +100,19 @@ def _read(path: Path, band: int) -> np.ndarray:
 
 
 def _percentile(paths: list[Path], q: float, band: int = 1, absolute: bool = False) -> float:
+    return _percentiles(paths, (q,), band, absolute)[0]
+
+
+def _percentiles(paths: list[Path], qs: tuple[float, ...], band: int = 1, absolute: bool = False) -> tuple[float, ...]:
+    """Percentiles ``qs`` of a band over ``paths``, each band read once (1.0 each when it has no finite value)."""
     vals = []
     for p in paths:
         a = _read(p, band)
         vals.append(np.abs(a) if absolute else a)
     v = np.concatenate([a.ravel() for a in vals]) if vals else np.array([])
-    return float(np.nanpercentile(v, q)) if np.isfinite(v).any() else 1.0
+    if not np.isfinite(v).any():
+        return tuple(1.0 for _ in qs)
+    return tuple(float(np.nanpercentile(v, q)) for q in qs)
 
 
 def _max(path: Path, band: int = 1) -> float:
@@ -153,7 +160,7 @@ def raster_styles(ws: Path, outputs: pd.DataFrame, lang: str) -> dict[str, Style
         elif re.fullmatch(r"features_\d{4}\.tif", name):
             bands = [_band_index(p, b) for b in ("red", "green", "blue")]
             if all(bands):
-                lims = tuple((_percentile([p], 2, band=b), _percentile([p], 98, band=b)) for b in bands)
+                lims = tuple(_percentiles([p], (2, 98), band=b) for b in bands)  # one read per band
                 out[r] = Style("rgb", rgb=tuple(zip(bands, lims)))
     return out
 

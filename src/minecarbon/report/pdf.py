@@ -56,12 +56,23 @@ def _pdf_class():
     return ReportPDF
 
 
+def _string_width(pdf, text: str) -> float:
+    """``pdf.get_string_width`` remembered per font, size and text: fpdf2 runs its bidirectional-text
+    analysis on every call, and table cells are measured up to three times (widths, lines, drawing)."""
+    cache = pdf.__dict__.setdefault("_minecarbon_widths", {})
+    key = (pdf.font_family, pdf.font_style, pdf.font_size_pt, pdf.char_spacing, pdf.font_stretching, text)
+    w = cache.get(key)
+    if w is None:
+        w = cache[key] = pdf.get_string_width(text)
+    return w
+
+
 def _col_widths(table: Table, pdf) -> list[float]:
     """Column widths from the widest text of each column (headers may wrap), scaled down to the page width."""
     widths = []
     for j, c in enumerate(table.columns):
-        body_w = max([pdf.get_string_width(str(r[j])) for r in table.rows[:300]] or [0.0]) + 3
-        head_w = min(pdf.get_string_width(str(c)) + 3, max(body_w, 18.0))
+        body_w = max([_string_width(pdf, str(r[j])) for r in table.rows[:300]] or [0.0]) + 3
+        head_w = min(_string_width(pdf, str(c)) + 3, max(body_w, 18.0))
         widths.append(min(max(body_w, head_w, 9.0), 90.0))
     return _fit(widths, pdf.epw)
 
@@ -254,7 +265,7 @@ def _table(pdf, b: Table, body: str, FontFace) -> None:
     def lines(text: str, w: float) -> int:
         """Lines a cell needs: exact for one line, else estimated from the text width (wrapping wastes some)."""
         usable = max(w - 2 * pad, 6.0)
-        sw = pdf.get_string_width(text)
+        sw = _string_width(pdf, text)
         if sw <= usable:
             return 1
         return int(math.ceil(sw * 1.12 / usable)) + (1 if " " in text and pdf.wrap == "WORD" else 0)
@@ -262,7 +273,8 @@ def _table(pdf, b: Table, body: str, FontFace) -> None:
     def row(cells: list[str], header: bool) -> None:
         if header:
             pdf.set_font(body, "B", size)
-        n = max(lines(c, w) for c, w in zip(cells, widths))
+        ns = [lines(c, w) for c, w in zip(cells, widths)]  # once per cell: string widths are costly in fpdf
+        n = max(ns)
         h = n * line_h + 2 * pad
         if pdf.get_y() + h > pdf.h - pdf.b_margin:
             pdf.add_page()
@@ -270,14 +282,14 @@ def _table(pdf, b: Table, body: str, FontFace) -> None:
                 row(b.columns, True)
         y = pdf.get_y()
         x = pdf.l_margin
-        for c, w, a in zip(cells, widths, align):
+        for c, w, a, nc in zip(cells, widths, align, ns):
             if header:
                 pdf.set_fill_color(*LIGHT)
                 pdf.rect(x, y, w, h, style="DF")
             else:
                 pdf.rect(x, y, w, h, style="D")
             pdf.set_xy(x + pad, y + pad)
-            if lines(c, w) == 1:
+            if nc == 1:
                 pdf.cell(w - 2 * pad, line_h, c, align=a if not header else "L")
             else:
                 pdf.multi_cell(max(w - 2 * pad, 6.0), line_h, c, align=a if not header else "L")

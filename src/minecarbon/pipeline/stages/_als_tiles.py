@@ -46,6 +46,7 @@ class TileStore:
     kept_box: np.ndarray = field(init=False)  # (n, 4) extent of its usable returns (NaN: none)
     kept: np.ndarray = field(init=False)  # usable returns per tile
     pixels: list[np.ndarray] = field(init=False)  # project-grid pixels each tile's usable returns reach
+    keep_decoded: bool = False  # the first pass keeps the decoded returns for the second (see decoded_fit)
 
     def __post_init__(self) -> None:
         n = len(self.paths)
@@ -63,11 +64,45 @@ class TileStore:
     def returns(self, i: int) -> dict[str, np.ndarray]:
         return {f: np.load(self._file(i, f)) for f in FIELDS}
 
+    def save_tile(self, i: int, xyz: np.ndarray, cls: np.ndarray, rn: np.ndarray) -> None:
+        """Keep a tile's decoded returns (project CRS) until :meth:`pop_tile`: the second pass reads them
+        instead of decompressing and reprojecting the LAZ file again."""
+        for what, arr in (("xyz", xyz), ("cls", cls), ("rn0", rn)):
+            np.save(self._file(i, what), arr)
+
+    def pop_tile(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The returns kept by :meth:`save_tile` (the files are removed)."""
+        out = []
+        for what in ("xyz", "cls", "rn0"):
+            f = self._file(i, what)
+            out.append(np.load(f))
+            f.unlink()
+        return out[0], out[1], out[2]
+
     def near(self, box: tuple[float, float, float, float], boxes: np.ndarray) -> list[int]:
         """Tiles whose extent meets the box (closed intervals), in tile order."""
         minx, miny, maxx, maxy = box
         hit = (boxes[:, 0] <= maxx) & (boxes[:, 2] >= minx) & (boxes[:, 1] <= maxy) & (boxes[:, 3] >= miny)
         return [int(i) for i in np.flatnonzero(hit)]
+
+
+DECODED_BYTES_PER_RETURN = 26
+"""Disk per return of a decoded tile kept between the passes: x, y, z (float64), class and return number."""
+
+
+def decoded_fit(paths: list[Path], folder: Path, share: float = 0.25) -> bool:
+    """Whether the decoded returns of all tiles (counts from the headers) fit in ``share`` of the free disk
+    of ``folder``; else the second pass decompresses the tiles again."""
+    import laspy
+
+    n = 0
+    for p in paths:
+        try:
+            with laspy.open(str(p)) as reader:
+                n += int(reader.header.point_count)
+        except Exception:  # noqa: BLE001 - unreadable tiles are reported by read_cloud with the file named
+            pass
+    return n * DECODED_BYTES_PER_RETURN <= share * shutil.disk_usage(folder).free
 
 
 def read_tile(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,14 +121,17 @@ def read_tile(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def index_tiles(store: TileStore, crs, to_crs, progress) -> None:
-    """First pass: each tile's extent and class-2 returns (to the store), one tile per core."""
+    """First pass: each tile's extent, class-2 returns and decoded returns (to the store), one tile per core."""
     def one(i: int) -> None:
-        xyz, cls, _ = read_tile(store.paths[i], crs, to_crs)
+        xyz, cls, rn = read_tile(store.paths[i], crs, to_crs)
         np.save(store._file(i, "ground"), xyz[cls == GROUND_CLASS])
+        if store.keep_decoded:
+            store.save_tile(i, xyz, cls, rn)
         lo, hi = xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)
         store.ground_box[i] = (lo[0], lo[1], hi[0], hi[1])
 
     progress(f"ALS: index of {len(store.paths)} tiles")
+    store.keep_decoded = decoded_fit(store.paths, store.folder)
 
     with ThreadPoolExecutor(max_workers=workers(len(store.paths))) as pool:
         list(track(pool.map(one, range(len(store.paths))), "ALS tiles (index)", total=len(store.paths),
@@ -110,7 +148,8 @@ def normalise_tiles(store: TileStore, cfg, crs, to_crs, buffer_m: float, max_hei
     def one(i: int) -> tuple[np.ndarray, int]:
         path = store.paths[i]
         what = f"ALS tile {path}"
-        xyz, cls, rn = read_tile(path, crs, to_crs)
+        # as read by the first pass when they were kept
+        xyz, cls, rn = store.pop_tile(i) if store.keep_decoded else read_tile(path, crs, to_crs)
         lo, hi = xyz[:, :2].min(axis=0) - buffer_m, xyz[:, :2].max(axis=0) + buffer_m
         # the ground returns of the other tiles within the buffer, in tile order (as pooled)
         parts = []

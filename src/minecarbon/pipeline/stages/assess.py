@@ -396,7 +396,9 @@ def _validate_change(ctx: Context, agc: dict, truth: dict, map_trend: xr.DataArr
     ctx.produced(write_table(tab, ctx.out("validation_change")))
     years = sorted(truth)
     if len(years) == len(cfg.project.years):
-        tstack = xr.concat([truth[y] for y in years], dim="year").assign_coords(year=years)
+        # in dask blocks like the maps' trend: the same compiled (per-block) kernel, not a second, parallel one
+        tstack = xr.concat([truth[y] for y in years], dim="year").assign_coords(year=years).chunk(
+            {"year": -1, "y": cfg.run.chunk_px, "x": cfg.run.chunk_px})
         ttr = assess.mann_kendall_sen(tstack, min_years=a.trend_min_years, alpha=a.trend_alpha,
                                       stable_slope=a.trend_stable_slope_t_ha_yr)
         tab = validation.trend_table(np.asarray(map_trend.sel(stat="slope").values),
