@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
+from pytest import approx
 from rasterio.transform import from_origin
 
 from minecarbon.config import AssessConfig
@@ -68,3 +70,58 @@ def test_allometry_tool_defaults_come_from_config() -> None:
     assert (defaults["dbh_out_of_range"], defaults["draws"], defaults["dbh_error_cm"], defaults["height_error_rel"],
             defaults["seed"]) == (p.dbh_out_of_range, p.mc_draws, p.dbh_error_cm, p.height_error_rel,
                                   p.mc_seed) == ("warn", 500, 0.5, 0.05, 0)
+
+
+def test_tls_validate_tool_by_hand(tmp_path: Path) -> None:
+    """The hand-worked example of tests/lidar/test_lidar_validate_treetops.py, through files and without click."""
+    import pandas as pd
+
+    from minecarbon.tools.lidar import run_tls_validate_tool
+
+    pd.DataFrame({"tree_id": ["A", "B", "C"], "x_local_m": [0.0, 3.0, 10.0], "y_local_m": [0.0, 0.0, 10.0],
+                  "dbh_cm": [20.0, 30.0, 15.0], "height_m": [15.0, 20.0, 10.0]}).to_csv(tmp_path / "tally.csv",
+                                                                                         index=False)
+    pd.DataFrame({"tree_id": [1, 2, 3, 4], "x": [0.2, 2.5, 5.0, 0.5], "y": [0.0, 0.3, 5.0, 0.1],
+                  "dbh_cm": [21.0, 29.0, 25.0, 40.0], "height_m": [16.0, 18.0, 12.0, 14.0],
+                  "qc": ["ok", "check", "ok", "ok"]}).to_csv(tmp_path / "trees.csv", index=False)
+    v = run_tls_validate_tool(tmp_path / "trees.csv", tmp_path / "tally.csv", tmp_path / "val")
+    st = v["all_matched"]
+    # pairs A-1 (DBH +1, height +1) and B-2 (DBH -1, height -2); C omitted; 3 and 4 commissions
+    assert (st["n_matched"], st["n_reference"]) == (2, 3)
+    assert st["detection_rate"] == approx(2 / 3) and st["commission_rate"] == approx(2 / 4)
+    assert st["dbh_cm"]["bias"] == approx(0.0) and st["dbh_cm"]["rmse"] == approx(1.0)
+    assert st["height_m"]["bias"] == approx(-0.5) and st["height_m"]["rmse"] == approx(np.sqrt(2.5))
+    assert v["qc_ok_matched"]["height_m"]["n"] == 1                      # only A-1 is QC ok
+    pairs = pd.read_csv(tmp_path / "val_pairs.csv")
+    assert pairs["status"].value_counts().to_dict() == {"matched": 2, "commission": 2, "omission": 1}
+    assert (tmp_path / "val_validation.png").stat().st_size > 0
+
+
+def test_chm_and_treetops_tools_find_the_simulated_crowns(tmp_path: Path) -> None:
+    """Three cone crowns of known heights (11, 15, 18 m) on flat ground at 50 m: the CHM's top, the DTM and the
+    treetops are the simulator's truth."""
+    from pyproj import CRS
+
+    from minecarbon.errors import InputError
+    from minecarbon.lidar import PointCloud, write_cloud
+    from minecarbon.tools.lidar import run_chm_tool, run_treetops_tool
+
+    rng = np.random.default_rng(0)
+    pts = [np.column_stack([rng.uniform(0, 30, 20000), rng.uniform(0, 30, 20000), np.full(20000, 50.0)])]
+    for (x, y, h) in ((8.0, 8.0, 15.0), (22.0, 9.0, 11.0), (15.0, 23.0, 18.0)):
+        t = rng.uniform(0, 1, 3000)
+        r = 0.3 * h * np.sqrt(rng.uniform(0, 1, 3000)) * (1 - t)
+        a = rng.uniform(0, 2 * np.pi, 3000)
+        pts += [np.column_stack([x + r * np.cos(a), y + r * np.sin(a), 50.0 + 0.5 * h + 0.49 * h * t]),
+                np.array([[x, y, 50.0 + h]])]
+    cloud = PointCloud(np.vstack(pts) + [500000, 4000000, 0], CRS.from_epsg(32649),
+                       {"classification": np.r_[np.full(20000, 2), np.full(9003, 1)].astype(np.uint8)})
+    laz = write_cloud(tmp_path / "als.laz", cloud)
+    s = run_chm_tool(laz, tmp_path / "chm.tif", 0.5, dtm_out=tmp_path / "dtm.tif")
+    assert s["points"] == 29003 and s["max_height_m"] == approx(18.0, abs=0.2)
+    with rasterio.open(tmp_path / "dtm.tif") as src:
+        assert float(np.nanmean(src.read(1, masked=True))) == approx(50.0, abs=1e-3)
+    t = run_treetops_tool(tmp_path / "chm.tif", tmp_path / "tops.gpkg", min_height=5.0)
+    assert t["treetops"] == 3 and t["mean_height_m"] == approx((11 + 15 + 18) / 3, abs=0.2)
+    with pytest.raises(InputError, match="input"):
+        run_chm_tool(laz, laz, 0.5)
