@@ -125,3 +125,49 @@ def test_chm_and_treetops_tools_find_the_simulated_crowns(tmp_path: Path) -> Non
     assert t["treetops"] == 3 and t["mean_height_m"] == approx((11 + 15 + 18) / 3, abs=0.2)
     with pytest.raises(InputError, match="input"):
         run_chm_tool(laz, laz, 0.5)
+
+
+def test_accuracy_tool_reproduces_olofsson_2014(tmp_path: Path) -> None:
+    """Olofsson et al. (2014), Remote Sensing of Environment 148: 42-57, section 5: Table 8's sample counts and
+    mapped areas (30 m pixels, 0.09 ha) give section 5.2's areas (ha) and overall accuracy 0.95 +/- 0.02."""
+    import pandas as pd
+
+    from minecarbon.errors import InputError
+    from minecarbon.tools.classify import run_accuracy_tool
+
+    classes = ["deforestation", "forest_gain", "stable_forest", "stable_nonforest"]
+    cm = pd.DataFrame([[66, 0, 5, 4], [0, 55, 8, 12], [1, 0, 153, 11], [2, 1, 9, 313]], columns=classes)
+    cm.insert(0, "map", classes)
+    cm["mapped_area"] = [200000, 150000, 3200000, 6450000]
+    cm.to_csv(tmp_path / "cm.csv", index=False)
+    res = run_accuracy_tool(tmp_path / "cm.csv", unit_factor=0.09, out_path=tmp_path / "acc.csv")
+    assert [round(res["classes"][c]["area"]) for c in classes] == [21158, 11686, 285770, 581386]
+    assert [round(res["classes"][c]["area_ci"]) for c in classes] == [6158, 3756, 15510, 16282]
+    assert res["oa"] == approx(0.95, abs=0.005) and res["oa_ci"] == approx(0.02, abs=0.005)
+    assert res["saved"] == str(tmp_path / "acc.csv") and len(pd.read_csv(tmp_path / "acc.csv")) == 4
+    with pytest.raises(InputError, match="not both"):
+        run_accuracy_tool()
+
+
+def test_unmix_tool_recovers_the_mixing_fractions(tmp_path: Path) -> None:
+    """Pixels mixed from three endmembers with known (Dirichlet) fractions: the tool gives them back."""
+    import pandas as pd
+
+    from minecarbon.tools.classify import run_unmix_tool
+
+    rng = np.random.default_rng(1)
+    E = rng.uniform(0.02, 0.5, (4, 3))
+    a = rng.dirichlet(np.ones(3), 6 * 5)
+    img = (a @ E.T).T.reshape(4, 6, 5).astype(np.float32)
+    with rasterio.open(tmp_path / "img.tif", "w", driver="GTiff", width=5, height=6, count=4, dtype="float32",
+                       crs="EPSG:32650", transform=from_origin(500000, 4000000, 10, 10)) as dst:
+        dst.write(img)
+        dst.descriptions = ("blue", "red", "nir", "swir1")
+    em = pd.DataFrame(E.T, columns=["blue", "red", "nir", "swir1"])
+    em.insert(0, "endmember", ["gv", "soil", "shade"])
+    em.to_csv(tmp_path / "em.csv", index=False)
+    s = run_unmix_tool(tmp_path / "img.tif", tmp_path / "frac.tif", tmp_path / "em.csv", chunk_px=64)
+    assert s["bands"] == ["gv", "soil", "shade", "rmse"]
+    with rasterio.open(tmp_path / "frac.tif") as f:
+        got = f.read()
+    np.testing.assert_allclose(got[:3].reshape(3, -1).T, a, atol=1e-5)
