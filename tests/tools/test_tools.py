@@ -171,3 +171,26 @@ def test_unmix_tool_recovers_the_mixing_fractions(tmp_path: Path) -> None:
     with rasterio.open(tmp_path / "frac.tif") as f:
         got = f.read()
     np.testing.assert_allclose(got[:3].reshape(3, -1).T, a, atol=1e-5)
+
+
+def test_catalog_database_url_and_compare_arguments(tmp_path: Path) -> None:
+    """--db wins and is checked as [catalog].url is; else the project's [catalog].url; else an error with the fix.
+    Bad --years fail before any connection."""
+    from minecarbon.errors import ConfigError
+    from minecarbon.tools.catalog import database_url, run_compare_tool
+
+    assert database_url("postgresql://u@h:5432/db", None) == "postgresql://u@h:5432/db"
+    with pytest.raises(ConfigError, match="--db: .*password"):
+        database_url("postgresql://u:pw@h/db", None)
+    base = ('[project]\nstart_year = 2000\nend_year = 2001\n[area]\nboundary = "b.shp"\n[images]\npath = "i_{year}.tif"\n'
+            '[climate]\ntemperature = "t.csv"\nprecipitation = "p.csv"\n[inputs]\ndem = "d.tif"\n'
+            'plots = "p.csv"\ntrees = "t.csv"\nforest_type = "f.tif"\n')
+    (tmp_path / "a.toml").write_text(base + '[catalog]\nurl = "postgresql://reader@h/mines"\n', encoding="utf-8")
+    (tmp_path / "b.toml").write_text(base, encoding="utf-8")
+    assert database_url(None, tmp_path / "a.toml") == "postgresql://reader@h/mines"
+    with pytest.raises(ConfigError, match=r"sets no shared database.*\[catalog\] url"):
+        database_url(None, tmp_path / "b.toml")
+    with pytest.raises(ConfigError, match="--db postgresql://"):
+        database_url(None, None)
+    with pytest.raises(ConfigError, match="give years as numbers"):
+        run_compare_tool("postgresql://u@127.0.0.1:1/none", years="2005,20x6")
