@@ -182,9 +182,9 @@ def test_catalog_database_url_and_compare_arguments(tmp_path: Path) -> None:
     assert database_url("postgresql://u@h:5432/db", None) == "postgresql://u@h:5432/db"
     with pytest.raises(ConfigError, match="--db: .*password"):
         database_url("postgresql://u:pw@h/db", None)
-    base = ('[project]\nstart_year = 2000\nend_year = 2001\n[area]\nboundary = "b.shp"\n[images]\npath = "i_{year}.tif"\n'
-            '[climate]\ntemperature = "t.csv"\nprecipitation = "p.csv"\n[inputs]\ndem = "d.tif"\n'
-            'plots = "p.csv"\ntrees = "t.csv"\nforest_type = "f.tif"\n')
+    base = ('[project]\nstart_year = 2000\nend_year = 2001\n[area]\nboundary = "b.shp"\n[images]\n'
+            'path = "i_{year}.tif"\n[climate]\ntemperature = "t.csv"\nprecipitation = "p.csv"\n'
+            '[inputs]\ndem = "d.tif"\nplots = "p.csv"\ntrees = "t.csv"\nforest_type = "f.tif"\n')
     (tmp_path / "a.toml").write_text(base + '[catalog]\nurl = "postgresql://reader@h/mines"\n', encoding="utf-8")
     (tmp_path / "b.toml").write_text(base, encoding="utf-8")
     assert database_url(None, tmp_path / "a.toml") == "postgresql://reader@h/mines"
