@@ -194,3 +194,34 @@ def test_catalog_database_url_and_compare_arguments(tmp_path: Path) -> None:
         database_url(None, None)
     with pytest.raises(ConfigError, match="give years as numbers"):
         run_compare_tool("postgresql://u@127.0.0.1:1/none", years="2005,20x6")
+
+
+def test_classify_and_phenology_tools_by_construction(tmp_path: Path) -> None:
+    """Classes that one feature separates with wide gaps: random-CV OA and kappa are 1. A double-logistic NDVI
+    curve with inflections at day 120 and 280 (frac 0.5 = half the amplitude): season start and end there,
+    whatever the cloudy values."""
+    import pandas as pd
+
+    from minecarbon.tools.classify import run_classify_tool, run_phenology_tool
+
+    rng = np.random.default_rng(3)
+    cls = np.repeat(np.arange(3), 40)
+    pd.DataFrame({"x": rng.uniform(0, 5000, 120), "y": rng.uniform(0, 5000, 120),
+                  "label": np.array(["pine", "oak", "poplar"])[cls], "amp": cls + rng.uniform(-0.2, 0.2, 120),
+                  "noise": rng.normal(0, 1, 120)}).to_csv(tmp_path / "s.csv", index=False)
+    out = run_classify_tool(tmp_path / "s.csv", "label", ["amp", "noise"], folds=4, cv_scheme="random",
+                            n_estimators=30)
+    assert out["n"] == 120 and out["headline"] == "random"
+    assert out["cv"]["random"]["oa"] == 1.0 and out["cv"]["random"]["kappa"] == approx(1.0)
+
+    t = pd.date_range("2020-01-08", periods=23, freq="16D")
+    doy = t.day_of_year.to_numpy(float)
+    v = 0.2 + 0.6 / (1 + np.exp(-0.1 * (doy - 120))) - 0.6 / (1 + np.exp(-0.1 * (doy - 280)))
+    clear = np.ones(23, bool)
+    clear[[2, 9, 15]] = False
+    v[~clear] = -0.5
+    pd.DataFrame({"date": t, "ndvi": v, "ok": clear.astype(int)}).to_csv(tmp_path / "n.csv", index=False)
+    s = run_phenology_tool(tmp_path / "n.csv", tmp_path / "f.csv", value_col="ndvi", clear_col="ok")
+    assert (s["series_years"], s["flagged"]) == (1, 0)
+    f = pd.read_csv(tmp_path / "f.csv").iloc[0]
+    assert f.n_clear == 20 and 110 < f.sos_doy < 130 and 270 < f.eos_doy < 290
