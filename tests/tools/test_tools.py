@@ -225,3 +225,31 @@ def test_classify_and_phenology_tools_by_construction(tmp_path: Path) -> None:
     assert (s["series_years"], s["flagged"]) == (1, 0)
     f = pd.read_csv(tmp_path / "f.csv").iloc[0]
     assert f.n_clear == 20 and 110 < f.sos_doy < 130 and 270 < f.eos_doy < 290
+
+
+def test_tls_tool_recovers_the_simulated_stand(tmp_path: Path) -> None:
+    """A simulated scan of 12 trees of known position, DBH and height (the simulator's truth as the tally):
+    the tool finds them and its DBH errors are those of the pairs it writes (recomputed here)."""
+    import pandas as pd
+
+    from minecarbon.scenario.tls import simulate_tls_scan, write_laz
+    from minecarbon.tools.lidar import run_tls_tool
+
+    xy = np.array([(x, y) for x in (-9.0, -3.0, 3.0, 9.0) for y in (-8.0, 0.5, 8.0)])
+    rng = np.random.default_rng(5)
+    dbh = rng.uniform(12, 30, len(xy)).round(1)
+    truth = pd.DataFrame({"tree_id": np.arange(1, len(xy) + 1), "x_local_m": xy[:, 0], "y_local_m": xy[:, 1],
+                          "species": "油松", "dbh_cm": dbh,
+                          "height_m": (1.3 + 25 * (1 - np.exp(-0.05 * dbh))).round(2)})
+    truth.to_csv(tmp_path / "tally.csv", index=False)
+    write_laz(simulate_tls_scan(truth, 5.0, 80.0, 3), tmp_path / "scan.laz")
+    s = run_tls_tool(tmp_path / "scan.laz", tmp_path / "trees.csv", tally=tmp_path / "tally.csv", plot_size=30.0)
+    v = s["validation"]["all_matched"]
+    assert v["n_reference"] == 12 and v["detection_rate"] >= 11 / 12
+    pairs = pd.read_csv(tmp_path / "trees_pairs.csv", encoding="utf-8-sig")
+    m = pairs[pairs["status"] == "matched"]
+    err = m["dbh_cm_det"].to_numpy(float) - m["dbh_cm_ref"].to_numpy(float)
+    assert len(m) == v["n_matched"]
+    assert v["dbh_cm"]["bias"] == approx(err.mean()) and v["dbh_cm"]["rmse"] == approx(np.sqrt((err ** 2).mean()))
+    assert v["dbh_cm"]["rmse"] < 3.0                                   # cm, against the simulator's DBH
+    assert s["trees"] == len(pd.read_csv(tmp_path / "trees.csv", encoding="utf-8-sig"))
