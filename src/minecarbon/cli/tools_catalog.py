@@ -1,6 +1,7 @@
 """``minecarbon catalog projects|compare``: many mines in one shared PostGIS monitoring database.
 
-The database is ``--db URL`` (or ``MINECARBON_DB_URL``), else the ``[catalog].url`` of ``--project``.
+The database is ``--db URL`` (or ``MINECARBON_DB_URL``), else the ``[catalog].url`` of ``--project``
+(:func:`minecarbon.tools.catalog.database_url`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
+from ..tools.catalog import database_url, run_compare_tool
 from .main import _console, handle_errors
 from .options import json_option
 from .tools_report import catalog
@@ -19,29 +20,6 @@ _db = click.option("--db", "db", envvar="MINECARBON_DB_URL", metavar="URL",
                         "PGPASSWORD); default: [catalog].url of --project.")
 _project = click.option("--project", "project", type=click.Path(dir_okay=False, path_type=Path),
                         help="A project file whose [catalog].url names the database.")
-
-
-def _url(db: str | None, project: Path | None) -> str:
-    if db:
-        from ..config import CatalogConfig
-
-        from pydantic import ValidationError
-
-        try:
-            CatalogConfig(url=db)
-        except ValidationError as exc:
-            msg = exc.errors()[0]["msg"].removeprefix("Value error, ")
-            raise ConfigError(f"--db: {msg}.") from None
-        return db
-    if project is not None:
-        from ..config import load_config
-
-        cfg = load_config(project)
-        if cfg.catalog.url:
-            return cfg.catalog.url
-        raise ConfigError(f"{project} sets no shared database: add [catalog] url = \"postgresql://...\" or pass --db.")
-    raise ConfigError("Name the shared database: --db postgresql://user@host:5432/dbname (or MINECARBON_DB_URL), "
-                      "or --project PROJECT.toml with [catalog].url.")
 
 
 def _table(df, columns: list[str], title: str) -> None:
@@ -64,7 +42,7 @@ def catalog_projects(db: str | None, project: Path | None, as_json: bool) -> Non
     """List the projects (mines) published to a shared PostGIS database."""
     from ..catalog.postgis import list_projects, shown_url
 
-    url = _url(db, project)
+    url = database_url(db, project)
     df = list_projects(url)
     if as_json:
         out = df.assign(published=df["published"].astype(str)) if len(df) else df
@@ -87,15 +65,7 @@ def catalog_projects(db: str | None, project: Path | None, as_json: bool) -> Non
 @handle_errors
 def catalog_compare(db, project, what, level, projects, years, layer, as_json: bool) -> None:
     """Compare unit totals, changes or grades across the mines of a shared PostGIS database."""
-    from ..catalog.compare import compare_units
-
-    url = _url(db, project)
-    try:
-        yrs = [int(y) for y in years.split(",")] if years else None
-    except ValueError:
-        raise ConfigError(f"--years {years!r}: give years as numbers, e.g. --years 2005,2016.") from None
-    keys = [p.strip() for p in projects.split(",") if p.strip()] if projects else None
-    df = compare_units(url, what, f"level{level}", keys, yrs, layer)
+    df = run_compare_tool(database_url(db, project), what, level, projects, years, layer)
     if as_json:
         click.echo(df.to_json(orient="records", force_ascii=False, indent=2))
         return

@@ -1,4 +1,7 @@
-"""CLI: ``minecarbon tool classify | accuracy | unmix | phenology`` (see docs/classify.md)."""
+"""CLI: ``minecarbon tool classify | accuracy | unmix | phenology`` (see docs/classify.md).
+
+Each command parses its arguments, calls :mod:`minecarbon.tools.classify` and prints its summary.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ..tools.classify import run_accuracy_tool, run_classify_tool, run_phenology_tool, run_unmix_tool
 from .main import handle_errors, tool
 from .options import json_option
 
@@ -41,13 +45,8 @@ def classify_cmd(table: Path, label: str, features: str, folds: int, cv_scheme: 
                  block_m: float, classes: str | None, min_per_class: int, n_estimators: int, seed: int,
                  as_json: bool) -> None:
     """Cross-validated balanced random forest on a samples TABLE: OA, kappa, UA/PA, confusion matrix."""
-    from ..classify.tables import classify_table
-    from ..io import read_table
-
-    df = read_table(table, what="samples table")
-    out = classify_table(df, label, _names(features), folds=folds, scheme=cv_scheme, x_col=x_col, y_col=y_col,
-                         block_m=block_m, seed=seed, n_estimators=n_estimators, min_per_class=min_per_class,
-                         classes=_names(classes) or None, what=f"samples table {table}")
+    out = run_classify_tool(table, label, _names(features), folds, cv_scheme, x_col, y_col, block_m,
+                            _names(classes) or None, min_per_class, n_estimators, seed)
     if as_json:
         click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=float))
         return
@@ -87,59 +86,12 @@ def accuracy_cmd(matrix: Path | None, map_path: Path | None, points_path: Path |
     columns = reference), optionally a 'mapped_area' column. Or --map and --points: the matrix from the map
     at the points, mapped areas from the map's pixel counts x pixel area (ha; --unit-factor multiplies).
     """
-    import pandas as pd
-
-    from ..classify.tables import accuracy_from_table
-    from ..errors import InputError
-    from ..io import read_table
-
-    if (matrix is None) == (map_path is None):
-        raise InputError("Give either a confusion-matrix table (MATRIX) or --map with --points, not both.")
-    if map_path is not None:
-        return _accuracy_from_map(map_path, points_path, ref_col, unit_factor, z, out_path, as_json)
-    cm = read_table(matrix, what="confusion matrix")
-    areas = None
-    if areas_path is not None:
-        a = read_table(areas_path, required=("class", "area"), what="mapped areas")
-        areas = pd.Series(pd.to_numeric(a["area"], errors="coerce").to_numpy(), index=a["class"].astype(str).str.strip())
-        if areas.isna().any():
-            raise InputError(f"mapped areas {areas_path}: column area has a missing or non-numeric value "
-                             f"(class {areas.index[areas.isna()][0]}).")
-    if out_path is not None and out_path.resolve() in (matrix.resolve(), (areas_path or matrix).resolve()):
-        raise InputError(f"--out {out_path} is an input file; choose another name.")
-    res = accuracy_from_table(cm, areas, unit_factor=unit_factor, z=z, what=f"confusion matrix {matrix}")
-    _emit_accuracy(res, out_path, as_json)
+    res = run_accuracy_tool(matrix, map_path, points_path, ref_col, areas_path, unit_factor, z, out_path)
+    _emit_accuracy(res, as_json)
 
 
-def _accuracy_from_map(map_path: Path, points_path: Path | None, ref_col: str, unit_factor: float, z: float,
-                       out_path: Path | None, as_json: bool) -> None:
-    from ..classify.tables import accuracy_from_table, map_vs_points
-    from ..errors import InputError
-    from ..io import open_raster, read_vector
-
-    if points_path is None:
-        raise InputError("--map needs --points (the reference sample).")
-    if out_path is not None and out_path.resolve() in (map_path.resolve(), points_path.resolve()):
-        raise InputError(f"--out {out_path} is an input file; choose another name.")
-    cmap = open_raster(map_path, what="class map", chunks=1024, masked=False).isel(band=0)
-    pts = read_vector(points_path, what="reference points", target_crs=cmap.rio.crs, required=(ref_col,))
-    cm, pixels = map_vs_points(cmap, pts, ref_col, what=f"class map {map_path}")
-    px_ha = abs(cmap.rio.transform().a * cmap.rio.transform().e) / 10000.0
-    table = cm.reset_index()
-    table["mapped_area"] = (pixels * px_ha).to_numpy()
-    res = accuracy_from_table(table, None, unit_factor=unit_factor, z=z, what=f"class map {map_path} at {points_path}")
-    res["area_unit"] = "ha" if unit_factor == 1.0 else f"ha x {unit_factor:g}"
-    res["confusion"] = {"classes": list(cm.index), "rows_map_cols_reference": cm.to_numpy().tolist()}
-    _emit_accuracy(res, out_path, as_json)
-
-
-def _emit_accuracy(res: dict, out_path: Path | None, as_json: bool) -> None:
-    from ..io import write_table
-
+def _emit_accuracy(res: dict, as_json: bool) -> None:
     table = res.pop("table")
-    if out_path is not None:
-        write_table(table.reset_index(), out_path)
-        res["saved"] = str(out_path)
     if as_json:
         click.echo(json.dumps(res, indent=2, ensure_ascii=False, default=float))
         return
@@ -160,28 +112,7 @@ def _emit_accuracy(res: dict, out_path: Path | None, as_json: bool) -> None:
 @handle_errors
 def unmix_cmd(image: Path, out: Path, em_path: Path, chunk_px: int, as_json: bool) -> None:
     """Fully constrained unmixing of IMAGE: one fraction band per endmember, then rmse, into OUT (COG)."""
-    import numpy as np
-    import xarray as xr
-
-    from ..classify.unmix import unmix
-    from ..errors import InputError
-    from ..io import open_raster, read_table
-    from ..io.stack import write_stack
-
-    if out.resolve() == image.resolve():
-        raise InputError(f"Output {out} is the input image; choose another name.")
-    da = open_raster(image, what="image", chunks=chunk_px, require_projected=False)
-    em = read_table(em_path, required=("endmember",), what="endmember table")
-    bands = [str(b) for b in da["band"].values]
-    missing = [b for b in bands if b not in em.columns]
-    if missing:
-        raise InputError(f"endmember table {em_path} lacks column(s) for band(s) {', '.join(missing)} of {image}.")
-    vals = em[bands].apply(lambda s: s.astype(float) if s.dtype != object else s.str.strip().astype(float))
-    E = xr.DataArray(np.asarray(vals, dtype=float), dims=("endmember", "band"),
-                     coords={"endmember": em["endmember"].astype(str).tolist(), "band": bands})
-    frac = unmix(da.chunk({"band": -1}), E).rename({"component": "band"})
-    write_stack(frac, out)
-    summary = {"output": str(out), "bands": [str(b) for b in frac["band"].values]}
+    summary = run_unmix_tool(image, out, em_path, chunk_px)
     click.echo(json.dumps(summary) if as_json else f"Wrote {out}: {', '.join(summary['bands'])}")
 
 
@@ -201,15 +132,6 @@ def unmix_cmd(image: Path, out: Path, em_path: Path, chunk_px: int, as_json: boo
 def phenology_cmd(table: Path, out: Path, date_col: str, value_col: str, id_col: str | None, clear_col: str | None,
                   min_clear: int, frac: float, as_json: bool) -> None:
     """Gap-fill each series' cloudy observations and write phenology features per series and year to OUT."""
-    from ..classify.tables import phenology_table
-    from ..errors import InputError
-    from ..io import read_table, write_table
-
-    if out.resolve() == table.resolve():
-        raise InputError(f"Output {out} is the input table; choose another name.")
-    df = read_table(table, what="series table")
-    res = phenology_table(df, date_col, value_col, id_col, clear_col, min_clear, frac, what=f"series table {table}")
-    write_table(res, out)
-    summary = {"output": str(out), "series_years": int(len(res)), "flagged": int(res["flagged"].sum())}
+    summary = run_phenology_tool(table, out, date_col, value_col, id_col, clear_col, min_clear, frac)
     click.echo(json.dumps(summary) if as_json else
                f"Wrote {out}: {summary['series_years']} series-years, {summary['flagged']} flagged")

@@ -105,7 +105,7 @@ def save_models(path: str | Path, models: Mapping[str, Any], feature_names: Sequ
            "feature_names": list(feature_names), "models": sorted(models), "versions": _versions(),
            "info": dict(info or {})}
     mpath = manifest_path(path)
-    atomic_write_text(mpath, json.dumps(man, indent=2, ensure_ascii=False, default=_json_default))
+    atomic_write_text(mpath, json.dumps(man, indent=2, ensure_ascii=False, default=json_default))
     return path, mpath
 
 
@@ -155,7 +155,8 @@ def canonical_skops(blob: bytes) -> bytes:
     return out.getvalue()
 
 
-def _json_default(o):
+def json_default(o):
+    """``json.dumps(default=...)`` for numpy scalars and arrays (as Python numbers and lists)."""
     import numpy as np
 
     if isinstance(o, np.generic):

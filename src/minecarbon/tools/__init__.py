@@ -1,5 +1,6 @@
 """The file-in/file-out tools as a library: what ``minecarbon tool ...`` runs, callable and tested without click.
 
-One module per family (:mod:`.assess`); the CLI (:mod:`minecarbon.cli`) keeps
+One module per family (:mod:`.assess`, :mod:`.features`, :mod:`.plots`,
+:mod:`.lidar`, :mod:`.classify`, :mod:`.catalog`); the CLI (:mod:`minecarbon.cli`) keeps
 only the options and the printing.
 """

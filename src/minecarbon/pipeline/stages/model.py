@@ -26,6 +26,7 @@ from ...model import temporal
 from ...model.calibration import InverseCalibration, cross_calibrate, year_factors
 from ...model.learners import LEARNERS
 from ...model.per_type import FitOptions, ModelSet
+from ...model.persist import json_default
 from ..core import Context, Output, Stage
 from ._common import forest_type_year, group_nonforest, group_pattern, group_upstream
 
@@ -277,7 +278,7 @@ def _run_model(ctx: Context) -> None:
     ctx.produced(manpath)
     card["model_sha256"] = json.loads(manpath.read_text(encoding="utf-8"))["sha256"]
     ctx.produced(atomic_write_text(ctx.out("card"), json.dumps(card, indent=2, ensure_ascii=False,
-                                                               default=_json_default)))
+                                                               default=json_default)))
 
 
 def _temporal_validation(ctx: Context, tab: pd.DataFrame, X: np.ndarray, y: np.ndarray, ms: ModelSet,
@@ -306,14 +307,6 @@ def _temporal_validation(ctx: Context, tab: pd.DataFrame, X: np.ndarray, y: np.n
             "about": ("Re-measured plots: observed AGC change between visits of the same permanent plot vs the "
                       "change of the calibrated out-of-fold predictions. Leave-one-survey-year-out: each survey "
                       "year's plots predicted by the pooled model refitted on the other years only.")}
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 STAGE = Stage(
