@@ -3,9 +3,11 @@
 For every year, each pixel of a forest assessment unit (level 1 > 0) is
 predicted by the model of its forest type in that year's forest-type map (the
 nearest available map, earlier preferred); types without their own model use
-the pooled model.  Pixels the map calls non-forest inside forest units are
-mapped by the non-forest plots' model (``[model].nonforest_in_units =
-"model"``) or left nodata.  Nodata features and pixels outside the forest units
+the pooled model.  With ``[model].nonforest_in_units = "own"`` (default) the
+map is first brought up to date by the disturbance and reclamation layers
+(:mod:`._stand_state`: cleared -> non-forest, reclaimed -> pooled model) and
+non-forest pixels get the non-forest model chosen by the model stage;
+``"pooled"`` maps them with the pooled model, ``"nodata"`` leaves them empty.  Nodata features and pixels outside the forest units
 stay nodata.  Predictions are clipped at 0 t C/ha.
 
 The uncertainty layer (``agc_uncertainty_{year}.tif``: sd, lower and upper end
