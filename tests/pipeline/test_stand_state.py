@@ -31,6 +31,13 @@ def test_update_groups_rules_by_hand():
         np.testing.assert_array_equal(update_groups(g, year, m, NF, cleared, reclaimed), codes, err_msg=str(year))
 
 
+def test_update_groups_keeps_reclaimed_apart_from_uint8_codes():
+    # forest-type maps are uint8 (255 = nodata): the reclaimed code must not wrap around to 255
+    g = np.array([NF, 1, 255], dtype=np.uint8)
+    out = update_groups(g, 2016, 2005, NF, np.zeros(3, np.int16), np.array([2015, 0, 0], np.int16))
+    np.testing.assert_array_equal(out, [RECLAIMED, 1, 255])
+
+
 def test_update_groups_per_plot_years():
     # plots: the map year is the survey year (the sheet's type is current)
     g = np.array([NF, NF, 2.0])

@@ -38,11 +38,11 @@ CLEARING = ("excavation", "occupation")
 def _first_year(gdf, template, keep=None) -> np.ndarray:
     """Earliest ``year`` of the polygons over each pixel (0: none); ``keep``: boolean row filter."""
     if gdf is None or len(gdf) == 0:
-        return np.zeros(template.shape[-2:], dtype=np.int32)
+        return np.zeros(template.shape[-2:], dtype=np.int16)
     g = gdf if keep is None else gdf[np.asarray(keep, dtype=bool)]
     years = pd.to_numeric(g["year"], errors="coerce")
     g = g[years.notna()].assign(_y=years[years.notna()].astype(int)).sort_values("_y", ascending=False)
-    return rasterize(g, template, values=g["_y"].to_numpy(), fill=0, dtype="int32")  # earliest drawn last
+    return rasterize(g, template, values=g["_y"].to_numpy(), fill=0, dtype="int16")  # earliest drawn last (years fit int16)
 
 
 def _clearing_rows(gdf) -> np.ndarray:
@@ -70,12 +70,13 @@ def update_groups(groups: np.ndarray, year, map_year, nonforest: int, cleared: n
                   reclaimed: np.ndarray) -> np.ndarray:
     """Apply the rules of the module docstring; ``cleared`` / ``reclaimed``: first year per pixel or plot (0: none);
     ``year`` and ``map_year`` scalars or arrays of the same shape."""
-    g = np.asarray(groups).copy()
+    g = np.asarray(groups)
+    g = g.astype(np.int32) if g.dtype.kind in "iu" else g.astype(float)  # room for RECLAIMED (-1) next to uint8 codes
     year, map_year = np.asarray(year), np.asarray(map_year)
     is_recl = (reclaimed > 0) & (reclaimed <= year) & ((map_year < reclaimed) | (g == nonforest))
     is_cleared = (cleared > 0) & (cleared > map_year) & (cleared <= year)
     g = np.where(is_cleared, nonforest, g)
-    return np.where(is_recl, RECLAIMED, g).astype(g.dtype if g.dtype.kind in "iu" else float)
+    return np.where(is_recl, RECLAIMED, g).astype(g.dtype)
 
 
 def plot_groups(cfg: ProjectConfig, tab: pd.DataFrame, groups: np.ndarray, nonforest: int, crs) -> np.ndarray:
