@@ -7,8 +7,9 @@ memory (VmHWM), with the stage's headline OA. Speed is never asserted in tests.
 
     .venv/bin/python benchmarks/bench_classify_stage.py [--size small] [--years 2005,2024] [--chunks 256,512]
 
-The simulator writes no monthly series for 'large' (their size: about 55 GB for 20 years); 'medium'
-(1000 x 1000 px, about 2.3 GB of series for 20 years) is the largest scene it makes for this stage.
+Series of a long period are large (20 years of 'large', 5000 x 5000 px: about 55 GB); use a short period for
+the big scenes, e.g. ``--size large --years 2022,2024`` (36 monthly composites, 10.8 GB uncompressed). Measured
+so far: small and medium, 2022-2024, chunks 128 and 256 (benchmarks/README.md); large not yet run.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 def _child(toml: str, chunk: int) -> None:
     from minecarbon.config import load_config
-    from minecarbon.pipeline.core import run_pipeline
+    from minecarbon.pipeline import run_pipeline
 
     cfg = load_config(toml)
     cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"chunk_px": chunk})})

@@ -107,6 +107,15 @@ TREES = pd.DataFrame({
 })
 
 
+def _write_scan(path: Path, n: int = 3) -> None:
+    """A small LAS file of ``n`` points in a local frame (the header is what check reads)."""
+    import laspy
+
+    las = laspy.LasData(laspy.LasHeader(point_format=3, version="1.2"))
+    las.x, las.y, las.z = np.arange(n, dtype=float), np.arange(n, dtype=float), np.ones(n)
+    las.write(str(path))
+
+
 def build_project(root: Path) -> Path:
     """A tiny valid project; returns the project file."""
     inp = root / "inputs"
@@ -135,7 +144,7 @@ def build_project(root: Path) -> Path:
     PLOTS.to_csv(inp / "field" / "plots.csv", index=False)
     TREES.to_csv(inp / "field" / "trees.csv", index=False)
     (inp / "tls").mkdir(parents=True, exist_ok=True)
-    (inp / "tls" / "P1.laz").write_bytes(b"")  # never opened by the check
+    _write_scan(inp / "tls" / "P1.laz")  # check reads its header (inputs.TLS_SCAN)
     toml = root / "minecarbon.toml"
     toml.write_text(PROJECT_TOML, encoding="utf-8")
     return toml

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box
@@ -22,7 +23,7 @@ from minecarbon.errors import ConfigError, InputError, MinecarbonWarning, Proble
 from minecarbon.inputs import DISTURBANCE, INPUTS, PLANNED, PLOT_SHEET, RECLAMATION, TREE_SHEET
 from minecarbon.project.readers import read_plot_sheet
 from minecarbon.plots import validate_trees
-from test_check import CRS, PLOTS, PROJECT_TOML, TREES, build_project
+from test_check import BANDS, CRS, MINE, PLOTS, PROJECT_TOML, TREES, X0, Y1, build_project, image, write_tif
 
 
 def _key(p: Problem) -> tuple[str, str, str]:
@@ -204,3 +205,139 @@ def test_schema_errors_carry_their_location(tmp_path: Path) -> None:
         load_config(toml)
     assert [p.where for p in exc.value.problems] == ["[model].cv_folds"]
     assert exc.value.problems[0].file == str(toml)
+
+
+# ---------------------------------------------------------------------------
+# rasters and point clouds (inputs.rasters, inputs.pointclouds)
+# ---------------------------------------------------------------------------
+def _str_check(toml: Path, file: str, errors_only: bool = False) -> list[str]:
+    """The problems check reports for one file (all, or its errors), as text (file, where, message, fix)."""
+    return sorted(str(p) for p in check_project(toml) if p.file == file and (p.is_error or not errors_only))
+
+
+def _str_run(read) -> tuple[bool, list[str]]:
+    """(raised, problems): the errors the reader raises, or else the warnings it issues, as text."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MinecarbonWarning)
+        try:
+            read()
+        except InputError as exc:
+            return True, sorted(str(p) for p in exc.problems)
+    return False, sorted(str(w.message) for w in caught if issubclass(w.category, MinecarbonWarning))
+
+
+def _project_options(cfg) -> dict:
+    """The options check passes to the specs of this project: its CRS, monitoring area and image bands."""
+    from pyproj import CRS as PyCRS
+
+    from minecarbon.features import required_bands
+    from minecarbon.project.plans import stack_spec
+
+    crs = PyCRS.from_user_input(CRS)
+    return {"cfg": cfg, "target_crs": crs, "target_from": f"[project].crs ({cfg.project.crs})",
+            "area": box(*MINE).buffer(cfg.area.buffer_m), "area_crs": crs,
+            "need_bands": required_bands(stack_spec(cfg), cfg.images.sensor)}
+
+
+def _dem(scale: float = 1.0) -> np.ndarray:
+    return (np.linspace(900, 1200, 100 * 100, dtype="float32") * scale).reshape(100, 100)
+
+
+RASTER_CASES = {
+    "dem in a geographic CRS": ("inputs.dem", "inputs/dem.tif", None, lambda p: write_tif(
+        p, _dem(), crs="EPSG:4326", x0=111.0, y1=36.2, res=0.0003, nodata=-9999)),
+    "dem without CRS": ("inputs.dem", "inputs/dem.tif", None, lambda p: write_tif(p, _dem(), crs=None,
+                                                                                 nodata=-9999)),
+    "dem in feet times ten": ("inputs.dem", "inputs/dem.tif", None, lambda p: write_tif(p, _dem(10.0),
+                                                                                       nodata=-9999)),
+    "dem all nodata": ("inputs.dem", "inputs/dem.tif", None, lambda p: write_tif(
+        p, np.full((100, 100), -9999, "float32"), nodata=-9999)),
+    "dem not a raster": ("inputs.dem", "inputs/dem.tif", None, lambda p: p.write_bytes(b"not a GeoTIFF")),
+    "dem outside the area": ("inputs.dem", "inputs/dem.tif", None, lambda p: write_tif(
+        p, _dem(), x0=X0 + 50_000, nodata=-9999)),
+    "temperature in Kelvin": ("climate.temperature", "inputs/climate/tmean_2019.tif", 2019, lambda p: write_tif(
+        p, np.full((4, 4), 282.6, "float32"), res=960.0, x0=X0 - 500, y1=Y1 + 500, nodata=-9999)),
+    "precipitation in metres": ("climate.precipitation", "inputs/climate/prcp_2018.tif", 2018, lambda p: write_tif(
+        p, np.full((4, 4), 0.48, "float32"), res=960.0, x0=X0 - 500, y1=Y1 + 500, nodata=-9999)),
+    "forest type with unknown codes": ("inputs.forest_type", "inputs/forest_type_2018.tif", 2018, lambda p: write_tif(
+        p, np.full((100, 100), 7, "uint8"), nodata=255)),
+    "image without a nir band": ("images.path", "inputs/images/sr_2020.tif", 2020, lambda p: write_tif(
+        p, image(), nodata=0, names=("blue", "green", "red", "b4", "swir1", "swir2"))),
+    "image already scaled, with infinite pixels": ("images.path", "inputs/images/sr_2019.tif", 2019, lambda p: write_tif(
+        p, np.where(np.arange(100)[None, None, :] == 3, np.inf, image() / 50000.0).astype("float32"), nodata=0,
+        names=BANDS)),
+    "image in another projected CRS": ("images.path", "inputs/images/sr_2018.tif", 2018, lambda p: write_tif(
+        p, image(), crs="EPSG:32650", x0=X0 - 547_000, nodata=0, names=BANDS)),
+}
+
+
+@pytest.mark.parametrize("case", list(RASTER_CASES))
+def test_raster_bad_cases_same_in_check_and_run(tmp_path: Path, case: str) -> None:
+    from minecarbon.inputs import RASTERS
+
+    toml = build_project(tmp_path)
+    key, file, year, write = RASTER_CASES[case]
+    write(tmp_path / file)
+    cfg = load_config(toml)
+    raised, at_run = _str_run(lambda: RASTERS[key].read(tmp_path / file, file, year=year, **_project_options(cfg)))
+    in_check = _str_check(toml, file, errors_only=raised)  # an error raised carries the errors
+    assert in_check and in_check == at_run
+
+
+def _write_tile(path: Path, xy0: tuple[float, float], n: int = 50) -> None:
+    import laspy
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    las = laspy.LasData(laspy.LasHeader(point_format=3, version="1.2"))
+    las.header.scales = (0.01, 0.01, 0.01) if xy0[0] > 1000 else (1e-7, 1e-7, 0.01)
+    las.header.offsets = (xy0[0], xy0[1], 0.0)
+    rng = np.random.default_rng(0)
+    step = 100.0 if xy0[0] > 1000 else 0.001
+    las.x = xy0[0] + rng.uniform(0, step, n)
+    las.y = xy0[1] + rng.uniform(0, step, n)
+    las.z = rng.uniform(900, 930, n)
+    las.write(str(path))
+
+
+CLOUD_CASES = {
+    "als tile in degrees": ("lidar.als", "inputs/als/t1.laz", lambda p: _write_tile(p, (111.0, 36.1))),
+    "als tile without points": ("lidar.als", "inputs/als/t1.laz", lambda p: _write_tile(p, (500100.0, 4000100.0), 0)),
+    "als tile outside the area": ("lidar.als", "inputs/als/t1.laz", lambda p: _write_tile(p, (560000.0, 4000100.0))),
+    "als tile not a LAS file": ("lidar.als", "inputs/als/t1.laz", lambda p: (p.parent.mkdir(parents=True, exist_ok=True),
+                                                                             p.write_bytes(b"LASF broken"))),
+    "tls scan empty file": ("inputs.tls", "inputs/tls/P1.laz", lambda p: p.write_bytes(b"")),
+    "tls scan without points": ("inputs.tls", "inputs/tls/P1.laz", lambda p: _write_tile(p, (0.0, 0.0), 0)),
+}
+
+
+@pytest.mark.parametrize("case", list(CLOUD_CASES))
+def test_point_cloud_bad_cases_same_in_check_and_run(tmp_path: Path, case: str) -> None:
+    from minecarbon.inputs import POINT_CLOUDS
+
+    toml = build_project(tmp_path)
+    toml.write_text(PROJECT_TOML.replace("[model]", '[lidar]\nals = "inputs/als/*.laz"\n\n[model]'), encoding="utf-8")
+    key, file, write = CLOUD_CASES[case]
+    write(tmp_path / file)
+    cfg = load_config(toml)
+    opts = _project_options(cfg)
+    raised, at_run = _str_run(lambda: POINT_CLOUDS[key].read(tmp_path / file, file, target_crs=opts["target_crs"],
+                                                             area=opts["area"], area_crs=opts["area_crs"]))
+    in_check = _str_check(toml, file, errors_only=raised)
+    assert in_check and in_check == at_run
+
+
+def test_lidar_stage_reads_the_tape_tally_through_its_spec(tmp_path: Path) -> None:
+    """A tape tally whose DBH all lie below 1 cm: check names it, and the lidar stage's reader raises the same."""
+    from minecarbon.inputs import TALLY_SHEET
+
+    toml = build_project(tmp_path)
+    toml.write_text(PROJECT_TOML.replace('tls = "inputs/tls/*.laz"', 'tls = "inputs/tls/*.laz"\n'
+                                         'tally = "inputs/field/tally.csv"'), encoding="utf-8")
+    path = tmp_path / "inputs" / "field" / "tally.csv"
+    TREES.assign(dbh_cm=[0.1, 0.2, 0.15, 0.12, 0.3, 0.25]).to_csv(path, index=False)
+    raised, at_run = _str_run(lambda: TALLY_SHEET.read(path, "inputs/field/tally.csv"))
+    in_check = _str_check(toml, "inputs/field/tally.csv")
+    assert raised and len(at_run) == 1 and "every DBH is below 1 cm (median 0.175); the values look like metres" in at_run[0]
+    assert in_check == at_run

@@ -606,6 +606,9 @@ class ClassifyConfig(_Model):
     species_learner: Literal["rf", "lda_rf"] = Field(
         "lda_rf", description="Species level: balanced random forest ('rf') or the forest on the features plus "
         "their linear discriminants ('lda_rf'; docs/classify.md).")
+    terrain: bool = Field(
+        True, description="Add the terrain of [inputs].dem (elevation, slope, aspect sine and cosine) to the "
+        "species features: ancillary data, species distributions follow elevation and aspect (docs/classify.md).")
     folds: int = Field(5, ge=2, le=20, description="Cross-validation folds.")
     block_m: float = Field(1000.0, gt=0, description="Side of the square blocks of spatially blocked CV (m).")
     min_per_class: int = Field(5, ge=2, description="A class with fewer samples is an error (drop or add samples).")

@@ -363,3 +363,12 @@ def summary_by_forest_type(plot_table: pd.DataFrame, column: str = "forest_type"
     return pd.DataFrame(rows, columns=["forest_type", "forest_type_name", "n_plots", "agc_mean_t_ha",
                                        "agc_sd_t_ha", "agc_min_t_ha", "agc_max_t_ha",
                                        "agc_mc_sd_mean_t_ha"])
+
+
+def dominant_species(trees: pd.DataFrame) -> str | None:
+    """Species with the largest basal area (sum of DBH^2) in a tree table; None if empty."""
+    if trees is None or len(trees) == 0 or "species" not in trees.columns:
+        return None
+    d = pd.to_numeric(trees["dbh_cm"], errors="coerce").fillna(0.0)
+    ba = (d * d).groupby(trees["species"].astype(str)).sum()
+    return str(ba.idxmax()) if len(ba) else None

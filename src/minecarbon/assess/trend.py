@@ -59,6 +59,9 @@ from ._common import describe, finish, is_dask
 STATS = ("slope", "intercept", "z", "p", "tau", "s", "var_s", "n", "trend")
 """Names along the ``stat`` dimension of :func:`mann_kendall_sen`."""
 
+TREND_BANDS = ("slope", "intercept", "z", "p", "tau", "s", "n", "trend")
+"""The bands of a written trend raster (the stage's ``trend`` output and ``minecarbon tool trend``)."""
+
 TREND_CLASSES = {2: ("significant increase", "显著增加"), 1: ("slight increase", "轻微增加"),
                  0: ("stable", "稳定"), -1: ("slight decrease", "轻微减少"),
                  -2: ("significant decrease", "显著减少")}

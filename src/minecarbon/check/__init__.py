@@ -12,31 +12,17 @@ The check is read-only: it opens files for reading only, disables GDAL's
 Row numbers are reported as they appear in the file: the header is line 1,
 so the first data row is "line 2".
 
-What is checked, in order:
-
-1. settings: the rules between settings that ``load_config`` enforces for
-   ``run`` too (:func:`minecarbon.config.settings_problems`: CRS, years of
-   ``[assess]``, duplicate ``[forest_type_codes]``, covariate names), then
-   advice: buffer width, the tasseled-cap coefficient choice, learners and
-   grids that would be ignored or fail;
-2. every named file exists (``{year}`` patterns for every year);
-3. rasters (images, climate, DEM, forest-type maps, ``[features].canopy``):
-   readable, georeferenced, projected, in the project CRS, overlapping the
-   monitoring area, not all nodata, plausible units; per year image, every
-   band that ``[features]`` needs, found as the features stage finds it
-   (:func:`minecarbon.features.required_bands` and
-   :func:`~minecarbon.features.find_bands`); canopy band names unique;
-4. polygon layers (boundary, disturbance, planned, reclamation,
-   ``[assess].zones`` with ``zones_field``, ``[plots].plan_restoration``):
-   readable, CRS plausible, polygons, attributes, years, in the area;
-5. ``[assess].cumulative_covariates``: a raster for every year the
-   cumulative effect reads (pre-mining years and the cumulative period);
-6. plot sheet, tree tally, tape tally through their declarations in
-   :mod:`minecarbon.inputs` (the rules the stages read them with), then the
-   cross-file checks: plots inside the area, trees of known plots, species
-   against the allometry table; TLS scans;
-7. the plot sheet against ``[model]``: enough plots and enough spatial
-   cross-validation groups for the folds, forest-type codes.
+What is checked, in order: the settings (:mod:`minecarbon.project.advice`);
+every named file exists (:mod:`minecarbon.inputs.files`); then each input
+through its declaration in :mod:`minecarbon.inputs` -- rasters, polygon
+layers, tables, point clouds -- with the rules the stages read it with
+(``spec.read``), so ``check`` and ``run`` agree by construction.  What stays
+here is the loop and the genuinely cross-file checks: the CRS the project
+works in (chosen from the opened rasters), the monitoring area (from the
+boundary), canopy band names unique across files, the covariates of the
+cumulative effect, plots inside the area, trees of known plots, species
+against the allometry table, scans named after plots, ALS tiles over the
+area, the plot sheet against ``[model]`` and the scenes.
 """
 
 from __future__ import annotations
@@ -61,7 +47,7 @@ from .rasters import (
     _choose_target_crs,
     _open_rasters,
 )
-from .settings import _check_settings
+from .settings import _check_settings, _need_bands
 
 __all__ = ["Problem", "check_config", "check_project", "format_problems"]  # Problem: from minecarbon.errors
 
@@ -120,6 +106,7 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
         warnings.simplefilter("ignore")
         steps: list[tuple[str, str, Callable[[_Context], None]]] = [
             (ctx.project_file, "(project settings)", _check_settings),
+            (ctx.project_file, "[features]", _need_bands),
             (ctx.project_file, "(input files)", _check_files_exist),
             (ctx.project_file, "(rasters)", _open_rasters),
             (ctx.project_file, "[project].crs", _choose_target_crs),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import MinecarbonError
-from ..inputs._text import one_line as _one_line
 from ..inputs._text import values as _values
-from ._context import _Context, _pyproj, _crs_name, _transform_bounds
+from ._context import _Context
 
 
 def _check_tls(ctx: _Context) -> None:
@@ -24,6 +23,10 @@ def _check_tls(ctx: _Context) -> None:
                 "Correct the glob (relative to the project folder, e.g. 'tls/*.laz') or remove [inputs].tls "
                 "if there are no scans.", "warning")
         return
+    from ..inputs.pointclouds import TLS_SCAN
+
+    for f in files:
+        ctx.problems += TLS_SCAN.problems(f, ctx.show(f))
     if ctx.plot_ids is not None:
         unknown = [f for f in files if f.stem not in ctx.plot_ids]
         if unknown:
@@ -63,57 +66,16 @@ def _check_als(ctx: _Context) -> None:
         ctx.add(ctx.project_file, "[lidar].als", f"the pattern {cfg.lidar.als!r} matches no file",
                 "Correct the glob (relative to the project folder, e.g. 'inputs/als/*.laz') or remove [lidar].als.")
         return
-    import laspy
-
-    from ..lidar.lasfile import _crs_of
+    from ..inputs.pointclouds import ALS_TILE
 
     hit, placed = False, 0
     for f in files:
-        shown = ctx.show(f)
-        try:
-            with laspy.open(str(f)) as reader:
-                header = reader.header
-                n = int(header.point_count)
-                crs = _crs_of(header, f, "ALS tile")
-        except Exception as exc:  # noqa: BLE001 - laspy and lazrs raise many kinds
-            ctx.add(shown, "(file)", f"cannot be read as LAS/LAZ ({_one_line(str(exc))})",
-                    "Re-export the tile as LAS 1.2-1.4 or LAZ.")
-            continue
-        if n == 0:
-            ctx.add(shown, "(file)", "the tile holds no points", "Re-export the tile or remove it from the folder.")
-            continue
-        crs = crs if crs is not None else ctx.target_crs
-        if crs is None:
-            ctx.add(shown, "(header)", "no CRS in the header and none in the project",
-                    "Set [project].crs or write the CRS into the tile headers.")
-            continue
-        crs = _pyproj(crs)
-        if crs is not None and not crs.is_projected:
-            ctx.add(shown, "(header)", f"the CRS {_crs_name(crs)} is not projected (heights and cells need metres)",
-                    "Reproject the tiles to the project's projected CRS (e.g. with PDAL or lasinfo/las2las).")
-            continue
-        x0, y0, x1, y1 = float(header.mins[0]), float(header.mins[1]), float(header.maxs[0]), float(header.maxs[1])
-        if max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90:
-            ctx.add(shown, "(header)", f"the coordinates (x {x0:g} .. {x1:g}, y {y0:g} .. {y1:g}) look like "
-                    f"degrees (longitude, latitude), but the tile is taken as {_crs_name(crs)} in metres",
-                    "Reproject the tile to the project's projected CRS (e.g. 'pdal translate in.laz out.laz "
-                    "reprojection --filters.reprojection.in_srs=EPSG:4326 --filters.reprojection.out_srs="
-                    "EPSG:32649').")
-            continue
-        if ctx.area is not None and crs is not None:
-            from shapely.geometry import box
-
-            try:
-                b = _transform_bounds((x0, y0, x1, y1), crs, ctx.area_crs)
-                inside = box(*b).intersects(ctx.area)
-                hit |= inside
-                placed += 1
-            except Exception:  # noqa: BLE001 - bounds that cannot be transformed are not judged
-                inside = True
-            if not inside:
-                ctx.add(shown, "(header)", f"the tile (x {x0:.0f} .. {x1:.0f}, y {y0:.0f} .. {y1:.0f}, "
-                        f"{_crs_name(crs)}) lies outside the monitoring area; it is not used",
-                        "Remove it from the folder, or check its CRS.", "warning")
+        found, _, inside = ALS_TILE.header_problems(f, ctx.show(f), target_crs=ctx.target_crs, area=ctx.area,
+                                                    area_crs=ctx.area_crs)
+        ctx.problems += found
+        if inside is not None:
+            hit |= inside
+            placed += 1
     if placed and not hit:
         ctx.add(ctx.project_file, "[lidar].als", "no ALS tile overlaps the monitoring area",
                 "Check that these are the tiles of this mine and that their CRS is right.")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import warnings
 from pathlib import Path
 
 import click
 
+from ..config import PlotsConfig
+from ..tools.plots import run_allometry_tool
 from .main import handle_errors, main, tool
-from .options import json_option
+from .options import config_default, json_option
 
 log = logging.getLogger(__name__)
 
@@ -39,57 +40,6 @@ def _parse_carbon_fractions(values: tuple[str, ...]) -> dict[str, tuple[float, s
     return out
 
 
-def run_allometry_tool(trees_path: Path, out_path: Path, table_path: Path | None = None,
-                       plots_path: Path | None = None, carbon_fractions: dict | None = None,
-                       dbh_out_of_range: str = "warn", draws: int = 500, dbh_error_cm: float = 0.5,
-                       height_error_rel: float = 0.05, seed: int = 0) -> dict:
-    """Per-tree AGB/AGC of a tree table (and per-plot totals when a plot sheet is given); returns a summary.
-
-    Writes ``out_path`` (the tree table plus ``species_group, agb_kg,
-    carbon_fraction, agc_kg, equation_rows, equation``) and, with a plot
-    sheet (``plot_id, size_m``[, ``slope_deg, size_on_slope``]),
-    ``<out stem>_plots<suffix>`` with totals, densities and the Monte Carlo
-    interval.
-    """
-    from .. import plots
-    from ..allometry import AllometryTable
-    from ..errors import InputError, MinecarbonWarning
-    from ..io import read_table, write_table
-
-    trees_path, out_path = Path(trees_path), Path(out_path)
-    plots_out = out_path.with_name(out_path.stem + "_plots" + out_path.suffix)
-    ins = [trees_path] + ([Path(plots_path)] if plots_path else []) + ([Path(table_path)] if table_path else [])
-    for o in (out_path, plots_out) if plots_path else (out_path,):
-        if any(o.resolve() == i.resolve() for i in ins):
-            raise InputError(f"Output {o} is one of the input files; choose another output name "
-                             f"(inputs are never overwritten).")
-    table = (AllometryTable.from_csv(table_path, carbon_fractions=carbon_fractions) if table_path
-             else AllometryTable.default(carbon_fractions=carbon_fractions))
-    sheet = None
-    if plots_path:
-        sheet = read_table(plots_path, ("plot_id", "size_m"), what="plot sheet")
-        sheet["plot_id"] = sheet["plot_id"].astype(str).str.strip()
-    trees = plots.validate_trees(read_table(trees_path, plots.TREE_COLUMNS, what="tree table"), sheet,
-                                 str(trees_path))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", MinecarbonWarning)
-        trees = plots.tree_carbon(trees, table, dbh_out_of_range, source=str(trees_path))
-    messages = [str(w.message) for w in caught]
-    res = plots.plot_carbon(sheet, trees, table, dbh_error_cm, height_error_rel, draws, seed) \
-        if sheet is not None else None
-    write_table(trees, out_path)
-    summary = {"trees": len(trees), "table": table.name, "output": str(out_path),
-               "agb_kg": float(trees["agb_kg"].sum()), "agc_kg": float(trees["agc_kg"].sum()),
-               "species_groups": {str(g): int(n) for g, n in trees["species_group"].value_counts().items()},
-               "warnings": messages}
-    if res is not None:
-        write_table(res, plots_out)
-        summary["plots_output"] = str(plots_out)
-        summary["plots"] = res[["plot_id", "n_trees", "agc_t_ha", "agc_sd_t_ha", "agc_lo95_t_ha",
-                                "agc_hi95_t_ha"]].to_dict(orient="records")
-    return summary
-
-
 @tool.command("allometry")
 @click.argument("trees", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
@@ -99,12 +49,15 @@ def run_allometry_tool(trees_path: Path, out_path: Path, table_path: Path | None
               help="Plot sheet (plot_id, size_m[, slope_deg, size_on_slope]) for per-plot totals.")
 @click.option("--carbon-fraction", "carbon_fraction", multiple=True, metavar="GROUP=VALUE:SOURCE",
               help="Carbon fraction of a species group the table has none for (repeatable).")
-@click.option("--dbh-out-of-range", type=click.Choice(["warn", "error"]), default="warn", show_default=True)
-@click.option("--draws", type=click.IntRange(10, 100000), default=500, show_default=True,
+@click.option("--dbh-out-of-range", type=click.Choice(["warn", "error"]),
+              default=config_default(PlotsConfig, "dbh_out_of_range"), show_default=True)
+@click.option("--draws", type=click.IntRange(10, 100000), default=config_default(PlotsConfig, "mc_draws"), show_default=True,
               help="Monte Carlo draws (with --plots).")
-@click.option("--dbh-error-cm", type=click.FloatRange(0, 10), default=0.5, show_default=True)
-@click.option("--height-error-rel", type=click.FloatRange(0, 0.5), default=0.05, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dbh-error-cm", type=click.FloatRange(0, 10), default=config_default(PlotsConfig, "dbh_error_cm"),
+              show_default=True)
+@click.option("--height-error-rel", type=click.FloatRange(0, 0.5), default=config_default(PlotsConfig, "height_error_rel"),
+              show_default=True)
+@click.option("--seed", type=int, default=config_default(PlotsConfig, "mc_seed"), show_default=True)
 @json_option
 @handle_errors
 def allometry_command(trees: Path, out: Path, table: Path | None, plots_path: Path | None,

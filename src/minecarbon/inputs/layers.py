@@ -15,6 +15,8 @@ from ..units import DAMAGE_TYPE_ALIASES, DAMAGE_TYPES
 from ._text import is_int, numeric, values
 from .spec import Field, Report, VectorInput, fid_where
 
+_fid_where = fid_where
+
 
 def _damage_type(gdf: Any, rep: Report, opts: dict[str, Any]) -> None:
     raw = gdf["damage_type"]
@@ -72,3 +74,19 @@ RECLAMATION = VectorInput(
 attribute may be present and is not required."""
 
 LAYERS = {spec.key: spec for spec in (DISTURBANCE, PLANNED, RECLAMATION)}
+
+
+def zone_field_problems(rep: Report, gdf: Any, attrs: list[str], usable: bool, zones_field: str | None) -> None:
+    """``[assess].zones_field`` on the zone layer ``[assess].zones``: an attribute of it, filled in."""
+    if zones_field and zones_field not in attrs:
+        near = [c for c in attrs if c.lower() == zones_field.lower()]
+        rep.add(f"attribute {zones_field}", f"the zone layer has no attribute {zones_field!r} "
+                f"([assess].zones_field); attributes: {', '.join(attrs) or 'none'}",
+                f"Set [assess].zones_field = {near[0]!r}." if near else "Set [assess].zones_field to one of its "
+                "attributes, or remove it for one zone per polygon.")
+    elif zones_field and usable:
+        vals = gdf[zones_field]
+        blank = vals.isna() | (vals.astype(str).str.strip() == "")
+        if bool(blank.any()):
+            rep.add(_fid_where(gdf, blank, zones_field), f"{zones_field} is empty, so "
+                    f"these polygons belong to no named zone", f"Fill in {zones_field}.", "warning")

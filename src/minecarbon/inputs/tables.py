@@ -16,7 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from ._crs import crs_name as _crs_name
+from ._crs import same_crs as _same_crs
 
 from ._text import numeric, rows, values
 from .spec import Column, Report, Sheet, TableInput
@@ -116,6 +120,28 @@ def plot_xy(sheet: Sheet) -> tuple[pd.Series, pd.Series, pd.Series]:
     y, _, _ = numeric(sheet.df["y"])
     ok = x.notna() & y.notna()
     return x, y, ok & ~((x.abs() <= 180) & (y.abs() <= 90))
+
+
+def plots_outside(rep: Report, o: Any, df: pd.DataFrame, word: str, x: pd.Series, y: pd.Series,
+                   ok: pd.Series) -> None:
+    """Plot centres outside the monitoring area (a cross-file rule: ``o`` holds ``area``, ``area_crs``, ``buffer_m``
+    and ``target_crs``, the CRS the centres are read in)."""
+    import shapely
+
+    xs, ys = x[ok].to_numpy(float), y[ok].to_numpy(float)
+    plots_crs = o.target_crs or o.area_crs
+    if not _same_crs(plots_crs, o.area_crs):
+        from pyproj import Transformer
+
+        xs, ys = Transformer.from_crs(plots_crs, o.area_crs, always_xy=True).transform(xs, ys)
+    inside = shapely.contains_xy(o.area, np.asarray(xs), np.asarray(ys))
+    idx = df.index[ok][~inside]
+    if len(idx):
+        ids = list(df.loc[idx, "plot_id"]) if "plot_id" in df.columns else []
+        rep.add(rows(idx, word, "x, y"), f"plot(s) {values(ids, 8)} lie outside the monitoring "
+                f"area (boundary + {o.buffer_m:g} m buffer, coordinates read in "
+                f"{_crs_name(plots_crs)})", "Check the coordinates (swapped x/y, another CRS or a typo); "
+                "plots outside the area are not used.", "warning")
 
 
 def _forest_type(sheet: Sheet, rep: Report, opts: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..inputs import INPUTS, TableInput
+from ..inputs import INPUTS, PointCloudInput, TableInput, VectorInput
 from .stages import STAGES
 
 __all__ = ["BLOCKS", "input_reference", "stage_table", "update"]
@@ -34,9 +34,14 @@ def stage_table() -> str:
 
 
 def input_reference() -> str:
-    """Every declared input (:data:`minecarbon.inputs.INPUTS`): its columns or attributes."""
+    """Every declared input (:data:`minecarbon.inputs.INPUTS`): its columns or attributes (rasters, clouds: one row)."""
     rows = ["| input (key) | what | column / attribute | units | required | about |", "|---|---|---|---|---|---|"]
     for key, spec in INPUTS.items():
+        if not isinstance(spec, (TableInput, VectorInput)):
+            kind = "LAS/LAZ" if isinstance(spec, PointCloudInput) else "raster per year" if spec.yearly else "raster"
+            rows.append(f"| `[{key.split('.')[0]}].{key.split('.')[1]}` | {_cell(spec.what)} | ({kind}) | "
+                        f"{_cell(getattr(spec, 'units', '') or '-')} | - | {_cell(spec.about)} |")
+            continue
         items = spec.columns if isinstance(spec, TableInput) else spec.fields
         for item in items:
             units = getattr(item, "units", "") or "-"

@@ -7,6 +7,7 @@ Each takes the :class:`~minecarbon.config.ProjectConfig` and returns data
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +15,15 @@ import pandas as pd
 
 from ..allometry import AllometryTable
 from ..config import ProjectConfig
-from ..errors import InputError
+from ..errors import InputError, Problem
 from ..inputs import PLOT_LAYOUT, PLOT_SHEET
+from ..inputs._text import one_line
+from ..inputs.spec import Report
 from ..io import read_table
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCAN_POSITION_COLUMNS", "distinct_plots", "load_allometry", "read_plot_sheet", "read_scan_positions",
+__all__ = ["SCAN_POSITION_COLUMNS", "checked_allometry", "distinct_plots", "load_allometry", "read_plot_sheet", "read_scan_positions",
            "scan_paths"]
 
 
@@ -30,6 +33,44 @@ def load_allometry(cfg: ProjectConfig) -> AllometryTable:
     if cfg.plots.allometry:
         return AllometryTable.from_csv(cfg.path(cfg.plots.allometry), carbon_fractions=overrides)
     return AllometryTable.default(carbon_fractions=overrides)
+
+
+def checked_allometry(cfg: ProjectConfig, show: Callable[[Path | None], str], pf: str
+                      ) -> tuple[AllometryTable | None, list[Problem]]:
+    """The allometry table as :func:`load_allometry` builds it, with the problems of the table and of
+    ``[plots.carbon_fractions]`` (a group the table lacks, another name of a group) instead of raising."""
+    from ..errors import UnknownSpeciesError
+    from ..inputs.species import species_fix
+
+    rep = Report(pf)
+    src = cfg.plots.allometry
+    path = cfg.path(src) if src else None
+    if path is not None and not path.is_file():
+        return None, rep.problems  # reported by check's file rule
+    try:
+        base = AllometryTable.from_csv(path) if path is not None else AllometryTable.default()
+    except Exception as exc:  # noqa: BLE001
+        rep.problems.append(Problem(show(path) if path else pf, "(file)" if path else "[plots].allometry",
+                                    f"the allometry table cannot be used: {one_line(str(exc))}",
+                                    "Fix the table (format in docs/design.md, 'Allometry table format')."))
+        return None, rep.problems
+    overrides: dict[str, tuple[float, str]] = {}
+    for group, cf in cfg.plots.carbon_fractions.items():
+        where = f"[plots.carbon_fractions.{group}]"
+        if group in base.groups:
+            overrides[group] = (cf.value, cf.source)
+            continue
+        try:
+            real = base.resolve(group)
+        except UnknownSpeciesError as exc:
+            rep.add(where, f"{group!r} is not a species group of the allometry table ({base.name})",
+                    species_fix(str(exc), group, base.name) or "Use a species_group name of the table.")
+            continue
+        rep.add(where, f"{group!r} is another name of the species group {real!r}; carbon fractions are "
+                f"keyed by the group name, so this value would be ignored",
+                f"Rename the table to [plots.carbon_fractions.{real}].")
+    return (AllometryTable(base.frame, name=base.name, carbon_fractions=overrides) if overrides else base,
+            rep.problems)
 
 
 def read_plot_sheet(cfg: ProjectConfig, path: Path | None = None, check_years: bool = True) -> pd.DataFrame:

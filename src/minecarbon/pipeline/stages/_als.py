@@ -43,6 +43,7 @@ from threadpoolctl import threadpool_limits
 
 from ...config import ProjectConfig
 from ...errors import CRSError, InputError, MissingInputError
+from ...inputs.pointclouds import ALS_TILE
 from ...io import write_raster, write_table, write_vector
 from ...lidar import (
     PointCloud,
@@ -205,6 +206,8 @@ def run_als(ctx: Context, sheet: pd.DataFrame | None) -> None:
     check_memory(paths)
     tmpl, _, area = project_grid(cfg)
     crs = tmpl.rio.crs
+    for p in paths:  # the rules check applies to each tile's header (inputs.ALS_TILE)
+        ALS_TILE.read(p, target_crs=crs)
     with tiles.tile_folder(cfg.workspace) as folder:
         store = tiles.TileStore(paths, folder)
         tiles.index_tiles(store, crs, _to_crs, ctx.progress)

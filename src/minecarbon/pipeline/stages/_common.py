@@ -11,6 +11,7 @@ import xarray as xr
 from ...config import ProjectConfig
 from ...errors import InputError
 from ...grid import align, grid_from_reference, monitoring_area
+from ...inputs.rasters import FOREST_TYPE
 from ...io import open_raster, read_vector
 from ...io.crs import same_crs, to_pyproj
 from ...io.raster import check_overlap
@@ -86,8 +87,11 @@ def forest_type_year(cfg: ProjectConfig, year: int) -> int:
 
 def read_forest_type(cfg: ProjectConfig, year: int, template: xr.DataArray) -> np.ndarray:
     y = forest_type_year(cfg, year)
-    ft = open_raster(cfg.year_path(forest_type_pattern(cfg), y), what=f"forest-type map {y}", chunks=None,
-                     masked=False)
+    path = cfg.year_path(forest_type_pattern(cfg), y)
+    if cfg.inputs.forest_type:  # an input: read with its declared rules (inputs.FOREST_TYPE), as check
+        ft = FOREST_TYPE.read(path, year=y, cfg=cfg, chunks=None, masked=False)
+    else:
+        ft = open_raster(path, what=f"forest-type map {y}", chunks=None, masked=False)
     return np.asarray(align(ft.isel(band=0), template, categorical=True).values)
 
 

@@ -19,10 +19,11 @@ import xarray as xr
 
 from ... import assess, units
 from ...assess.cumulative import EFFECT_CLASSES, LAYERS
-from ...assess.trend import TREND_CLASSES
+from ...assess.trend import TREND_BANDS, TREND_CLASSES
 from ...errors import InputError
 from ...grid import align, pixel_area_m2
 from ...inputs import DISTURBANCE
+from ...inputs.rasters import COVARIATE, PRECIPITATION, TEMPERATURE
 from ...io import open_raster, read_vector, write_raster, write_table, write_vector
 from ...io.atomic import atomic_write_text
 from ...progress import track
@@ -32,7 +33,6 @@ from ._common import L1_NODATA, classify_upstream, read_forest_type
 
 log = logging.getLogger(__name__)
 
-TREND_BANDS = ("slope", "intercept", "z", "p", "tau", "s", "n", "trend")
 GI_LAYERS = ("agc", "change", "effect")
 FOREST_L1 = (1, 2, 3, 4, 5)
 TRAIN_L1 = (1, 2, 3)
@@ -74,11 +74,14 @@ def _climate(ctx: Context, years: list[int], tmpl: xr.DataArray) -> dict[str, xr
     cfg = ctx.cfg
     patterns = {"temperature_c": cfg.climate.temperature, "precipitation_mm": cfg.climate.precipitation}
     patterns.update(cfg.assess.cumulative_covariates)
+    specs = {"temperature_c": (TEMPERATURE, ""), "precipitation_mm": (PRECIPITATION, "")}
     out = {}
     for name, pat in patterns.items():
         layers = []
+        spec, label = ((COVARIATE, name) if name in cfg.assess.cumulative_covariates  # the declared rules
+                       else specs[name])  # (inputs.rasters), as check
         for y in years:
-            src = open_raster(cfg.year_path(pat, y), what=f"{name} {y}", chunks=None).isel(band=0, drop=True)
+            src = spec.read(cfg.year_path(pat, y), year=y, label=label, cfg=cfg, chunks=None).isel(band=0, drop=True)
             lay = align(src, tmpl)
             if bool(np.isnan(lay.values).any()):  # edges beyond the coarse grid's pixel centres
                 near = align(src, tmpl, categorical=True)

@@ -9,7 +9,8 @@ largest basal area in the tree table; a plot without trees is a non-forest sampl
 of ``[classify].samples`` (``year``, ``label``: a species of ``[classify].species_codes`` by code, Chinese or
 Latin name, or ``nonforest``). Each sample takes the features of its own year
 (:func:`minecarbon.classify.scene.scene_features` from the monthly composites ``[classify].series`` and the
-yearly composite). The hierarchy (forest -> leaf habit -> species; :mod:`minecarbon.classify.hierarchy`) is
+yearly composite; with ``[classify].terrain`` the species features also hold the elevation, slope and aspect of
+``[inputs].dem``). The hierarchy (forest -> leaf habit -> species; :mod:`minecarbon.classify.hierarchy`) is
 cross-validated with spatial blocks (headline) and random folds (beside it), fitted on all samples, and maps
 every year from that year's images: the forest extent of a year comes from that year's composites.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -36,10 +38,12 @@ from ...classify.scene import scene_features
 from ...config import ProjectConfig
 from ...errors import InputError
 from ...features import surface_reflectance
-from ...grid import pixel_area_m2
+from ...grid import align_to, pad_template, pixel_area_m2
 from ...io import open_raster, read_table, read_vector, write_raster, write_table
 from ...io.atomic import atomic_write_text
+from ...io.raster import check_overlap
 from ...model.cv import spatial_groups
+from ...plots import dominant_species
 from ...progress import track
 from ..core import Context, Output, Stage
 from ._common import project_grid
@@ -106,7 +110,6 @@ def _rowcol(tmpl: xr.DataArray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
 def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
     """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col."""
     from ...project.readers import read_plot_sheet
-    from .lidar import dominant_species
 
     years = set(cfg.project.years)
     frames = []
@@ -191,8 +194,6 @@ def forest_type_of_species(cfg: ProjectConfig, tab: pd.DataFrame, samples: pd.Da
 # features of a year
 # ---------------------------------------------------------------------------
 def _reflectance(cfg: ProjectConfig, path, what: str, tmpl: xr.DataArray) -> xr.DataArray:
-    from .features import align_to
-
     img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
     refl = surface_reflectance(img, list(BANDS), sensor=cfg.images.sensor, band_map=cfg.images.bands,
                                scale=cfg.images.scale, offset=cfg.images.offset, nodata=cfg.images.nodata,
@@ -201,8 +202,37 @@ def _reflectance(cfg: ProjectConfig, path, what: str, tmpl: xr.DataArray) -> xr.
     return xr.concat(bands, dim="band", coords="minimal", compat="override").assign_coords(band=list(BANDS))
 
 
-def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray):
-    """:class:`~minecarbon.classify.scene.SceneFeatures` of one year from its monthly and yearly composites."""
+TERRAIN = ("elevation", "slope", "aspect_sin", "aspect_cos")
+"""Terrain variables appended to the species features when ``[classify].terrain`` (from ``[inputs].dem``)."""
+
+
+def terrain_features(cfg: ProjectConfig, tmpl: xr.DataArray) -> xr.DataArray | None:
+    """(band, y, x) terrain variables of :data:`TERRAIN` on the project grid, or None without ``[classify].terrain``.
+
+    The DEM is put on the grid widened by one pixel (:func:`~minecarbon.grid.align_to`), slope and aspect come from
+    its 3 x 3 neighbourhoods (:func:`~minecarbon.features.terrain.terrain_variables`; pixels at the grid's edge see
+    the DEM beyond it where it extends there, else copies of the edge), then the halo is cropped off.
+    """
+    if not cfg.classify.terrain:
+        return None
+    from ...features.terrain import terrain_variables
+
+    path = cfg.path(cfg.inputs.dem)
+    dem = open_raster(path, what="DEM", chunks=cfg.run.chunk_px, masked=True)
+    if dem.sizes["band"] != 1:
+        raise InputError(f"DEM {path} has {dem.sizes['band']} bands; it must have one band of elevations (m). "
+                         f"Point [inputs].dem at a single-band raster, or set [classify].terrain = false.")
+    check_overlap(dem, tuple(tmpl.rio.bounds()), "DEM")
+    dem = align_to(dem.isel(band=0, drop=True).astype("float32"), pad_template(tmpl, 1))
+    out = terrain_variables(dem, list(TERRAIN)).astype(np.float32).isel(y=slice(1, -1), x=slice(1, -1))
+    return out.assign_coords(band=[f"terrain_{v}" for v in TERRAIN], x=tmpl.x.values, y=tmpl.y.values)
+
+
+def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray, terrain: xr.DataArray | None = None):
+    """:class:`~minecarbon.classify.scene.SceneFeatures` of one year from its monthly and yearly composites.
+
+    ``terrain`` (:func:`terrain_features`), when given, is appended to the species features.
+    """
     months = []
     missing = [str(series_path(cfg, year, m)) for m in range(1, 13) if not series_path(cfg, year, m).is_file()]
     if missing:
@@ -215,8 +245,13 @@ def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray):
     monthly = xr.concat(months, dim="time").assign_coords(time=times)
     yearly = _reflectance(cfg, cfg.year_path(cfg.images.path, year), f"image {year}", tmpl)
     c = cfg.classify
-    return scene_features(monthly, yearly, leaf_off_month=c.leaf_off_month, leaf_on_month=c.leaf_on_month,
-                          min_clear=c.min_clear)
+    f = scene_features(monthly, yearly, leaf_off_month=c.leaf_off_month, leaf_on_month=c.leaf_on_month,
+                       min_clear=c.min_clear)
+    if terrain is not None:
+        species = xr.concat([f.species, terrain.drop_vars("spatial_ref", errors="ignore")], dim="band",
+                            coords="minimal", compat="override", join="override")
+        f = replace(f, species=species)
+    return f
 
 
 def _at(da: xr.DataArray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -229,10 +264,11 @@ def sample_features(cfg: ProjectConfig, samples: pd.DataFrame, tmpl: xr.DataArra
     n = len(samples)
     keys = ("fX", "rvi", "off", "on", "sX")
     out: dict[str, np.ndarray | None] = dict.fromkeys(keys)
+    terrain = terrain_features(cfg, tmpl)
     for year, idx in samples.groupby("year").groups.items():
         if ctx is not None:
             ctx.progress(f"classify: sample features {year}")
-        f = year_features(cfg, int(year), tmpl)
+        f = year_features(cfg, int(year), tmpl, terrain)
         pos = samples.index.get_indexer(idx)
         r, c = samples["row"].to_numpy()[pos], samples["col"].to_numpy()[pos]
         vals = dict(zip(keys, (_at(f.forest, r, c), _at(f.rvi_off, r, c), _at(f.leaf_off, r, c),
@@ -349,9 +385,10 @@ def _run_classify(ctx: Context) -> None:
     pred_f = blocked["predictions"]["forest"]
     pred_s = blocked["predictions"]["species_chained"]
     ref_f = np.where(forest, "forest", NONFOREST)
+    terrain = terrain_features(cfg, tmpl)
     for year in track(cfg.project.years, "classified maps", unit="years"):
         ctx.progress(f"classify: maps {year}")
-        f = year_features(cfg, year, tmpl)
+        f = year_features(cfg, year, tmpl, terrain)
         ds = map_hierarchy(h, f.forest, f.rvi_off, f.leaf_off, f.species)
         ds["n_clear"] = f.n_clear
         ds = ds.compute()
@@ -401,6 +438,7 @@ def _run_classify(ctx: Context) -> None:
     info = {"status": "classified", "samples": int(len(samples)), "samples_flagged": n_flagged,
             "samples_by_source": samples["source"].value_counts().to_dict(),
             "classes": list(classes), "evergreen": sorted(evergreen), "species_learner": c.species_learner,
+            "terrain_features": bool(c.terrain),
             "species_codes": {s: int(v) for s, v in zip(classes, sp_code)},
             "forest_type_of_species": ft_of, "leaf_habit_rule": h.rule.to_dict(),
             "blocked_groups": int(len(np.unique(groups))),
@@ -418,7 +456,7 @@ STAGE = Stage(
           "hierarchical classification, random forests on monthly vegetation-index series), with their accuracy",
     func=_run_classify,
     active=enabled,
-    inputs=("images.path", "area.boundary", "classify.series", "classify.samples", "classify.species_codes",
+    inputs=("images.path", "inputs.dem", "area.boundary", "classify.series", "classify.samples", "classify.species_codes",
             "inputs.plots", "inputs.trees"),
     settings=("classify", "images", "area", "features", "forest_type_codes", "inputs", "run"),
     outputs=(

@@ -22,13 +22,13 @@ import logging
 import numpy as np
 import pandas as pd
 import xarray as xr
-from affine import Affine
 from rasterio.enums import Resampling
 
 from ... import features
 from ...errors import InputError
 from ...features import normalize
-from ...grid import rasterize
+from ...grid import align_to, pad_template, rasterize  # noqa: F401  (their home is minecarbon.grid)
+from ...inputs.rasters import DEM, IMAGE
 from ...io import open_raster, read_vector, write_table
 from ...io.stack import _write_chunks, write_stack  # noqa: F401  (write_stack: also this module's name)
 from ...io.raster import check_overlap
@@ -38,50 +38,6 @@ from ..core import Context, Output, Stage
 from ._common import classify_upstream, forest_type_pattern, is_forest, project_grid, read_forest_type
 
 log = logging.getLogger(__name__)
-
-
-def pad_template(tmpl: xr.DataArray, margin: int) -> xr.DataArray:
-    """The template grid widened by ``margin`` pixels on every side."""
-    if margin <= 0:
-        return tmpl
-    t: Affine = tmpl.rio.transform()
-    h, w = tmpl.shape[-2:]
-    transform = t * Affine.translation(-margin, -margin)
-    xs = transform.c + (np.arange(w + 2 * margin) + 0.5) * transform.a
-    ys = transform.f + (np.arange(h + 2 * margin) + 0.5) * transform.e
-    out = xr.DataArray(np.zeros((h + 2 * margin, w + 2 * margin), np.float32), dims=("y", "x"),
-                       coords={"y": ys, "x": xs})
-    return out.rio.write_crs(tmpl.rio.crs).rio.write_transform(transform)
-
-
-def align_to(da: xr.DataArray, template: xr.DataArray, resampling: Resampling = Resampling.bilinear) -> xr.DataArray:
-    """Put a (y, x) raster on ``template``'s grid.
-
-    On the same CRS and pixel lattice: crop by index and pad with NaN where the
-    raster does not reach (lazy for dask).  Otherwise: reproject with
-    ``resampling`` (rioxarray).
-    """
-    t_src: Affine = da.rio.transform()
-    t_dst: Affine = template.rio.transform()
-    h, w = template.shape[-2:]
-    same_crs = da.rio.crs is not None and da.rio.crs == template.rio.crs
-    if same_crs and np.isclose(t_src.a, t_dst.a) and np.isclose(t_src.e, t_dst.e) and t_src.b == 0 and t_src.d == 0:
-        col0 = (t_dst.c - t_src.c) / t_src.a
-        row0 = (t_dst.f - t_src.f) / t_src.e
-        if np.isclose(col0, round(col0), atol=1e-6) and np.isclose(row0, round(row0), atol=1e-6):
-            c0, r0 = round(col0), round(row0)
-            ny, nx = da.sizes["y"], da.sizes["x"]
-            ys = slice(min(max(r0, 0), ny), min(max(r0 + h, 0), ny))
-            xs = slice(min(max(c0, 0), nx), min(max(c0 + w, 0), nx))
-            sub = da.isel(y=ys, x=xs)
-            top, left = max(0, -r0), max(0, -c0)
-            bottom, right = h - top - sub.sizes["y"], w - left - sub.sizes["x"]
-            if top or left or bottom or right:
-                sub = sub.astype("float32").pad(y=(top, bottom), x=(left, right), constant_values=np.nan)
-            out = sub.assign_coords(x=template.x.values, y=template.y.values)
-            return out.rio.write_transform(t_dst).rio.write_crs(template.rio.crs)
-    out = da.rio.reproject_match(template, resampling=resampling)
-    return out.assign_coords(x=template.x.values, y=template.y.values)
 
 
 def _crop(stack: xr.DataArray, tmpl: xr.DataArray, margin: int) -> xr.DataArray:
@@ -178,7 +134,7 @@ def _run_features(ctx: Context) -> None:
     dem = None
     if spec.terrain:
         dem_path = cfg.path(cfg.inputs.dem)
-        dem_da = open_raster(dem_path, what="DEM", chunks=cfg.run.chunk_px)
+        dem_da = DEM.read(dem_path, cfg=cfg, chunks=cfg.run.chunk_px)
         if dem_da.sizes["band"] != 1:
             raise InputError(f"DEM {dem_path} has {dem_da.sizes['band']} bands; it must have one band of "
                              f"elevations (m). Point [inputs].dem at a single-band raster.")
@@ -192,7 +148,7 @@ def _run_features(ctx: Context) -> None:
     def reflectance(year: int) -> dict[str, xr.DataArray]:
         what = f"image {year}"
         path = cfg.year_path(cfg.images.path, year)
-        img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
+        img = IMAGE.read(path, year=year, cfg=cfg, need_bands=need, chunks=cfg.run.chunk_px, masked=True)
         check_overlap(img, bounds, what)
         refl = features.surface_reflectance(img, list(need), sensor=sensor, band_map=cfg.images.bands,
                                             scale=cfg.images.scale, offset=cfg.images.offset,

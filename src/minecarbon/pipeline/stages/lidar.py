@@ -43,7 +43,9 @@ from threadpoolctl import threadpool_limits
 from ... import plots
 from ...config import ProjectConfig
 from ...errors import InputError, MinecarbonWarning
-from ...io import read_table, write_table, write_vector
+from ...inputs import TALLY_SHEET, TREE_SHEET
+from ...inputs.pointclouds import TLS_SCAN
+from ...io import write_table, write_vector
 from ...io.atomic import atomic_path
 from ...lidar import georeference, process_tls_plot, read_cloud
 from ...lidar.validate import match_trees, paired_table, scatter_figure, validation_stats
@@ -74,15 +76,6 @@ def tls_workers(paths: list[Path], available: int | None = None) -> int:
 log = logging.getLogger(__name__)
 
 TALLY_POSITION_COLUMNS = ("x_local_m", "y_local_m")
-
-
-def dominant_species(trees: pd.DataFrame) -> str | None:
-    """Species with the largest basal area (sum of DBH^2) in a tree table; None if empty."""
-    if trees is None or len(trees) == 0 or "species" not in trees.columns:
-        return None
-    d = pd.to_numeric(trees["dbh_cm"], errors="coerce").fillna(0.0)
-    ba = (d * d).groupby(trees["species"].astype(str)).sum()
-    return str(ba.idxmax()) if len(ba) else None
 
 
 def assign_species(scanned: pd.DataFrame, tally: pd.DataFrame | None, pairs: pd.DataFrame | None,
@@ -133,14 +126,10 @@ def _run_lidar(ctx: Context) -> None:
         tally = None
         if cfg.inputs.tally:
             tpath = cfg.path(cfg.inputs.tally)
-            tally = read_table(tpath, plots.TREE_COLUMNS, what="tape tally")
-            tally["plot_id"] = tally["plot_id"].astype(str)
-            for c in ("dbh_cm", "height_m"):
-                tally[c] = pd.to_numeric(tally[c], errors="coerce")
+            tally = TALLY_SHEET.read(tpath)  # the tape tally's declared rules (inputs.TALLY_SHEET), as check
         ttable = None
         if cfg.inputs.trees and cfg.path(cfg.inputs.trees).is_file():
-            ttable = read_table(cfg.path(cfg.inputs.trees), plots.TREE_COLUMNS, what="tree table")
-            ttable["plot_id"] = ttable["plot_id"].astype(str)
+            ttable = TREE_SHEET.read(cfg.path(cfg.inputs.trees), plot_ids=set(sheet["plot_id"]))
         positions = read_scan_positions(cfg, list(scans))
         params = tls_params(cfg)
         items = list(scans.items())
@@ -148,6 +137,7 @@ def _run_lidar(ctx: Context) -> None:
             if not (sheet["plot_id"] == plot_id).any():
                 raise InputError(f"TLS scan {path} is named after plot {plot_id!r}, which is not in the plot sheet "
                                  f"{cfg.path(cfg.inputs.plots)}. Name each scan <plot_id>.laz or add the plot.")
+            TLS_SCAN.read(path)  # the scan's header rules (inputs.TLS_SCAN), as check
 
         def scan(i: int):
             """Trees and summary of one scan (the per-point arrays are dropped here: only these are kept)."""
@@ -201,9 +191,9 @@ def _run_lidar(ctx: Context) -> None:
                     pt = paired_table(ptally, trees, pairs)
                     pt.insert(0, "plot_id", plot_id)
                     pair_rows.append(pt)
-                fallback = dominant_species(ptally) if ptally is not None else None
+                fallback = plots.dominant_species(ptally) if ptally is not None else None
                 if fallback is None and ttable is not None:
-                    fallback = dominant_species(ttable[ttable["plot_id"] == plot_id])
+                    fallback = plots.dominant_species(ttable[ttable["plot_id"] == plot_id])
                 if fallback is None and "dominant_species" in row.columns:
                     sp = str(row["dominant_species"].iloc[0]).strip() if pd.notna(row["dominant_species"].iloc[0]) else ""
                     fallback = sp or None
