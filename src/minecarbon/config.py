@@ -404,9 +404,11 @@ class ModelConfig(_Model):
         1.0, ge=0, description="A forest type gets its own model only if its cross-validated MSE beats the best "
         "pooled model's by more than this many standard errors of the paired difference (one-SE rule); 0: the "
         "lowest CV RMSE wins outright.")
-    nonforest_in_units: Literal["pooled", "nodata"] = Field(
-        "pooled", description="Pixels of a forest assessment unit that the year's forest-type map calls non-forest "
-        "(cleared, or young reclaimed stands not yet classed as forest): 'pooled' maps them with the pooled model "
+    nonforest_in_units: Literal["own", "pooled", "nodata"] = Field(
+        "own", description="Pixels of a forest assessment unit that the year's forest-type map calls non-forest "
+        "(cleared, or young reclaimed stands not yet classed as forest): 'own' lets non-forest have a model of its "
+        "own (chosen like a forest type's), with the map brought up to date by the disturbance and reclamation "
+        "layers (cleared -> non-forest; reclaimed -> the pooled model); 'pooled' maps them with the pooled model "
         "(trained on all plots, non-forest plots included), 'nodata' leaves them empty.")
     uncertainty: Literal["cv_residual", "none"] = Field(
         "cv_residual", description="Per-pixel uncertainty: a model of the cross-validated residuals, or none.")

@@ -63,20 +63,21 @@ def test_yearly_maps_add_up_to_the_true_change(small):
         return ((maps[y1] - maps[y0])[mask].sum() * px_ha, (truth[y1] - truth[y0])[mask].sum() * px_ha,
                 truth[y0][mask].sum() * px_ha)
 
-    # every year's stock within +-6 % of the truth (issue target +-5 %: 2020 reads +5.0 %) and pixel R2 >= 0.72
+    # every year's stock within +-5 % of the truth (issue target; met) and pixel R2 >= 0.72
     for y in years:
         ok = np.isfinite(maps[y]) & np.isfinite(truth[y])
         e, t = maps[y][ok], truth[y][ok]
-        assert abs(e.sum() / t.sum() - 1) < 0.06, (y, e.sum() / t.sum())
+        assert abs(e.sum() / t.sum() - 1) < 0.05, (y, e.sum() / t.sum())
         assert 1 - ((e - t) ** 2).sum() / ((t - t.mean()) ** 2).sum() >= 0.72, y
     # all forest units: the right sign, within 30 % (issue target 15 %: seed 0 reads +23 %)
     dm, dt, _ = change(forest)
     assert np.sign(dm) == np.sign(dt) and abs(dm / dt - 1) < 0.30, (dm, dt)
-    # level-1 units whose true change exceeds 5 % of their base stock: right sign, within 30 %
+    # level-1 units whose true change exceeds 5 % of their base stock: right sign, within 15 % (issue target; met
+    # on seed 0, reclaimed forest included since non-forest has a model of its own)
     for u in FOREST_L1:
         dm, dt, base = change(both & (l1 == u))
         if abs(dt) > 0.05 * base:
-            assert np.sign(dm) == np.sign(dt) and abs(dm / dt - 1) < 0.30, (u, dm, dt)
+            assert np.sign(dm) == np.sign(dt) and abs(dm / dt - 1) < 0.15, (u, dm, dt)
     # mean growth of persistent forest within +-20 % of the truth (met)
     p = both & (l1 == 1)
     g_map = (maps[y1] - maps[y0])[p].mean() / (y1 - y0)

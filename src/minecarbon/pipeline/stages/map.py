@@ -3,9 +3,11 @@
 For every year, each pixel of a forest assessment unit (level 1 > 0) is
 predicted by the model of its forest type in that year's forest-type map (the
 nearest available map, earlier preferred); types without their own model use
-the pooled model.  Pixels the map calls non-forest inside forest units are
-mapped by the non-forest plots' model (``[model].nonforest_in_units =
-"model"``) or left nodata.  Nodata features and pixels outside the forest units
+the pooled model.  With ``[model].nonforest_in_units = "own"`` (default) the
+map is first brought up to date by the disturbance and reclamation layers
+(:mod:`._stand_state`: cleared -> non-forest, reclaimed -> pooled model) and
+non-forest pixels get the non-forest model chosen by the model stage;
+``"pooled"`` maps them with the pooled model, ``"nodata"`` leaves them empty.  Nodata features and pixels outside the forest units
 stay nodata.  Predictions are clipped at 0 t C/ha.
 
 The uncertainty layer (``agc_uncertainty_{year}.tif``: sd, lower and upper end
@@ -32,7 +34,8 @@ from ...io import open_raster, read_table, write_raster, write_table
 from ...model.calibration import InverseCalibration, year_factor
 from ...progress import track
 from ..core import Context, Output, Stage, read_manifest
-from ._common import L1_NODATA, group_nonforest, group_upstream, read_groups
+from ._common import L1_NODATA, forest_type_year, group_nonforest, group_upstream, read_groups
+from ._stand_state import StandState
 from .model import type_names
 
 log = logging.getLogger(__name__)
@@ -86,13 +89,16 @@ def _run_map(ctx: Context) -> None:
     window = mc.temporal_filter_years if len(cfg.project.years) >= 3 else 0
     raw_dir = ctx.out("agc", year=cfg.project.years[0]).parent / "_unfiltered"
     l1v = np.asarray(l1.values) if truth_dir is not None else None
+    state = StandState(cfg, tmpl) if mc.nonforest_in_units == "own" else None
     for year in track(cfg.project.years, "AGC maps", unit="years"):
         ctx.progress(f"AGC map {year}")
         stack = open_raster(ctx.out("stack", year=year, stage="features"), what=f"feature stack {year}",
                             chunks=chunks)
         stack = model.check_features(stack, names, what=f"feature stack {year}")
         ft = read_groups(cfg, year, tmpl)  # forest type, or dominant species with [model].groups = "species"
-        types = tmpl.copy(data=ft.astype(np.int32))
+        groups = ft if state is None else state.update(
+            ft, year, forest_type_year(cfg, year) if mc.groups != "species" else year, nonforest)
+        types = tmpl.copy(data=groups.astype(np.int32))
         mask = units_mask
         if mc.nonforest_in_units == "nodata":
             mask = mask & (types != nonforest)
@@ -219,7 +225,7 @@ STAGE = Stage(
     name="map",
     about="Yearly AGC maps per forest type (t C/ha), per-pixel uncertainty, unit totals with intervals",
     func=_run_map,
-    inputs=("inputs.forest_type",),
+    inputs=("inputs.forest_type", "inputs.disturbance", "inputs.reclamation"),
     upstream=("model", "features", "units"),
     upstream_if=group_upstream,
     settings=("model", "run", "validation", "forest_type_codes", "plots"),

@@ -29,6 +29,7 @@ from ...model.per_type import FitOptions, ModelSet
 from ...model.persist import json_default
 from ..core import Context, Output, Stage
 from ._common import forest_type_year, group_nonforest, group_pattern, group_upstream
+from ._stand_state import RECLAIMED, plot_groups
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def fit_options(m: ModelConfig, nonforest: int | None = None) -> FitOptions:
                       grid_search=m.grid_search, grids=grids, folds=m.cv_folds, repeats=m.cv_repeats,
                       inner_folds=m.cv_inner_folds, n_estimators=m.n_estimators, seed=m.seed, per_type=m.per_type,
                       min_plots_per_type=m.min_plots_per_type, own_margin_se=m.own_model_margin_se, n_jobs=m.n_jobs,
-                      pooled_types=() if nonforest is None else (int(nonforest),))
+                      pooled_types=() if nonforest is None or m.nonforest_in_units == "own" else (int(nonforest),))
 
 
 def type_names(cfg: ProjectConfig) -> dict[int, str]:
@@ -214,7 +215,12 @@ def _run_model(ctx: Context) -> None:
     X = tab[names].to_numpy(dtype=float)
     y = tab["agc_t_ha"].to_numpy(dtype=float)
     tab["forest_type"] = plot_types(cfg, tab)
-    codes = _codes_object(tab["forest_type"].to_numpy(float))
+    fit_types = tab["forest_type"].to_numpy(float)
+    if m.nonforest_in_units == "own" and len(tab):  # reclaimed young stands: the pooled model (_stand_state)
+        crs = next(iter(stacks.values())).rio.crs if stacks else None
+        fit_types = plot_groups(cfg, tab, fit_types, group_nonforest(cfg), crs)
+        fit_types = np.where(fit_types == RECLAIMED, np.nan, fit_types)
+    codes = _codes_object(fit_types)
     groups = model.spatial_groups(tab["x"].to_numpy(float), tab["y"].to_numpy(float), m.cv_block_m, m.cv_link_m) \
         if m.cv_scheme == "spatial" else None
     tab["cv_group"] = groups if groups is not None else np.arange(len(tab))
@@ -313,7 +319,7 @@ STAGE = Stage(
     name="model",
     about="Training table, feature selection, learners compared per forest type by nested spatial CV, models",
     func=_run_model,
-    inputs=("inputs.forest_type",),
+    inputs=("inputs.forest_type", "inputs.reclamation"),
     upstream=("plots", "features"),
     upstream_if=group_upstream,
     settings=("model", "forest_type_codes"),
