@@ -287,3 +287,29 @@ def test_composite_tool_median_by_hand(tmp_path: Path) -> None:
     for b in range(6):  # Collection 2 scale: rho = DN * 2.75e-5 - 0.2
         assert arr[b] * 2.75e-5 - 0.2 == approx(median + 0.01 * b, abs=3e-5)
     assert (arr[-1] == 3).all()  # clear_count
+
+
+def test_fit_tool_recovers_an_exact_linear_relation(tmp_path: Path) -> None:
+    """agc = 3 ndvi + 0.5 elev / 100 + 2 exactly: least squares (mlr) recovers it, so CV RMSE 0 and R2 1; the
+    table's rows with a missing value are counted out by hand."""
+    import pandas as pd
+
+    from minecarbon.errors import InputError
+    from minecarbon.tools.model import run_fit_tool
+
+    rng = np.random.default_rng(1)
+    n = 40
+    df = pd.DataFrame({"ndvi": rng.uniform(0.2, 0.9, n), "elev": rng.uniform(900, 1400, n),
+                       "x": rng.uniform(0, 5000, n), "y": rng.uniform(0, 5000, n)})
+    df["agc_t_ha"] = 3 * df["ndvi"] + 0.5 * df["elev"] / 100 + 2
+    df.loc[3, "ndvi"] = np.nan
+    path = tmp_path / "plots.csv"
+    df.to_csv(path, index=False)
+    out = run_fit_tool(path, "agc_t_ha", "ndvi,elev", learners="mlr", folds=4, repeats=1, inner_folds=2,
+                       cv_scheme="random", save_path=tmp_path / "m.joblib")
+    assert (out["n"], out["n_dropped"], out["best"]) == (39, 1, "mlr")
+    cv = out["learners"]["mlr"]["cv"]
+    assert cv["rmse"] == approx(0.0, abs=1e-9) and cv["r2"] == approx(1.0, abs=1e-12)
+    assert out["saved"] == str(tmp_path / "m.joblib") and (tmp_path / "m.joblib").exists()
+    with pytest.raises(InputError, match="--learners: unknown lasso"):
+        run_fit_tool(path, "agc_t_ha", "ndvi", learners="lasso", folds=4, repeats=1, inner_folds=2)
