@@ -313,3 +313,21 @@ def test_fit_tool_recovers_an_exact_linear_relation(tmp_path: Path) -> None:
     assert out["saved"] == str(tmp_path / "m.joblib") and (tmp_path / "m.joblib").exists()
     with pytest.raises(InputError, match="--learners: unknown lasso"):
         run_fit_tool(path, "agc_t_ha", "ndvi", learners="lasso", folds=4, repeats=1, inner_folds=2)
+
+
+def test_report_tool_option_lists_and_unknown_dataset(tmp_path: Path) -> None:
+    """The report's --lang/--format lists parsed as written by hand; a dataset of a project never run is a clear
+    error (no report run here: the demo's report is tested in tests/report)."""
+    from test_check import build_project
+
+    from minecarbon.errors import ConfigError, InputError
+    from minecarbon.report import FORMATS, LANGUAGES
+    from minecarbon.tools.report import dataset_record, split_choices
+
+    assert split_choices(" ZH, en ", LANGUAGES, "lang") == ["zh", "en"]
+    assert split_choices("", FORMATS, "format") is None
+    with pytest.raises(ConfigError, match=r"--format odt is not one of html, pdf, docx"):
+        split_choices("html,odt", FORMATS, "format")
+    toml = build_project(tmp_path)
+    with pytest.raises(InputError, match=r"catalog\.gpkg does not exist\. Run the pipeline"):
+        dataset_record(toml, "agc_2020")
