@@ -16,14 +16,33 @@ import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box
+from test_check import (
+    BANDS,
+    CRS,
+    MINE,
+    PLOTS,
+    PROJECT_TOML,
+    TREES,
+    X0,
+    Y1,
+    build_project,
+    image,
+    write_tif,
+)
 
 from minecarbon.check import check_project
 from minecarbon.config import load_config
 from minecarbon.errors import ConfigError, InputError, MinecarbonWarning, Problem
-from minecarbon.inputs import DISTURBANCE, INPUTS, PLANNED, PLOT_SHEET, RECLAMATION, TREE_SHEET
-from minecarbon.project.readers import read_plot_sheet
+from minecarbon.inputs import (
+    DISTURBANCE,
+    INPUTS,
+    PLANNED,
+    PLOT_SHEET,
+    RECLAMATION,
+    TREE_SHEET,
+)
 from minecarbon.plots import validate_trees
-from test_check import BANDS, CRS, MINE, PLOTS, PROJECT_TOML, TREES, X0, Y1, build_project, image, write_tif
+from minecarbon.project.readers import read_plot_sheet
 
 
 def _key(p: Problem) -> tuple[str, str, str]:
@@ -138,6 +157,91 @@ def test_layer_bad_cases_same_in_check_and_run(tmp_path: Path, key: str) -> None
     in_check = _check(toml, file)
     at_run = _run(lambda: INPUTS[key].read(path, file=file, cfg=cfg))
     assert in_check and in_check == at_run
+
+
+def _all_check(toml: Path, file: str) -> list[tuple[str, str, str]]:
+    """Every problem check reports for one file (the shared polygon rules' in-area problem included), as the
+    reader gives them: raised with the error(s), else each warning issued as its text."""
+    found = [p for p in check_project(toml) if p.file == file]
+    if any(p.is_error for p in found):
+        return sorted(_key(p) for p in found)
+    return sorted(("warning", str(p), "warning") for p in found)
+
+
+def _deg(geom):
+    return gpd.GeoSeries([geom], crs=CRS).to_crs("EPSG:4326").iloc[0]
+
+
+POLYGON_CASES = {
+    "in degrees": lambda: gpd.GeoDataFrame({"year": [2019]}, geometry=[_deg(box(500100, 4000100, 500200, 4000200))],
+                                           crs="EPSG:4326"),
+    "degrees said, metres given": lambda: gpd.GeoDataFrame({"year": [2019]},
+                                                           geometry=[box(500100, 4000100, 500200, 4000200)],
+                                                           crs="EPSG:4326"),
+    "outside the area": lambda: gpd.GeoDataFrame({"year": [2019]}, geometry=[box(600100, 4100100, 600200, 4100200)],
+                                                 crs=CRS),
+    "lines": lambda: gpd.GeoDataFrame({"year": [2019]}, geometry=[box(500100, 4000100, 500200, 4000200).boundary],
+                                      crs=CRS),
+    "no crs": lambda: gpd.GeoDataFrame({"year": [2019]}, geometry=[box(500100, 4000100, 500200, 4000200)]),
+}
+
+
+@pytest.mark.parametrize("case", list(POLYGON_CASES))
+@pytest.mark.parametrize("key", [DISTURBANCE.key, RECLAMATION.key])
+def test_polygon_rules_same_in_check_and_run(tmp_path: Path, key: str, case: str) -> None:
+    """The rules every polygon layer shares (CRS, polygons, in the area) run in the stage reader as in check."""
+    from minecarbon.inputs.polygons import project_area, run_target_from
+
+    toml = build_project(tmp_path)
+    name = "disturbance.gpkg" if key == DISTURBANCE.key else "reclamation.gpkg"
+    path = tmp_path / "inputs" / name
+    gdf = POLYGON_CASES[case]()
+    if key == DISTURBANCE.key:
+        gdf.insert(0, "damage_type", ["excavation"])
+    gdf.to_file(path, driver="GPKG", engine="pyogrio")
+    cfg = load_config(toml)
+    file = f"inputs/{name}"
+    in_check = _all_check(toml, file)
+    crs = cfg.project.crs
+    at_run = _run(lambda: INPUTS[key].read(path, target_crs=crs, file=file, target_from=run_target_from(cfg, crs),
+                                           cfg=cfg, **project_area(cfg, crs)))
+    assert in_check and in_check == at_run
+
+
+def test_units_stage_reader_raises_the_in_area_problem_of_check(tmp_path: Path) -> None:
+    """The units stage's reader (with the stage's monitoring area) names the same problem as check."""
+    from minecarbon.grid import monitoring_area
+    from minecarbon.pipeline.stages._common import _read_optional_layer
+
+    toml = build_project(tmp_path)
+    path = tmp_path / "inputs" / "disturbance.gpkg"
+    gpd.GeoDataFrame({"year": [2019], "damage_type": ["excavation"]}, geometry=[box(600100, 4100100, 600200, 4100200)],
+                     crs=CRS).to_file(path, driver="GPKG", engine="pyogrio")
+    cfg = load_config(toml)
+    area = monitoring_area(gpd.read_file(tmp_path / "inputs" / "boundary.gpkg"), cfg.area.buffer_m)
+    in_check = _all_check(toml, "inputs/disturbance.gpkg")
+    assert [m for _, m, _ in in_check] == ["no feature of the disturbance layer lies in the monitoring area"]
+    assert _run(lambda: _read_optional_layer(cfg, DISTURBANCE, cfg.project.crs, area)) == in_check
+
+
+def test_invalid_boundary_same_warning_in_check_and_run(tmp_path: Path) -> None:
+    """A self-intersecting (bow-tie) boundary: check's warning is the stage reader's."""
+    from shapely.geometry import Polygon
+
+    from minecarbon.inputs.polygons import BOUNDARY_RULES, read_polygons
+
+    toml = build_project(tmp_path)
+    path = tmp_path / "inputs" / "boundary.gpkg"
+    x0, y0, x1, y1 = MINE
+    bowtie = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    assert not bowtie.is_valid
+    gpd.GeoDataFrame({"name": ["mine"]}, geometry=[bowtie], crs=CRS).to_file(path, driver="GPKG", engine="pyogrio")
+    cfg = load_config(toml)
+    in_check = _all_check(toml, "inputs/boundary.gpkg")
+    assert len(in_check) == 1 and "invalid polygon geometry" in in_check[0][1]
+    at_run = _run(lambda: read_polygons(path, BOUNDARY_RULES, file="inputs/boundary.gpkg", target_crs=cfg.project.crs,
+                                        buffer_m=cfg.area.buffer_m))
+    assert at_run == in_check
 
 
 def test_every_declared_input_is_a_key_of_the_project_file() -> None:

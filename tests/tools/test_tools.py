@@ -253,3 +253,81 @@ def test_tls_tool_recovers_the_simulated_stand(tmp_path: Path) -> None:
     assert v["dbh_cm"]["bias"] == approx(err.mean()) and v["dbh_cm"]["rmse"] == approx(np.sqrt((err ** 2).mean()))
     assert v["dbh_cm"]["rmse"] < 1.0                                   # cm, against the simulator's DBH (0.23 here)
     assert s["trees"] == len(pd.read_csv(tmp_path / "trees.csv", encoding="utf-8-sig"))
+
+
+def test_composite_tool_median_by_hand(tmp_path: Path) -> None:
+    """Three clear Landsat 8 scenes of 2 x 3 pixels: each pixel's composite is the median of its three values."""
+    import datetime as dt
+
+    from minecarbon.errors import InputError
+    from minecarbon.tools.composite import parse_ints, run_composite_tool
+    from tests.composite.conftest import CLEAR, X0, Y0, dn_of, write_scene
+
+    assert parse_ints("2005-2007,2010", "--years") == [2005, 2006, 2007, 2010]
+    with pytest.raises(InputError, match="--years"):
+        parse_ints("2005-x", "--years")
+    rho = [np.array([[0.10, 0.20, 0.30], [0.05, 0.40, 0.12]]),
+           np.array([[0.14, 0.10, 0.31], [0.09, 0.35, 0.11]]),
+           np.array([[0.12, 0.15, 0.50], [0.07, 0.30, 0.20]])]
+    median = np.array([[0.12, 0.15, 0.31], [0.07, 0.35, 0.12]])  # by hand, pixel by pixel
+    scenes = tmp_path / "scenes"
+    for k, r in enumerate(rho):
+        dn = np.stack([np.vectorize(dn_of)(r + 0.01 * b) for b in range(6)])  # band b: rho + 0.01 b
+        write_scene(scenes, "LC08", dt.date(2020, 6 + k, 10), dn, np.full((2, 3), CLEAR, np.uint16))
+    grid = tmp_path / "grid.tif"  # the scenes' own 2 x 3 lattice
+    with rasterio.open(grid, "w", driver="GTiff", width=3, height=2, count=1, dtype="uint8", crs="EPSG:32649",
+                       transform=from_origin(X0, Y0, 30.0, 30.0)) as dst:
+        dst.write(np.zeros((1, 2, 3), np.uint8))
+    out = run_composite_tool(scenes, tmp_path / "out", years="2020", grid_raster=grid)
+    assert out["scenes"] == 3 and len(out["composites"]) == 1
+    row = out["composites"][0]
+    assert (row["scenes_used"], row["clear_count_min"], row["share_no_clear"]) == (3, 3, 0.0)
+    with rasterio.open(row["path"]) as src:
+        arr = src.read()
+    for b in range(6):  # Collection 2 scale: rho = DN * 2.75e-5 - 0.2
+        assert arr[b] * 2.75e-5 - 0.2 == approx(median + 0.01 * b, abs=3e-5)
+    assert (arr[-1] == 3).all()  # clear_count
+
+
+def test_fit_tool_recovers_an_exact_linear_relation(tmp_path: Path) -> None:
+    """agc = 3 ndvi + 0.5 elev / 100 + 2 exactly: least squares (mlr) recovers it, so CV RMSE 0 and R2 1; the
+    table's rows with a missing value are counted out by hand."""
+    import pandas as pd
+
+    from minecarbon.errors import InputError
+    from minecarbon.tools.model import run_fit_tool
+
+    rng = np.random.default_rng(1)
+    n = 40
+    df = pd.DataFrame({"ndvi": rng.uniform(0.2, 0.9, n), "elev": rng.uniform(900, 1400, n),
+                       "x": rng.uniform(0, 5000, n), "y": rng.uniform(0, 5000, n)})
+    df["agc_t_ha"] = 3 * df["ndvi"] + 0.5 * df["elev"] / 100 + 2
+    df.loc[3, "ndvi"] = np.nan
+    path = tmp_path / "plots.csv"
+    df.to_csv(path, index=False)
+    out = run_fit_tool(path, "agc_t_ha", "ndvi,elev", learners="mlr", folds=4, repeats=1, inner_folds=2,
+                       cv_scheme="random", save_path=tmp_path / "m.joblib")
+    assert (out["n"], out["n_dropped"], out["best"]) == (39, 1, "mlr")
+    cv = out["learners"]["mlr"]["cv"]
+    assert cv["rmse"] == approx(0.0, abs=1e-9) and cv["r2"] == approx(1.0, abs=1e-12)
+    assert out["saved"] == str(tmp_path / "m.joblib") and (tmp_path / "m.joblib").exists()
+    with pytest.raises(InputError, match="--learners: unknown lasso"):
+        run_fit_tool(path, "agc_t_ha", "ndvi", learners="lasso", folds=4, repeats=1, inner_folds=2)
+
+
+def test_report_tool_option_lists_and_unknown_dataset(tmp_path: Path) -> None:
+    """The report's --lang/--format lists parsed as written by hand; a dataset of a project never run is a clear
+    error (no report run here: the demo's report is tested in tests/report)."""
+    from test_check import build_project
+
+    from minecarbon.errors import ConfigError, InputError
+    from minecarbon.report import FORMATS, LANGUAGES
+    from minecarbon.tools.report import dataset_record, split_choices
+
+    assert split_choices(" ZH, en ", LANGUAGES, "lang") == ["zh", "en"]
+    assert split_choices("", FORMATS, "format") is None
+    with pytest.raises(ConfigError, match=r"--format odt is not one of html, pdf, docx"):
+        split_choices("html,odt", FORMATS, "format")
+    toml = build_project(tmp_path)
+    with pytest.raises(InputError, match=r"catalog\.gpkg does not exist\. Run the pipeline"):
+        dataset_record(toml, "agc_2020")

@@ -8,8 +8,17 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..inputs._text import numeric as _numeric
-from ..inputs.layers import zone_field_problems
-from ..inputs.polygons import PolygonLayer, boundary_area, in_area, polygon_layer
+from ..inputs.layers import zone_problems
+from ..inputs.polygons import (
+    BOUNDARY_RULES,
+    PLAN_RESTORATION_RULES,
+    ZONES_RULES,
+    PolygonLayer,
+    PolygonRules,
+    boundary_area,
+    layer_problems,
+    layer_rules,
+)
 from ..inputs.spec import Report
 from ._context import _Context
 
@@ -19,18 +28,13 @@ def _options(ctx: _Context) -> SimpleNamespace:
                            area_crs=ctx.area_crs)
 
 
-def _polygon_layer(ctx: _Context, path: Path, what: str, key: str, **kw: Any) -> PolygonLayer | None:
-    """Open a polygon layer and run the rules every layer shares (:func:`minecarbon.inputs.polygons.polygon_layer`)."""
+def _polygon_layer(ctx: _Context, path: Path, rules: PolygonRules, attributes: Any = None) -> PolygonLayer | None:
+    """Open a polygon layer and run the rules the stage readers run too
+    (:func:`minecarbon.inputs.polygons.layer_problems`: those every layer shares, its attributes, in the area)."""
     rep = Report(ctx.show(path))
-    layer = polygon_layer(rep, _options(ctx), path, what, key, **kw)
+    layer = layer_problems(rep, _options(ctx), path, rules, attributes)
     ctx.problems += rep.problems
     return layer
-
-
-def _check_in_area(ctx: _Context, layer: PolygonLayer, what: str) -> None:
-    rep = Report(layer.shown)
-    in_area(rep, _options(ctx), layer, what)
-    ctx.problems += rep.problems
 
 
 def _check_boundary(ctx: _Context) -> None:
@@ -39,11 +43,7 @@ def _check_boundary(ctx: _Context) -> None:
     assert path is not None
     if not path.exists():
         return  # reported by _check_files_exist
-    layer = _polygon_layer(ctx, path, "boundary layer ([area].boundary)", "[area].boundary",
-                           no_features=("Draw the mining-right boundary (采矿权范围) as a polygon in this layer.",
-                                        "error"), require_projected=True,
-                           polygon_fix="Save the boundary as a polygon layer (in QGIS: Vector > Geometry Tools "
-                                       "> Lines to Polygons).")
+    layer = _polygon_layer(ctx, path, BOUNDARY_RULES)
     if layer is not None and layer.usable:
         rep = Report(layer.shown)
         ctx.area, ctx.area_crs = boundary_area(rep, layer, ctx.target_crs, cfg.area.buffer_m)
@@ -66,20 +66,14 @@ def _check_layers(ctx: _Context) -> None:
 
 def _check_layer(ctx: _Context, spec: Any, path: Path) -> None:
     """A layer of :data:`minecarbon.inputs.LAYERS`: what every polygon layer shares, then its spec's rules."""
-    key = f"[{spec.key.split('.')[0]}].{spec.key.split('.')[1]}"
-    layer = _polygon_layer(ctx, path, f"{spec.what} ({key})", key,
-                           no_features=(f"Add the features, or remove {key} from the project file if none.",
-                                        "warning"), polygon_fix="Save the patches as polygons.")
-    if layer is None:
-        return
-    ctx.problems += spec.layer_problems(layer.gdf, layer.shown, usable=layer.usable, cfg=ctx.cfg)
-    if not layer.usable:
+    layer = _polygon_layer(ctx, path, layer_rules(spec),
+                           lambda lay: spec.layer_problems(lay.gdf, lay.shown, usable=lay.usable, cfg=ctx.cfg))
+    if layer is None or not layer.usable:
         return
     if spec.key == "inputs.disturbance" and "year" in layer.attrs:
         num, _, _ = _numeric(layer.gdf["year"].astype(object).where(layer.gdf["year"].notna(), ""))
         if bool(num.notna().any()):
             ctx.first_disturbance_year = int(num.dropna().min())
-    _check_in_area(ctx, layer, spec.what)
 
 
 def _check_zones(ctx: _Context) -> None:
@@ -87,24 +81,11 @@ def _check_zones(ctx: _Context) -> None:
     path = ctx.cfg.path(a.zones)
     if path is None or not path.exists():
         return  # not set, or reported by _check_files_exist
-    what = "zone layer ([assess].zones)"
-    layer = _polygon_layer(ctx, path, what, "[assess].zones",
-                           no_features=("Draw the zones, or remove [assess].zones.", "error"))
-    if layer is None:
-        return
-    rep = Report(layer.shown)
-    zone_field_problems(rep, layer.gdf, layer.attrs, layer.usable, a.zones_field)
-    ctx.problems += rep.problems
-    _check_in_area(ctx, layer, "zone layer")
+    _polygon_layer(ctx, path, ZONES_RULES, lambda lay: zone_problems(lay, a.zones_field))
 
 
 def _check_plan_restoration(ctx: _Context) -> None:
     path = ctx.cfg.path(ctx.cfg.plots.plan_restoration)
     if path is None or not path.exists():
         return
-    layer = _polygon_layer(ctx, path, "planned restoration layer ([plots].plan_restoration)",
-                           "[plots].plan_restoration",
-                           no_features=("Draw the planned restoration land, or remove [plots].plan_restoration.",
-                                        "warning"))
-    if layer is not None:
-        _check_in_area(ctx, layer, "planned restoration layer")
+    _polygon_layer(ctx, path, PLAN_RESTORATION_RULES)

@@ -37,49 +37,15 @@ def composite_cmd(scenes: Path, out_dir: Path, grid_raster: Path | None, bounds:
                   res_m: float, years: str, season: str, monthly_year: int | None, method: str, harmonisation: str,
                   fill_years: int, keep_snow: bool, chunk_px: int, as_json: bool) -> None:
     """Composite SCENES (a folder of Landsat C2 L2 / Sentinel-2 L2A scenes, or a STAC catalog.json)."""
-    from ..composite import TargetGrid, composite_series, find_scenes
-    from ..errors import InputError
+    from ..tools.composite import run_composite_tool
 
-    def ints(text: str, what: str) -> list[int]:
-        out: list[int] = []
-        try:
-            for part in text.split(","):
-                a, _, b = part.strip().partition("-")
-                out += list(range(int(a), int(b) + 1)) if b else [int(a)]
-        except ValueError:
-            raise InputError(f"{what} {text!r}: use e.g. 2005-2024 or 2010,2015") from None
-        return out
-
-    year_list = ints(years, "--years")
-    s = ints(season, "--season")
-    if len(s) < 1 or not all(1 <= m <= 12 for m in s):
-        raise InputError(f"--season {season!r}: months 1-12, e.g. 5-9")
-    found, _ = find_scenes(scenes)
-    if grid_raster is not None:
-        grid = TargetGrid.from_raster(grid_raster)
-    elif bounds:
-        try:
-            b = tuple(float(v) for v in bounds.split(","))
-            assert len(b) == 4
-        except (ValueError, AssertionError):
-            raise InputError(f"--bounds {bounds!r}: give minx,miny,maxx,maxy") from None
-        import rasterio
-
-        with rasterio.open(found[0].qa) as src:
-            grid = TargetGrid.from_bounds(b, crs or src.crs.to_string(), res_m)  # type: ignore[arg-type]
-    else:
-        raise InputError("Give the output grid: --grid RASTER or --bounds minx,miny,maxx,maxy.")
-    months = [(monthly_year, m) for m in range(1, 13)] if monthly_year else []
-    results = composite_series(found, grid, out_dir, year_list, (min(s), max(s)), months, method=method,
-                               chunk_px=chunk_px, snow=not keep_snow,
-                               transform=None if harmonisation == "none" else harmonisation,
-                               fill_years=fill_years)
-    rows = [{"composite": r.label, "path": str(r.path), "scenes": r.n_scenes, "scenes_used": r.n_scenes_used,
-             "clear_count_min": r.clear_count_min, "clear_count_median": r.clear_count_median,
-             "share_no_clear": round(r.share_no_clear, 6), "filled_px": r.extra.get("filled_px", 0)}
-            for r in results]
+    out = run_composite_tool(scenes, out_dir, years=years, grid_raster=grid_raster, bounds=bounds, crs=crs,
+                             res_m=res_m, season=season, monthly_year=monthly_year, method=method,
+                             harmonisation=harmonisation, fill_years=fill_years, keep_snow=keep_snow,
+                             chunk_px=chunk_px)
+    rows = out["composites"]
     if as_json:
-        click.echo(json.dumps({"composites": rows, "scenes": len(found)}, indent=2))
+        click.echo(json.dumps(out, indent=2))
         return
     for r in rows:
         click.echo(f"{r['composite']}: {r['scenes_used']}/{r['scenes']} scenes, clear obs min {r['clear_count_min']} "

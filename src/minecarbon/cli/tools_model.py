@@ -12,10 +12,6 @@ from .main import handle_errors, tool
 from .options import config_default, json_option
 
 
-def _names(text: str | None) -> list[str]:
-    return [t.strip() for t in (text or "").split(",") if t.strip()]
-
-
 @tool.command("fit")
 @click.argument("table", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--target", required=True, help="Column of the response, e.g. agc_t_ha.")
@@ -58,45 +54,18 @@ def fit_cmd(table: Path, target: str, features: str, learners: str, folds: int, 
             type_col: str | None, min_per_type: int, n_estimators: int, seed: int, clip: bool,
             save_path: Path | None, as_json: bool) -> None:
     """Cross-validate learners on TABLE (CSV/XLSX/Parquet): nested grid search, spatial blocks when it has x/y."""
-    import warnings
+    from ..tools.model import run_fit_tool
 
-    from ..errors import InputError
-    from ..io import read_table
-    from ..model.evaluate import fit_table, summary
-    from ..model.learners import DEFAULT_GRIDS, LEARNERS
-    from ..model.per_type import FitOptions
-
-    names = _names(learners)
-    bad = [n for n in names if n not in LEARNERS]
-    if bad or not names:
-        raise InputError(f"--learners: unknown {', '.join(bad) or '(none given)'}; use any of {', '.join(LEARNERS)}.")
-    if save_path is not None and save_path.resolve() == table.resolve():
-        raise InputError(f"--save {save_path} is the input table; choose another file name.")
-    df = read_table(table, what="table")
-    opts = FitOptions(learners=tuple(names), selection=selection, grid_search=not no_grid, grids=dict(DEFAULT_GRIDS),
-                      folds=folds, repeats=repeats, inner_folds=min(inner_folds, folds), n_estimators=n_estimators,
-                      seed=seed, per_type=type_col is not None, min_plots_per_type=min_per_type,
-                      clip_min=0.0 if clip else None)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ms, info = fit_table(df, target, _names(features), opts, x_col=x_col, y_col=y_col, block_m=block_m,
-                             spatial=None if cv_scheme == "auto" else cv_scheme == "spatial", type_col=type_col,
-                             what=str(table))
-    out = summary(ms, info, target)
-    out["cv"]["predictions_clipped_at"] = 0.0 if clip else None
-    out["warnings"] = [str(w.message) for w in caught if "minecarbon" in w.category.__module__]
-    if save_path is not None:
-        from ..model.persist import save_models
-
-        save_models(save_path, ms.models, ms.feature_names,
-                    {"target": target, "pooled_learner": ms.pooled_best,
-                     "type_models": {str(c): ch.model_key for c, ch in ms.choices.items()}})
-        out["saved"] = str(save_path)
+    out = run_fit_tool(table, target, features, learners=learners, folds=folds, repeats=repeats,
+                       inner_folds=inner_folds, no_grid=no_grid, selection=selection, x_col=x_col, y_col=y_col,
+                       cv_scheme=cv_scheme, block_m=block_m, type_col=type_col, min_per_type=min_per_type,
+                       n_estimators=n_estimators, seed=seed, clip=clip, save_path=save_path)
+    scheme = out["cv"]["scheme"]
     if as_json:
         click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=float))
         return
     click.echo(f"{out['n']} rows ({out['n_dropped']} with missing values left out); {folds}-fold x {repeats} CV, "
-               f"{info['scheme']}; grid search {'nested' if not no_grid else 'off'}; selection {selection}; "
+               f"{scheme}; grid search {'nested' if not no_grid else 'off'}; selection {selection}; "
                f"{'predictions clipped at 0 (--no-clip for raw)' if clip else 'predictions not clipped'}")
     click.echo(f"{'learner':<8}{'CV R2':>8}{'RMSE':>10}{'MAE':>10}{'bias':>9}{'rRMSE%':>9}{'MRE%':>8}"
                f"{'train R2':>10}")

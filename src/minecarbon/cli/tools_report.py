@@ -9,29 +9,16 @@ as every command).
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
 from .main import _console, handle_errors, main
 from .options import json_option
 
 VERIFY_FAILED = 3
 """Exit code of ``catalog verify`` when the archive does not match."""
-
-
-def _split(value: str | None, allowed: tuple[str, ...], what: str) -> list[str] | None:
-    if not value:
-        return None
-    items = [v.strip().lower() for v in value.split(",") if v.strip()]
-    bad = [v for v in items if v not in allowed]
-    if bad:
-        raise ConfigError(f"--{what} {', '.join(bad)} is not one of {', '.join(allowed)}. Use e.g. "
-                          f"--{what} {','.join(allowed)}.")
-    return items
 
 
 @main.command("report")
@@ -42,20 +29,14 @@ def _split(value: str | None, allowed: tuple[str, ...], what: str) -> list[str] 
 @handle_errors
 def report_cmd(project: Path, lang: str | None, formats: str | None, as_json: bool) -> None:
     """Write the monitoring report of PROJECT (runs the stages that are out of date first)."""
-    from ..config import load_config
-    from ..pipeline import make_report
-    from ..report import FORMATS, LANGUAGES
+    from ..tools.report import run_report_tool
 
-    cfg = load_config(project)
     con = _console()
-    statuses: dict[str, str] = {}
     with con.status("building the report ...") as status:
-        files = make_report(cfg, _split(lang, LANGUAGES, "lang"), _split(formats, FORMATS, "format"),
-                            progress=lambda msg: status.update(f"{msg} ..."),
-                            on_stage=lambda stage, st: statuses.__setitem__(stage.name, st))
-    written = statuses.get("report") == "ran"
+        out = run_report_tool(project, lang, formats, progress=lambda msg: status.update(f"{msg} ..."))
+    files, written = out["files"], out["written"]
     if as_json:
-        click.echo(json.dumps({"files": [str(f) for f in files], "written": written}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     for f in files:
         con.print(f"  {f}", markup=False)
@@ -109,21 +90,9 @@ def catalog_list(project: Path, kind: str | None, stage: str | None, as_json: bo
 @handle_errors
 def catalog_show(project: Path, dataset_id: str, as_json: bool) -> None:
     """Show one dataset of PROJECT with its lineage (ids as printed by 'catalog list')."""
-    from ..catalog import open_catalog
-    from ..config import load_config
-    from ..errors import InputError
+    from ..tools.report import dataset_record
 
-    cfg = load_config(project)
-    with open_catalog(cfg) as db:
-        rec = db.dataset(dataset_id)
-        if rec is None:
-            ids = db.datasets()["id"].tolist()
-            close = [i for i in ids if dataset_id.lower() in i.lower()][:8]
-            raise InputError(f"No dataset {dataset_id!r} in the monitoring database. "
-                             + (f"Did you mean: {', '.join(close)}?" if close else
-                                "Run 'minecarbon catalog list PROJECT' for the ids."))
-        lin = db.lineage(dataset_id)
-    rec = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
+    rec, lin = dataset_record(project, dataset_id)
     if as_json:
         click.echo(json.dumps({"dataset": rec, "lineage": lin.to_dict(orient="records")}, ensure_ascii=False,
                               indent=2, default=str))

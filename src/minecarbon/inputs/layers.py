@@ -2,7 +2,8 @@
 
 Options the rules read: ``cfg`` (the monitoring period; without it the
 period rule is skipped).  Geometry, CRS and "inside the monitoring area" are
-checked for every layer alike by :mod:`minecarbon.check`.
+the rules every layer shares (:mod:`minecarbon.inputs.polygons`), which
+``check`` and :meth:`VectorInput.read` both run.
 """
 
 from __future__ import annotations
@@ -90,3 +91,10 @@ def zone_field_problems(rep: Report, gdf: Any, attrs: list[str], usable: bool, z
         if bool(blank.any()):
             rep.add(_fid_where(gdf, blank, zones_field), f"{zones_field} is empty, so "
                     f"these polygons belong to no named zone", f"Fill in {zones_field}.", "warning")
+
+
+def zone_problems(layer: Any, zones_field: str | None) -> list:
+    """:func:`zone_field_problems` of an opened zone layer (a :class:`~minecarbon.inputs.polygons.PolygonLayer`)."""
+    rep = Report(layer.shown)
+    zone_field_problems(rep, layer.gdf, layer.attrs, layer.usable, zones_field)
+    return rep.problems

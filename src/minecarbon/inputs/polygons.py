@@ -19,11 +19,13 @@ from ..errors import Severity
 from ._crs import crs_name as _crs_name
 from ._crs import same_crs as _same_crs
 from ._crs import transform_bounds as _transform_bounds
+from ._report import Report
+from ._report import fid_where as _fid_where
 from ._text import one_line as _one_line
-from .spec import Report
-from .spec import fid_where as _fid_where
 
-__all__ = ["POLYGON_TYPES", "PolygonLayer", "boundary_area", "in_area", "polygon_layer", "read_layer"]
+__all__ = ["BOUNDARY_RULES", "PLAN_RESTORATION_RULES", "POLYGON_TYPES", "PolygonLayer", "PolygonRules",
+           "ZONES_RULES", "boundary_area", "in_area", "layer_rules", "polygon_layer", "project_area", "read_layer",
+           "read_polygons", "run_target_from"]
 
 
 def read_layer(rep: Report, o: Any, path: Path, what: str, key: str) -> Any:
@@ -196,3 +198,114 @@ def boundary_area(rep: Report, layer: PolygonLayer, target_crs: Any, buffer_m: f
         shapes = shapes.to_crs(area_crs)
     geom = shapes.geometry.buffer(0).union_all()
     return geom.buffer(buffer_m), area_crs
+
+
+# ---------------------------------------------------------------------------
+# the same rules at run time
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PolygonRules:
+    """How one polygon layer is checked: what ``check`` and the stage readers both pass to :func:`polygon_layer`."""
+
+    what: str
+    """Name in messages, with its key (``"zone layer ([assess].zones)"``)."""
+    key: str
+    short: str
+    """Name in the in-area message (``"zone layer"``)."""
+    no_features: tuple[str, Severity]
+    require_projected: bool = False
+    polygon_fix: str = "Save the features as polygons."
+    in_area: bool = True
+    boundary: bool = False
+    """The boundary: its invalid polygons are reported (:func:`boundary_area`); it defines the area."""
+
+
+BOUNDARY_RULES = PolygonRules(
+    "boundary layer ([area].boundary)", "[area].boundary", "boundary layer",
+    no_features=("Draw the mining-right boundary (采矿权范围) as a polygon in this layer.", "error"),
+    require_projected=True, polygon_fix="Save the boundary as a polygon layer (in QGIS: Vector > Geometry Tools "
+                                        "> Lines to Polygons).", in_area=False, boundary=True)
+ZONES_RULES = PolygonRules("zone layer ([assess].zones)", "[assess].zones", "zone layer",
+                           no_features=("Draw the zones, or remove [assess].zones.", "error"))
+PLAN_RESTORATION_RULES = PolygonRules(
+    "planned restoration layer ([plots].plan_restoration)", "[plots].plan_restoration", "planned restoration layer",
+    no_features=("Draw the planned restoration land, or remove [plots].plan_restoration.", "warning"))
+
+
+def layer_rules(spec: Any) -> PolygonRules:
+    """The shared rules of a declared layer (:data:`minecarbon.inputs.LAYERS`)."""
+    section, name = spec.key.split(".")
+    key = f"[{section}].{name}"
+    return PolygonRules(f"{spec.what} ({key})", key, spec.what,
+                        no_features=(f"Add the features, or remove {key} from the project file if none.", "warning"),
+                        polygon_fix="Save the patches as polygons.")
+
+
+def layer_problems(rep: Report, o: Any, path: Path, rules: PolygonRules,
+                   attributes: Any = None) -> PolygonLayer | None:
+    """Every problem of a polygon layer (shared rules, ``attributes(layer)`` -> problems, in-area) added to ``rep``.
+
+    What ``check`` runs for a layer and what :func:`read_polygons` raises on.
+    """
+    layer = polygon_layer(rep, o, path, rules.what, rules.key, no_features=rules.no_features,
+                          require_projected=rules.require_projected, polygon_fix=rules.polygon_fix)
+    if layer is None:
+        return None
+    if attributes is not None:
+        rep.problems += attributes(layer)
+    if rules.in_area and layer.usable:
+        in_area(rep, o, layer, rules.short)
+    return layer
+
+
+def read_polygons(path: str | Path, rules: PolygonRules, *, file: str | None = None, target_crs: Any = None,
+                  target_from: str = "", area: Any = None, area_crs: Any = None, buffer_m: float = 0.0,
+                  attributes: Any = None) -> Any:
+    """Read a polygon layer through the rules ``check`` runs (:func:`layer_problems`).
+
+    Raises :class:`~minecarbon.errors.InputError` carrying every error (the
+    same problems ``check`` lists), warns the warnings; returns the layer
+    (indexed by feature id) reprojected to ``target_crs`` when given.  For
+    the boundary (``rules.boundary``) returns ``(layer, monitoring area,
+    its CRS)`` with the area of :func:`boundary_area` (``buffer_m``).
+    """
+    from types import SimpleNamespace
+
+    from ..errors import MissingInputError
+    from ._report import raise_or_warn
+
+    path = Path(path)
+    file = file or str(path)
+    if not path.exists():
+        raise MissingInputError(f"{rules.what} {path} does not exist. Check the path in the project file.")
+    rep = Report(file)
+    o = SimpleNamespace(target_crs=target_crs, target_from=target_from or "the project's CRS", area=area,
+                        area_crs=area_crs)
+    layer = layer_problems(rep, o, path, rules, attributes)
+    shape = (None, None)
+    if layer is not None and rules.boundary and layer.usable:
+        shape = boundary_area(rep, layer, target_crs, buffer_m)
+    raise_or_warn(rep.problems, f"{file}: {sum(p.is_error for p in rep.problems)} problem(s) in the {rules.what}:")
+    assert layer is not None  # a layer that cannot be opened is an error
+    gdf = layer.gdf
+    if target_crs is not None and gdf.crs is not None and not _same_crs(gdf.crs, target_crs):
+        gdf = gdf.to_crs(target_crs)
+    return (gdf, *shape) if rules.boundary else gdf
+
+
+def run_target_from(cfg: Any, crs: Any) -> str:
+    """Where a stage's target CRS comes from, in ``check``'s words."""
+    if cfg.project.crs is not None:
+        return f"[project].crs ({cfg.project.crs})"
+    return f"the CRS of the reference image {cfg.project.base} ({_crs_name(crs)})"
+
+
+def project_area(cfg: Any, crs: Any) -> dict[str, Any]:
+    """``area`` and ``area_crs`` of a project as ``check`` makes them (:func:`boundary_area` of its boundary read
+    through :data:`BOUNDARY_RULES`), for :func:`read_polygons`; empty when the project has no boundary file."""
+    path = cfg.path(cfg.area.boundary)
+    if path is None or not Path(path).exists():
+        return {}
+    _, area, area_crs = read_polygons(path, BOUNDARY_RULES, file=str(cfg.area.boundary), target_crs=crs,
+                                      target_from=run_target_from(cfg, crs), buffer_m=cfg.area.buffer_m)
+    return {} if area is None else {"area": area, "area_crs": area_crs}

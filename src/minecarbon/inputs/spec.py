@@ -16,33 +16,21 @@ the genuinely cross-file checks of :mod:`minecarbon.check`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from ..errors import InputError, MinecarbonError, MinecarbonWarning, MissingInputError, Problem, Severity
+from ..errors import InputError, MinecarbonError, MissingInputError, Problem
+from ._report import Report, fid_where, raise_or_warn  # noqa: F401 - re-exported (defined there: no import cycle)
 from ._text import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
 __all__ = ["Column", "Field", "Report", "Sheet", "TableInput", "VectorInput"]
-
-
-@dataclass
-class Report:
-    """Collects the problems of one file (the ``file`` shown in every problem)."""
-
-    file: str
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, where: str, message: str, fix: str, severity: Severity = "error", code: str = "") -> None:
-        self.problems.append(Problem(self.file, where, message, fix, severity, code))
 
 
 @dataclass(frozen=True)
@@ -178,14 +166,6 @@ class TableInput:
         return out
 
 
-def raise_or_warn(found: Sequence[Problem], head: str) -> None:
-    """Raise :class:`InputError` when ``found`` holds errors; else issue each warning."""
-    if any(p.is_error for p in found):
-        raise InputError.from_problems(found, head)
-    for p in found:
-        warnings.warn(str(p), MinecarbonWarning, stacklevel=3)
-
-
 def read_sheet(path: Path, what: str, key: str) -> Sheet:
     """Read a CSV / XLSX / Parquet as text, keeping the file's row positions in the index.
 
@@ -249,8 +229,9 @@ class VectorInput:
     """A polygon layer with declared attributes and rules over its features.
 
     What every layer shares (opening, CRS, polygons, features inside the
-    monitoring area) is checked by :mod:`minecarbon.check`; the spec holds
-    what is particular to the layer: its attributes and their values.
+    monitoring area) is declared in :mod:`minecarbon.inputs.polygons` and run
+    by both ``check`` and :meth:`read`; the spec holds what is particular to
+    the layer: its attributes and their values.
     """
 
     key: str
@@ -282,37 +263,18 @@ class VectorInput:
                     rule(gdf, rep, options)
         return rep.problems
 
-    def read(self, path: str | Path, target_crs: Any = None, file: str | None = None,
-             **options: Any) -> "gpd.GeoDataFrame":
-        """Read the layer (:func:`minecarbon.io.read_vector`) and raise on the problems of :meth:`layer_problems`."""
-        from ..io.vector import read_vector
+    def read(self, path: str | Path, target_crs: Any = None, file: str | None = None, *, target_from: str = "",
+             area: Any = None, area_crs: Any = None, **options: Any) -> "gpd.GeoDataFrame":
+        """Read the layer through the rules ``check`` runs: those every polygon layer shares
+        (:func:`minecarbon.inputs.polygons.layer_problems`: opening, CRS, polygons, in ``area``) and
+        :meth:`layer_problems`; raise :class:`~minecarbon.errors.InputError` on errors, warn the warnings.
 
-        gdf = read_vector(path, what=self.what, target_crs=target_crs)
-        geoms = gdf.geometry
-        usable = len(gdf) > 0 and not bool((geoms.isna() | geoms.is_empty).all())
-        found = self.layer_problems(_by_fid(gdf, path), file or str(path), usable=usable, **options)
-        raise_or_warn(found, f"{file or path}: {sum(p.is_error for p in found)} problem(s) in the {self.what}:")
-        return gdf
+        Returns the layer (indexed by feature id) reprojected to ``target_crs`` when given.
+        """
+        from .polygons import layer_rules, read_polygons
 
+        def attributes(layer: Any) -> list[Problem]:
+            return self.layer_problems(layer.gdf, layer.shown, usable=layer.usable, **options)
 
-def _by_fid(gdf: Any, path: str | Path) -> Any:
-    """The layer indexed by the file's feature ids (as ``check`` opens it), so messages name the same fids."""
-    import pyogrio
-
-    try:
-        fids = pyogrio.read_dataframe(path, fid_as_index=True, read_geometry=False, columns=[]).index
-    except Exception:  # noqa: BLE001 - the driver has no fids: positions
-        return gdf
-    if len(fids) != len(gdf):
-        return gdf
-    out = gdf.copy()
-    out.index = fids
-    return out
-
-
-def fid_where(gdf: Any, mask: Any, col: str | None = None) -> str:
-    """Where-text for features: ``"fid 2, attribute damage_type"``."""
-    from ._text import listing
-
-    return listing([int(i) if str(i).lstrip("-").isdigit() else i for i in gdf.index[np.asarray(mask)]],
-                   "fid", col, noun="attribute")
+        return read_polygons(path, layer_rules(self), file=file, target_crs=target_crs, target_from=target_from,
+                             area=area, area_crs=area_crs, attributes=attributes)

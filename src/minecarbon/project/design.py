@@ -17,7 +17,13 @@ from .. import plot_design
 from ..config import ProjectConfig
 from ..errors import InputError
 from ..inputs import RECLAMATION
-from ..io import atomic_path, open_raster, read_vector, write_table, write_vector
+from ..inputs.polygons import (
+    PLAN_RESTORATION_RULES,
+    project_area,
+    read_polygons,
+    run_target_from,
+)
+from ..io import atomic_path, open_raster, write_table, write_vector
 from ..units import L1_NODATA
 from .readers import distinct_plots, read_plot_sheet
 
@@ -47,7 +53,8 @@ def _restoration_mask(cfg: ProjectConfig, units) -> tuple[object | None, list[st
     crs = units.rio.crs
     if cfg.plots.plan_restoration:
         p = cfg.path(cfg.plots.plan_restoration)
-        layers.append(read_vector(p, what="planned restoration layer ([plots].plan_restoration)", target_crs=crs))
+        layers.append(read_polygons(p, PLAN_RESTORATION_RULES, file=str(cfg.plots.plan_restoration), target_crs=crs,
+                                    target_from=run_target_from(cfg, crs), **project_area(cfg, crs)))  # as check
         used.append(str(p))
     if cfg.inputs.reclamation:
         p = cfg.path(cfg.inputs.reclamation)

@@ -11,8 +11,9 @@ import xarray as xr
 from ...config import ProjectConfig
 from ...errors import InputError
 from ...grid import align, grid_from_reference, monitoring_area
+from ...inputs.polygons import BOUNDARY_RULES, read_polygons, run_target_from
 from ...inputs.rasters import FOREST_TYPE
-from ...io import open_raster, read_vector
+from ...io import open_raster
 from ...io.crs import same_crs, to_pyproj
 from ...io.raster import check_overlap
 from ...units import L1_NODATA  # noqa: F401  (re-exported for the stages)
@@ -25,7 +26,8 @@ def project_grid(cfg: ProjectConfig) -> tuple[xr.DataArray, gpd.GeoDataFrame, gp
     ref_path = cfg.year_path(cfg.images.path, cfg.project.base)
     ref = open_raster(ref_path, what=f"image {cfg.project.base} (reference grid)")
     crs = cfg.project.crs or ref.rio.crs
-    boundary = read_vector(cfg.path(cfg.area.boundary), what="mine boundary", target_crs=crs)
+    boundary, _, _ = read_polygons(cfg.path(cfg.area.boundary), BOUNDARY_RULES, file=str(cfg.area.boundary),
+                                   target_crs=crs, target_from=run_target_from(cfg, crs))  # check's rules
     area = monitoring_area(boundary, cfg.area.buffer_m)
     bounds = tuple(area.total_bounds)
     if not same_crs(ref.rio.crs, crs):
@@ -101,14 +103,17 @@ def is_forest(cfg: ProjectConfig, ft: np.ndarray) -> np.ndarray:
 
 
 
-def _read_optional_layer(cfg: ProjectConfig, spec, crs):
-    """A layer of :data:`minecarbon.inputs.LAYERS` read through its spec, and its path; (None, None) when not set."""
+def _read_optional_layer(cfg: ProjectConfig, spec, crs, area: gpd.GeoDataFrame | None = None):
+    """A layer of :data:`minecarbon.inputs.LAYERS` read through its spec (the rules ``check`` runs, in the
+    monitoring area ``area`` when given), and its path; (None, None) when not set."""
     section, name = spec.key.split(".")
     value = getattr(getattr(cfg, section), name)
     if value is None:
         return None, None
     p = cfg.path(value)
-    return spec.read(p, target_crs=crs, cfg=cfg), p
+    where = {} if area is None else {"area": area.geometry.union_all(), "area_crs": area.crs}
+    return spec.read(p, target_crs=crs, file=str(value), target_from=run_target_from(cfg, crs), cfg=cfg,
+                     **where), p
 
 
 def _as_da(arr: np.ndarray, template: xr.DataArray) -> xr.DataArray:

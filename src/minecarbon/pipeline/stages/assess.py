@@ -24,6 +24,8 @@ from ...errors import InputError
 from ...grid import align, pixel_area_m2
 from ...inputs import DISTURBANCE
 from ...inputs.rasters import COVARIATE, PRECIPITATION, TEMPERATURE
+from ...inputs.layers import zone_problems
+from ...inputs.polygons import ZONES_RULES, project_area, read_polygons, run_target_from
 from ...io import open_raster, read_vector, write_raster, write_table, write_vector
 from ...io.atomic import atomic_write_text
 from ...progress import track
@@ -282,7 +284,10 @@ def _run_assess(ctx: Context) -> None:
     allp = allp[[c for c in allp.columns if c != "geometry"] + ["geometry"]]
     ctx.produced(write_vector(allp, ctx.out("zonal_gpkg"), layer="zonal_stats"))
     if a.zones:
-        zgdf = read_vector(cfg.path(a.zones), what="zone layer [assess].zones", target_crs=tmpl.rio.crs)
+        zcrs = tmpl.rio.crs  # the zone layer read through the rules check runs (inputs.polygons)
+        zgdf = read_polygons(cfg.path(a.zones), ZONES_RULES, file=str(a.zones), target_crs=zcrs,
+                             target_from=run_target_from(cfg, zcrs), **project_area(cfg, zcrs),
+                             attributes=lambda lay: zone_problems(lay, a.zones_field))
         frames = []
         for name, (da, unit) in layers.items():
             z = assess.polygon_zonal_stats(da, zgdf, field=a.zones_field, all_touched=a.zonal_all_touched,
