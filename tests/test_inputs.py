@@ -9,6 +9,7 @@ message, severity).  The three disagreements of the issue are tested by name.
 from __future__ import annotations
 
 from dataclasses import replace
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -242,6 +243,30 @@ def test_invalid_boundary_same_warning_in_check_and_run(tmp_path: Path) -> None:
     at_run = _run(lambda: read_polygons(path, BOUNDARY_RULES, file="inputs/boundary.gpkg", target_crs=cfg.project.crs,
                                         buffer_m=cfg.area.buffer_m))
     assert at_run == in_check
+
+
+def test_boundary_in_degrees_is_reprojected_by_check_and_run_alike(tmp_path: Path) -> None:
+    """A mine boundary delivered in WGS 84 (as many are): the project CRS is projected, so check and the reader
+    both reproject it (a warning, no error) and the monitoring area equals the one of the boundary in metres."""
+    from minecarbon.inputs.polygons import BOUNDARY_RULES, read_polygons, run_target_from
+
+    toml = build_project(tmp_path)
+    path = tmp_path / "inputs" / "boundary.gpkg"
+    cfg = load_config(toml)
+    _, area_m, _ = read_polygons(path, BOUNDARY_RULES, file="inputs/boundary.gpkg", target_crs=cfg.project.crs,
+                                 buffer_m=cfg.area.buffer_m)
+    gpd.read_file(path).to_crs("EPSG:4326").to_file(path, driver="GPKG", engine="pyogrio")
+    in_check = _all_check(toml, "inputs/boundary.gpkg")
+    assert len(in_check) == 1 and in_check[0][0] == "warning" and "will be reprojected" in in_check[0][1]
+    at_run = _run(lambda: read_polygons(path, BOUNDARY_RULES, file="inputs/boundary.gpkg", target_crs=cfg.project.crs,
+                                        target_from=run_target_from(cfg, cfg.project.crs), buffer_m=cfg.area.buffer_m))
+    assert at_run == in_check
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MinecarbonWarning)
+        _, area_deg, _ = read_polygons(path, BOUNDARY_RULES, file="inputs/boundary.gpkg",
+                                       target_crs=cfg.project.crs, buffer_m=cfg.area.buffer_m)
+    # the round trip through degrees moves vertices by well under a millimetre
+    assert area_deg.symmetric_difference(area_m).area < 1e-3 * area_m.area
 
 
 def test_every_declared_input_is_a_key_of_the_project_file() -> None:

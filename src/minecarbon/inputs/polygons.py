@@ -92,7 +92,7 @@ def _check_layer_crs(rep: Report, o: Any, gdf: Any, what: str, require_projected
                         f"latitudes: its CRS (.prj) is wrong", "Assign the CRS its coordinates are really in "
                         "(QGIS: Layer > Set CRS; or 'ogr2ogr -a_srs EPSG:XXXX'), probably the project's.")
                 return False
-        if require_projected:
+        if require_projected and not _projected(o.target_crs):  # with a projected target it is reprojected first
             rep.add("(file)", f"the {what} is in a geographic CRS ({_crs_name(crs)}, degrees); "
                     f"the buffer and areas need metres", "Reproject it to a projected CRS in metres (e.g. "
                     "UTM: 'ogr2ogr -t_srs EPSG:32649 out.gpkg in.gpkg').")
@@ -102,6 +102,18 @@ def _check_layer_crs(rep: Report, o: Any, gdf: Any, what: str, require_projected
                 f"reprojected", f"Nothing, if that is intended; or deliver it in "
                 f"{_crs_name(o.target_crs)}.", "warning")
     return True
+
+
+def _projected(crs: Any) -> bool:
+    """True when ``crs`` (any spelling pyproj reads, or None) is a projected CRS."""
+    if crs is None:
+        return False
+    from pyproj import CRS
+
+    try:
+        return bool(CRS.from_user_input(crs).is_projected)
+    except Exception:  # noqa: BLE001  (an unreadable target is reported where it is read)
+        return False
 
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
