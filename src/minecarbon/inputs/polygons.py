@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import Severity
 from ._crs import crs_name as _crs_name
+from ._crs import pyproj_crs as _pyproj
 from ._crs import same_crs as _same_crs
 from ._crs import transform_bounds as _transform_bounds
 from ._report import Report
@@ -106,12 +107,8 @@ def _check_layer_crs(rep: Report, o: Any, gdf: Any, what: str, require_projected
 
 def _projected(crs: Any) -> bool:
     """True when ``crs`` (any spelling pyproj reads, or None) is a projected CRS."""
-    if crs is None:
-        return False
-    from pyproj import CRS
-
     try:
-        return bool(CRS.from_user_input(crs).is_projected)
+        return crs is not None and bool(_pyproj(crs).is_projected)
     except Exception:  # noqa: BLE001  (an unreadable target is reported where it is read)
         return False
 
