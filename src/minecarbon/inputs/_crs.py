@@ -1,4 +1,9 @@
-"""CRS helpers of the input rules: any CRS-like object to pyproj, names for messages, bounds between CRSs."""
+"""CRS helpers of the input rules: names for messages, bounds between CRSs.
+
+Parsing and comparing CRSs is :mod:`minecarbon.io.crs`'s job (one parser for the whole package); this module
+only adds what the input rules need on top: a tolerant comparison (an unreadable CRS is "not the same", and
+the rule that reads it reports it) and bounds transformed between two CRSs.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import CRSError
+from ..io.crs import same_crs as _io_same_crs
+from ..io.crs import to_pyproj
 
-def pyproj_crs(crs: Any) -> Any:
-    """Any CRS-like object -> pyproj CRS (None stays None)."""
-    if crs is None:
-        return None
-    from pyproj import CRS
 
-    if isinstance(crs, CRS):
-        return crs
-    to_wkt = getattr(crs, "to_wkt", None)
-    return CRS.from_wkt(to_wkt()) if callable(to_wkt) else CRS.from_user_input(crs)
+def pyproj_crs(crs: Any, what: str = "CRS") -> Any:
+    """Any CRS-like object -> pyproj CRS (None stays None); :class:`CRSError` naming ``what`` if it is not one."""
+    return to_pyproj(crs, what)
 
 
 def crs_name(crs: Any) -> str:
@@ -28,10 +30,10 @@ def crs_name(crs: Any) -> str:
 
 
 def same_crs(a: Any, b: Any) -> bool:
+    """:func:`minecarbon.io.crs.same_crs`, but False (not an error) when either is not a CRS PROJ reads."""
     try:
-        return bool(a.equals(b, ignore_axis_order=True)) or (a.to_epsg() is not None
-                                                              and a.to_epsg() == b.to_epsg())
-    except Exception:  # noqa: BLE001
+        return _io_same_crs(a, b)
+    except CRSError:
         return False
 
 

@@ -174,9 +174,10 @@ def training_table(plots: pd.DataFrame, stacks: Mapping[int, xr.DataArray], targ
 
 
 def _same_crs(a, b) -> bool:
-    from pyproj import CRS
+    from ..errors import CRSError
+    from ..io.crs import same_crs
 
     try:
-        return CRS.from_user_input(a).equals(CRS.from_user_input(b))
-    except Exception:  # noqa: BLE001 - unparsable CRS: compare as text
+        return same_crs(a, b)
+    except CRSError:  # unparsable CRS: compare as text
         return str(a) == str(b)
