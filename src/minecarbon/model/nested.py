@@ -154,7 +154,7 @@ def run_jobs(jobs: Sequence[FitJob], n_jobs: int = 1, label: str = "model fits")
     """
     plans, searches = _plan(jobs)
     grid_tasks = [(s, p, tr, te) for s, srch in enumerate(searches) for p in srch.points for tr, te in srch.splits]
-    # fits whose parameters are known without a search: (job, outer index or None for the final model, params)
+    # (job, outer fold or None for the final model): known = parameters known before any search, pending = not
     known, pending = [], []
     for j, (job, plan) in enumerate(zip(jobs, plans)):
         for o, (_, _, _, sid) in enumerate(plan.outer):
