@@ -47,3 +47,13 @@ def test_two_processes_write_the_files_of_one(report_cfg, tmp_path, monkeypatch)
     assert len(one) == 1 + len(report_cfg.report.languages) * len(report_cfg.report.formats)
     for a, b in zip(one, two):
         assert a.read_bytes() == b.read_bytes(), a.name  # figures, font subset, text: all the same bytes
+
+
+def test_an_error_here_stops_the_worker_without_waiting_for_it():
+    import time
+
+    with pytest.raises(RuntimeError, match="stop"):
+        with write._second_process(True) as w:
+            w.submit(time.sleep, 600)
+            raise RuntimeError("stop")
+    assert w.proc.returncode is not None and w.proc.returncode != 0  # killed, not left sleeping

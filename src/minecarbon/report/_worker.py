@@ -35,4 +35,7 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    serve()
+    try:
+        serve()
+    except (KeyboardInterrupt, BrokenPipeError):  # the parent was interrupted: it reports that
+        sys.exit(1)

@@ -224,5 +224,8 @@ def _second_process(wanted: bool) -> Iterator[Worker | None]:
         return
     try:
         yield worker
+    except BaseException:  # an error or Ctrl-C here: the worker's result is not wanted
+        worker.proc.kill()
+        raise
     finally:
         worker.close()
