@@ -10,7 +10,7 @@ Python, so threads would be neither safe nor faster.  The embedded font
 subset holds the characters of *both* documents, as before, so there are two
 steps: both documents are built at once, then the subset is made from their
 text and both are rendered at once.  The files are those of a one-process run
-(same figures, same font subset); only creation times differ.  The worker's
+(same figures, same font subset), byte for byte (tested).  The worker's
 log records are passed back and logged here, into the run log.
 """
 
