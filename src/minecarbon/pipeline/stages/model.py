@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -226,15 +225,14 @@ def _run_model(ctx: Context) -> None:
         if m.cv_scheme == "spatial" else None
     tab["cv_group"] = groups if groups is not None else np.arange(len(tab))
     names_by_code = type_names(cfg)
-    ctx.progress("feature selection report; cross-validating learners")
-    with ThreadPoolExecutor(1) as pool:  # the report's serial forest fits beside the fits of the learners
-        report = pool.submit(model.selection_report, X, y, names, max_collinearity=m.max_collinearity,
-                             seed=m.seed, n_estimators=m.n_estimators, pca_variance=m.pca_variance)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", model.PooledFallbackWarning)
-            ms = model.fit_model_set(X, y, names, codes, groups, fit_options(m, group_nonforest(cfg)),
-                                     type_names=names_by_code)
-        sel_table, pca = report.result()
+    ctx.progress("feature selection report")
+    sel_table, pca = model.selection_report(X, y, names, max_collinearity=m.max_collinearity, seed=m.seed,
+                                            n_estimators=m.n_estimators, pca_variance=m.pca_variance)
+    ctx.progress("cross-validating learners")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", model.PooledFallbackWarning)
+        ms = model.fit_model_set(X, y, names, codes, groups, fit_options(m, group_nonforest(cfg)),
+                                 type_names=names_by_code)
     for w in caught:  # into the run log (and the terminal) once
         if issubclass(w.category, model.PooledFallbackWarning):
             log.warning("%s", w.message)
