@@ -299,3 +299,16 @@ def test_params_are_checked():
         als.AlsParams(pulses_per_m2=0.0)
     with pytest.raises(ValueError, match="tile side"):
         als.AlsParams(tile_m=5.0)
+
+
+def test_scan_simulated_beside_the_rasters_is_the_scan_simulated_alone(tiny, tmp_path):
+    """``simulate`` runs the ALS survey in a second thread beside the rasters and the field data (issue #18);
+    the tiles are those of :func:`simulate_als` run alone, with its own stand-structure model, byte for byte."""
+    world = build_world("tiny", 0, 2005, END)
+    summary = als.simulate_als(world, tmp_path, als.DominantHeight(_tree_carbon()), als.AlsParams())
+    threaded = sorted((tiny.out / "inputs" / "als").glob("*.laz"))
+    assert [p.name for p in threaded] == sorted(t["file"] for t in summary["tiles"])
+    for p in threaded:
+        assert p.read_bytes() == (tmp_path / p.name).read_bytes(), p.name
+    assert json.loads((tiny.out / "truth" / "als_points.json").read_text(encoding="utf-8")) == \
+        json.loads(json.dumps(summary))

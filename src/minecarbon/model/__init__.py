@@ -8,6 +8,7 @@ Modules
 :mod:`.selection`    correlation + collinearity pruning, PCA, RF / permutation importance (transformers)
 :mod:`.learners`     SVR, random forest, GBDT, XGBoost, MLR as ``select -> scale -> learner`` pipelines
 :mod:`.cv`           spatial-block repeated k-fold, nested grid search
+:mod:`.nested`       nested CV and final fits of many learners and plot sets, all fits scheduled together
 :mod:`.per_type`     best learner per forest type by CV RMSE, pooled fallback
 :mod:`.persist`      skops model files with checksum, versions and feature names
 :mod:`.predict`      blockwise prediction per forest type, unit totals
@@ -23,9 +24,7 @@ from .cv import (
     cross_validate,
     fold_splits,
     grid_search,
-    nested_cv,
     spatial_groups,
-    tune_and_fit,
 )
 from .estimation import (
     ChangeResult,
@@ -39,6 +38,7 @@ from .estimation import (
 )
 from .learners import DEFAULT_GRIDS, LEARNERS, fit_forest, make_forest, make_learner, make_model, single_thread
 from .metrics import METRIC_KEYS, metrics
+from .nested import FitJob, FitResult, nested_cv, run_jobs, tune_and_fit
 from .per_type import POOLED, FitOptions, ModelSet, PooledFallbackWarning, fit_model_set
 from .persist import ModelVersionWarning, load_models, save_models
 from .predict import check_features, predict_by_type, predict_stack, unit_totals
@@ -64,7 +64,9 @@ __all__ = [
     "CorrelationSelector",
     "DensityResult",
     "EstimationInputError",
+    "FitJob",
     "FitOptions",
+    "FitResult",
     "GregResult",
     "ImportanceSelector",
     "ModelSet",
@@ -94,6 +96,7 @@ __all__ = [
     "nested_cv",
     "predict_by_type",
     "predict_stack",
+    "run_jobs",
     "save_models",
     "selected_features",
     "selection_report",

@@ -38,7 +38,7 @@ from sklearn.base import clone
 
 from ..errors import InputError
 from ..parallel import joblib_parallel
-from .metrics import mean_metrics, metrics
+from .metrics import metrics
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -152,6 +152,15 @@ def grid_search(model, grid: dict[str, Sequence], X: np.ndarray, y: np.ndarray, 
     points = param_points(grid)
     tasks = [(p, tr, te) for p in points for tr, te in splits]
     preds = _parallel(n_jobs)(delayed(_fit_predict)(model, p, X, y, tr, te, clip_min) for p, tr, te in tasks)
+    return best_point(points, splits, preds, y)
+
+
+def best_point(points: list[dict], splits: list[Split], preds: Sequence[np.ndarray], y: np.ndarray
+               ) -> tuple[dict, dict, list[dict]]:
+    """The grid search's choice from its fits' predictions (``preds``: point-major, then split).
+
+    Returns what :func:`grid_search` returns.
+    """
     table, best, best_rmse = [], 0, np.inf
     k = 0
     for i, p in enumerate(points):
@@ -192,80 +201,6 @@ class CVResult:
     def oof_mean(self) -> np.ndarray:
         """Out-of-fold prediction of each sample, averaged over repeats."""
         return np.nanmean(self.oof, axis=0)
-
-
-def _outer_fold(model, grid, X, y, groups, tr, te, inner_folds, seed, clip_min) -> tuple[np.ndarray, dict]:
-    if grid and any(len(v) > 1 for v in grid.values()):
-        g_tr = None if groups is None else groups[tr]
-        k = min(inner_folds, n_groups(g_tr, len(tr)))
-        if k >= 2:
-            inner = fold_splits(len(tr), g_tr, k, seed)
-            params, _, _ = grid_search(model, grid, X[tr], y[tr], inner, clip_min=clip_min)
-        else:  # too few groups for an inner search: the grid's first point
-            params = param_points(grid)[0]
-    else:
-        params = param_points(grid)[0] if grid else {}
-    return _fit_predict(model, params, X, y, tr, te, clip_min), params
-
-
-def nested_cv(model, grid: dict[str, Sequence] | None, X: np.ndarray, y: np.ndarray,
-              groups: np.ndarray | None = None, folds: int = 5, repeats: int = 1, inner_folds: int = 3,
-              seed: int = 0, n_jobs: int = 1, clip_min: float | None = None) -> CVResult:
-    """Repeated (grouped) k-fold cross-validation with a grid search nested in every outer fold.
-
-    Parameters
-    ----------
-    model : unfitted scikit-learn estimator (typically a :func:`.learners.make_model` pipeline).
-    grid : parameter grid of ``model`` (``learner__C`` style); None or {} for no search.
-    X, y : features (n, p) and target (n,).
-    groups : group label of each sample (see :func:`spatial_groups`); None: plain k-fold.
-    folds, repeats, inner_folds : outer folds, repeats with new fold assignments, inner folds.
-    seed : seeds fold assignment (learners carry their own seed).
-    n_jobs : outer folds run in this many threads (results do not depend on it).
-    clip_min : predictions are clipped at this value (e.g. 0: AGC is never negative).
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    grid = dict(grid or {})
-    tasks = []
-    for r in range(repeats):
-        for f, (tr, te) in enumerate(fold_splits(len(y), groups, folds, [seed, r])):
-            tasks.append((r, tr, te, [seed, r, f, 1]))
-    results = _parallel(n_jobs)(delayed(_outer_fold)(model, grid, X, y, groups, tr, te, inner_folds, s, clip_min)
-                                for _, tr, te, s in tasks)
-    oof = np.full((repeats, len(y)), np.nan)
-    params = []
-    for (r, _, te, _), (pred, p) in zip(tasks, results):
-        oof[r, te] = pred
-        params.append(p)
-    per = [metrics(y, oof[r]) for r in range(repeats)]
-    mean, sd = mean_metrics(per)
-    return CVResult(oof=oof, metrics=mean, metrics_sd=sd, per_repeat=per, fold_params=params, folds=folds,
-                    repeats=repeats)
-
-
-def tune_and_fit(model, grid: dict[str, Sequence] | None, X: np.ndarray, y: np.ndarray,
-                 groups: np.ndarray | None = None, folds: int = 5, seed: int = 0, n_jobs: int = 1,
-                 clip_min: float | None = None) -> tuple[Any, dict, dict]:
-    """Grid search on all data (grouped k-fold), then refit the best point on all data.
-
-    Returns
-    -------
-    fitted model, best parameters, tuned metrics (the best point's out-of-fold
-    score - optimistic, since the point was chosen for it; empty without a grid).
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    grid = dict(grid or {})
-    tuned: dict = {}
-    params = param_points(grid)[0] if grid else {}
-    if grid and any(len(v) > 1 for v in grid.values()):
-        k = min(folds, n_groups(groups, len(y)))
-        if k >= 2:
-            params, tuned, _ = grid_search(model, grid, X, y, fold_splits(len(y), groups, k, [seed, 0]),
-                                           n_jobs=n_jobs, clip_min=clip_min)
-    est = clone(model).set_params(**params).fit(X, y)
-    return est, params, tuned
 
 
 MIN_SAMPLES = 10

@@ -4,8 +4,9 @@ The standard (section 4.3/4.4) finds models per forest type or species group mor
 accurate.  :func:`fit_model_set` therefore
 
 1. fits every learner on *all* plots (the pooled models), each with nested,
-   repeated, grouped cross-validation (:func:`.cv.nested_cv`) and a final grid
-   search + refit on all plots (:func:`.cv.tune_and_fit`);
+   repeated, grouped cross-validation (:func:`.nested.nested_cv`) and a final grid
+   search + refit on all plots (:func:`.nested.tune_and_fit`), every fit of every learner
+   and type scheduled together (:func:`.nested.run_jobs`);
 2. for each forest type with at least ``min_plots_per_type`` plots, fits every
    learner on that type's plots alone the same way, and compares, *on that
    type's plots*, the out-of-fold predictions of these own models with those
@@ -33,13 +34,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from ..errors import MinecarbonWarning
-from ..progress import track
-from .cv import CVResult, check_training_data, n_groups, nested_cv, param_points, tune_and_fit
+from .cv import CVResult, check_training_data, n_groups
 from .learners import DEFAULT_GRIDS, LEARNERS, make_model, pipeline_grid, single_thread
 from .metrics import mean_metrics, metrics
+from .nested import FitJob, FitResult, run_jobs
 from .selection import make_selector, selected_features
 
 log = logging.getLogger(__name__)
@@ -174,33 +174,37 @@ def pooled_key(learner: str, best: str) -> str:
     return POOLED if learner == best else f"{POOLED}_{learner}"
 
 
-def _fit_learner(opts: FitOptions, learner: str, X, y, groups, names, tune: bool = True) -> LearnerFit:
-    """Nested CV, then the final model on all of X.
+def _job(opts: FitOptions, learner: str, X, y, groups, tune: bool = True) -> FitJob:
+    """Nested CV, then the final model on all of X (:class:`.nested.FitJob`).
 
     With ``tune`` the final hyper-parameters come from a grid search on all plots
-    (:func:`.cv.tune_and_fit`, which also gives the optimistic tuned score);
-    without, from a vote of the outer folds' inner searches (no extra fits).
+    (which also gives the optimistic tuned score); without, from a vote of the
+    outer folds' inner searches (no extra fits).
     """
-    model, grid = opts.model(learner), opts.grid(learner)
     folds = min(opts.folds, n_groups(groups, len(y)))
-    cv = nested_cv(model, grid, X, y, groups, folds=folds, repeats=opts.repeats, inner_folds=opts.inner_folds,
-                   seed=opts.seed, n_jobs=opts.n_jobs, clip_min=opts.clip_min)
-    if tune:
-        est, params, tuned = tune_and_fit(model, grid, X, y, groups, folds=folds, seed=opts.seed,
-                                          n_jobs=opts.n_jobs, clip_min=opts.clip_min)
-    else:
-        params, tuned = vote_params(cv.fold_params, grid), {}
-        est = clone(model).set_params(**params).fit(X, y)
-    single_thread(est)
+    return FitJob(opts.model(learner), opts.grid(learner), X, y, groups, folds=folds, repeats=opts.repeats,
+                  inner_folds=opts.inner_folds, seed=opts.seed, clip_min=opts.clip_min, nested=True,
+                  final="tune" if tune else "vote")
+
+
+def _learner_fit(opts: FitOptions, learner: str, res: FitResult, X, y, names) -> LearnerFit:
+    est = single_thread(res.model)
     train = metrics(y, opts.clip(est.predict(X)))
-    return LearnerFit(learner, cv, params, tuned, train, est, selected_features(est, names))
+    return LearnerFit(learner, res.cv, res.params, res.tuned, train, est, selected_features(est, names))
 
 
-def vote_params(fold_params: list[dict], grid: Mapping[str, list]) -> dict:
-    """The hyper-parameters chosen most often by the outer folds' inner searches (ties: grid order)."""
-    points = param_points(dict(grid)) if grid else [{}]
-    counts = [sum(1 for p in fold_params if p == pt) for pt in points]
-    return points[int(np.argmax(counts))]
+def _fit_learners(opts: FitOptions, X, y, groups, names, own: Mapping[Any, np.ndarray]
+                  ) -> tuple[dict[str, LearnerFit], dict[Any, dict[str, LearnerFit]]]:
+    """Every learner on all plots (tuned final models) and on the plots ``own[code]`` of each type (voted final
+    models), all fits in one schedule (:func:`.nested.run_jobs`)."""
+    sets = [(None, X, y, groups, True)] + [(code, X[idx], y[idx], None if groups is None else groups[idx], False)
+                                           for code, idx in own.items()]
+    jobs = [_job(opts, L, Xs, ys, gs, tune) for _, Xs, ys, gs, tune in sets for L in opts.learners]
+    results = iter(run_jobs(jobs, n_jobs=opts.n_jobs, label=f"model fits ({len(sets)} plot set(s) x "
+                                                            f"{len(opts.learners)} learners)"))
+    fits = [{L: _learner_fit(opts, L, next(results), Xs, ys, names) for L in opts.learners}
+            for _, Xs, ys, _, _ in sets]
+    return fits[0], {code: f for (code, *_), f in zip(sets[1:], fits[1:])}
 
 
 def mse_gain(y: np.ndarray, pred_own: np.ndarray, pred_pooled: np.ndarray) -> tuple[float, float]:
@@ -261,6 +265,21 @@ def honest_oof(y: np.ndarray, pooled_oof: dict[str, np.ndarray], own_oof: dict[A
     return out
 
 
+def _no_own_model(opts: FitOptions, code, y: np.ndarray, groups: np.ndarray | None, idx: np.ndarray) -> str | None:
+    """Why type ``code`` (plots ``idx``) cannot get its own model, or None when it can be fitted."""
+    yt = y[idx]
+    g_t = None if groups is None else groups[idx]
+    if code in opts.pooled_types:
+        return "not a forest type: mapped with the pooled model"
+    if idx.size < opts.min_plots_per_type:
+        return f"only {idx.size} plot(s), fewer than [model].min_plots_per_type = {opts.min_plots_per_type}"
+    if np.std(yt) == 0:
+        return f"AGC is the same ({yt[0]:g} t C/ha) on all its {idx.size} plots"
+    if n_groups(g_t, idx.size) < 2 or idx.size < 2 * min(opts.folds, n_groups(g_t, idx.size)):
+        return f"its {idx.size} plots fall in too few spatial groups for cross-validation"
+    return None
+
+
 def _subset_metrics(cv: CVResult, y: np.ndarray, idx: np.ndarray) -> dict:
     mean, _ = mean_metrics([metrics(y[idx], cv.oof[r, idx]) for r in range(cv.oof.shape[0])])
     return mean
@@ -303,20 +322,25 @@ def fit_model_set(X: np.ndarray, y: np.ndarray, feature_names: list[str], types:
     check_training_data(y, opts.folds)
     names = list(feature_names)
     type_names = dict(type_names or {})
-    pooled = {L: _fit_learner(opts, L, X, y, groups, names)
-              for L in track(opts.learners, "learners, nested CV (all plots)", unit="learners")}
+    codes = np.full(y.size, None, dtype=object) if types is None else np.asarray(types, dtype=object)
+    valid = np.array([c is not None and not (isinstance(c, float) and np.isnan(c)) for c in codes])
+    type_codes = sorted({c for c, v in zip(codes, valid) if v}, key=lambda c: (str(type(c)), c)) \
+        if opts.per_type and types is not None else []
+    reasons = {code: _no_own_model(opts, code, y, groups, np.flatnonzero(valid & (codes == code)))
+               for code in type_codes}
+    pooled, own_fits = _fit_learners(opts, X, y, groups, names,
+                                     {code: np.flatnonzero(valid & (codes == code))
+                                      for code in type_codes if reasons[code] is None})
     best = min(opts.learners, key=lambda L: (pooled[L].cv.metrics["rmse"], opts.learners.index(L)))
     rows = []
     for L, f in pooled.items():
         rows.append(_row("all plots", POOLED, L, f.cv.metrics, f.training_metrics, f, y.size))
-    codes = np.full(y.size, None, dtype=object) if types is None else np.asarray(types, dtype=object)
-    valid = np.array([c is not None and not (isinstance(c, float) and np.isnan(c)) for c in codes])
     own: dict[Any, dict[str, LearnerFit]] = {}
     choices: dict[Any, GroupChoice] = {}
     oof = pooled[best].cv.oof_mean.copy()
     fitted = opts.clip(pooled[best].model.predict(X))
-    if opts.per_type and types is not None:
-        for code in sorted({c for c, v in zip(codes, valid) if v}, key=lambda c: (str(type(c)), c)):
+    if type_codes:
+        for code in type_codes:
             idx = np.flatnonzero(valid & (codes == code))
             label = type_names.get(code, str(code))
             yt = y[idx]
@@ -325,16 +349,7 @@ def fit_model_set(X: np.ndarray, y: np.ndarray, feature_names: list[str], types:
                 rows.append(_row(label, f"pooled model on type {label}", L, pooled_on[L],
                                  metrics(yt, opts.clip(pooled[L].model.predict(X[idx]))), pooled[L], idx.size,
                                  code=code))
-            reason = None
-            g_t = None if groups is None else groups[idx]
-            if code in opts.pooled_types:
-                reason = "not a forest type: mapped with the pooled model"
-            elif idx.size < opts.min_plots_per_type:
-                reason = f"only {idx.size} plot(s), fewer than [model].min_plots_per_type = {opts.min_plots_per_type}"
-            elif np.std(yt) == 0:
-                reason = f"AGC is the same ({yt[0]:g} t C/ha) on all its {idx.size} plots"
-            elif n_groups(g_t, idx.size) < 2 or idx.size < 2 * min(opts.folds, n_groups(g_t, idx.size)):
-                reason = f"its {idx.size} plots fall in too few spatial groups for cross-validation"
+            reason = reasons[code]
             if reason is not None:
                 if code not in opts.pooled_types:
                     _warn(f"Forest type {label}: {reason}; it uses the pooled model ({best}). Add plots of this "
@@ -342,8 +357,7 @@ def fit_model_set(X: np.ndarray, y: np.ndarray, feature_names: list[str], types:
                 choices[code] = GroupChoice(code, idx.size, "pooled", best, reason, pooled_on[best],
                                             metrics(yt, fitted[idx]), POOLED, pooled[best].cv.oof_mean[idx])
                 continue
-            own[code] = {L: _fit_learner(opts, L, X[idx], yt, g_t, names, tune=False)
-                         for L in track(opts.learners, f"learners, nested CV ({label})", unit="learners")}
+            own[code] = own_fits[code]
             cands = [("own", L, own[code][L].cv.metrics["rmse"]) for L in opts.learners] + \
                     [("pooled", L, pooled_on[L]["rmse"]) for L in opts.learners]
             for L in opts.learners:

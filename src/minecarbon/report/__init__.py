@@ -20,9 +20,10 @@ this package only renders.)
 
 from __future__ import annotations
 
-from .build import FORMATS, ReportBuilder, build_document, report_name, write_reports
+from .build import FORMATS, ReportBuilder, build_document, report_name
 from .document import Document
 from .i18n import LANGUAGES, Translator
+from .write import write_reports
 
 __all__ = ["FORMATS", "LANGUAGES", "Document", "ReportBuilder", "Translator", "build_document", "report_name",
            "write_reports"]

@@ -6,7 +6,7 @@ number is read from the database (tables loaded by the ``catalog`` stage
 from the stage outputs) or from the catalogued rasters.  A part whose outputs
 do not exist is left out; a part whose outputs cannot be read is replaced by
 a visible note (and a logged warning) instead of stopping the report.
-:func:`write_reports` renders the documents as HTML, PDF and DOCX.
+:func:`.write.write_reports` renders the documents as HTML, PDF and DOCX.
 
 Chapters: 1 basic situation, 2 mineral development, 3 monitoring extent and
 plot layout, 4 plot AGC (with TLS vs tally), 5 model construction and
@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from .. import __version__, units
 from ..config import ProjectConfig
 from ..errors import MinecarbonError
-from ..progress import track
 from .ch_advice import AdviceChapters
 from .ch_assessment import AssessmentChapter
 from .ch_maps import MapsChapter
@@ -186,67 +184,3 @@ def build_document(cfg: ProjectConfig, data: ReportData, lang: str, font: FontFi
 def report_name(cfg: ProjectConfig, lang: str, fmt: str) -> str:
     """``report.<fmt>`` in the project's language, ``report_<lang>.<fmt>`` otherwise."""
     return f"report.{fmt}" if lang == cfg.project.language else f"report_{lang}.{fmt}"
-
-
-def write_reports(cfg: ProjectConfig, out_dir: Path, languages: Iterable[str] | None = None,
-                  formats: Iterable[str] | None = None) -> list[Path]:
-    """Build and write the report in every language and format; returns the written files.
-
-    Also writes ``management_advice.csv`` (the zoning advice with its evidence).
-
-    Raises
-    ------
-    MissingInputError
-        The monitoring database does not exist, or a Chinese text must be drawn and no CJK font is found.
-    """
-    from ..catalog import open_catalog
-    from ..io import write_table
-    from .fonts import find_cjk_font, has_cjk, require_cjk_font, subset_font
-
-    languages = list(languages or cfg.report.languages)
-    formats = list(formats or cfg.report.formats)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with open_catalog(cfg) as db:
-        data = ReportData(cfg, db)
-        font = find_cjk_font(cfg.report.font)
-        needs_cjk = "zh" in languages or has_cjk(cfg.project.name)
-        if needs_cjk and font is None:
-            font = require_cjk_font(cfg.report.font, "the report has Chinese text (figures and PDF need the glyphs)")
-        docs = {}
-        for lang in languages:
-            doc, problems = build_document(cfg, data, lang, font)
-            docs[lang] = doc
-            if has_cjk(doc.text()) and font is None:
-                font = require_cjk_font(cfg.report.font, f"the {lang} report contains Chinese names")
-        builder = ReportBuilder(cfg, data, languages[0], font)
-        adv = builder.advice_table()
-        if adv is not None:
-            adv = adv.copy()
-            for lang in ("en", "zh"):
-                tl = Translator(lang)
-                adv[f"zone_{lang}"] = [tl(f"advice.zone.{z}") for z in adv["zone"]]
-                adv[f"action_{lang}"] = [tl(f"advice.action.{z}") for z in adv["zone"]]
-            written.append(write_table(adv.drop(columns=["color"]), out_dir / "management_advice.csv"))
-    all_text = "\n".join(d.text() for d in docs.values())
-    subset = subset_font(font, all_text) if font is not None and has_cjk(all_text) else None
-    for lang, doc in track(docs.items(), "report files", len(docs), "languages"):
-        for fmt in formats:
-            path = out_dir / report_name(cfg, lang, fmt)
-            if fmt == "html":
-                from .html import write_html
-
-                write_html(doc, path, subset if cfg.report.embed_font else None)
-            elif fmt == "pdf":
-                from .pdf import write_pdf
-
-                write_pdf(doc, path, subset)
-            elif fmt == "docx":
-                from .docx import write_docx
-
-                write_docx(doc, path)
-            else:
-                raise ValueError(f"unknown report format {fmt!r} (html, pdf, docx)")
-            written.append(path)
-    return written

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -287,41 +288,44 @@ def _field(world: World, units_l2: np.ndarray, ft0: np.ndarray, out: Path, progr
     chosen.sort()
     laz_written = 0
     tally_frames = []
-    for k, pid in enumerate(chosen):
-        hist, sp, ft, age, latin, _ = meta[pid]
-        trees = trees_all[trees_all.plot_id == pid]
-        n_out = int(rng.integers(3, 7))
-        esp, edbh, eh = draw_trees(n_out, sp, ft, age, rng, scale_cm=float(trees.dbh_cm.mean()))
-        side = rng.uniform(PLOT_SIDE_M / 2 + 0.5, PLOT_SIDE_M / 2 + 4.0, n_out) * rng.choice([-1, 1], n_out)
-        along = rng.uniform(-PLOT_SIDE_M / 2 - 4.0, PLOT_SIDE_M / 2 + 4.0, n_out)
-        horizontal = rng.uniform(size=n_out) < 0.5
-        ex = np.where(horizontal, side, along)
-        ey = np.where(horizontal, along, side)
-        extra = pd.DataFrame({
-            "tree_id": [f"{pid}-X{j + 1:02d}" for j in range(n_out)],
-            "x_local_m": np.round(ex, 2), "y_local_m": np.round(ey, 2),
-            "species": [LATIN_ON_SHEETS[BY_CODE[s].name_zh] if latin else BY_CODE[s].name_zh for s in esp],
-            "dbh_cm": edbh, "height_m": eh})
-        scan_trees = pd.concat([trees[["tree_id", "x_local_m", "y_local_m", "species", "dbh_cm", "height_m"]],
-                                extra], ignore_index=True)
-        write_table(scan_trees, tru / f"tls_trees_{pid}.csv")
-        try:
-            from .tls import simulate_tls_scan
-        except ImportError:
-            simulate_tls_scan = None
-        if simulate_tls_scan is not None:
-            las = simulate_tls_scan(scan_trees, float(hist[("slope",)]), float(hist[("aspect",)]),
-                                    int(world.seed) * 1000 + k)
+    scans = []
+    with ThreadPoolExecutor(2) as pool:
+        for k, pid in enumerate(chosen):
+            hist, sp, ft, age, latin, _ = meta[pid]
+            trees = trees_all[trees_all.plot_id == pid]
+            n_out = int(rng.integers(3, 7))
+            esp, edbh, eh = draw_trees(n_out, sp, ft, age, rng, scale_cm=float(trees.dbh_cm.mean()))
+            side = rng.uniform(PLOT_SIDE_M / 2 + 0.5, PLOT_SIDE_M / 2 + 4.0, n_out) * rng.choice([-1, 1], n_out)
+            along = rng.uniform(-PLOT_SIDE_M / 2 - 4.0, PLOT_SIDE_M / 2 + 4.0, n_out)
+            horizontal = rng.uniform(size=n_out) < 0.5
+            ex = np.where(horizontal, side, along)
+            ey = np.where(horizontal, along, side)
+            extra = pd.DataFrame({
+                "tree_id": [f"{pid}-X{j + 1:02d}" for j in range(n_out)],
+                "x_local_m": np.round(ex, 2), "y_local_m": np.round(ey, 2),
+                "species": [LATIN_ON_SHEETS[BY_CODE[s].name_zh] if latin else BY_CODE[s].name_zh for s in esp],
+                "dbh_cm": edbh, "height_m": eh})
+            scan_trees = pd.concat([trees[["tree_id", "x_local_m", "y_local_m", "species", "dbh_cm", "height_m"]],
+                                    extra], ignore_index=True)
+            write_table(scan_trees, tru / f"tls_trees_{pid}.csv")
+            try:
+                from .tls import simulate_tls_scan
+            except ImportError:
+                simulate_tls_scan = None
+            if simulate_tls_scan is not None:  # each scan seeded by its own number: in threads, written below
+                scans.append((pid, pool.submit(simulate_tls_scan, scan_trees, float(hist[("slope",)]),
+                                               float(hist[("aspect",)]), int(world.seed) * 1000 + k)))
+            if k < (1 if world.size == "tiny" else 2):
+                t = trees[["plot_id", "tree_id", "species", "dbh_cm", "height_m", "x_local_m", "y_local_m"]].copy()
+                t["dbh_cm"] = np.round(t["dbh_cm"] + rng.normal(0.0, TLS_DBH_SD_CM, len(t)), 1)
+                t["height_m"] = np.round(np.maximum(t["height_m"] + rng.normal(0.0, TLS_HEIGHT_SD_M, len(t)), 1.5), 1)
+                t["x_local_m"] = np.round(t["x_local_m"], 1)
+                t["y_local_m"] = np.round(t["y_local_m"], 1)
+                tally_frames.append(t)
+        for pid, scan in scans:
             with atomic_path(inp / "tls" / f"{pid}.laz") as tmp:
-                las.write(str(tmp))
+                scan.result().write(str(tmp))
             laz_written += 1
-        if k < (1 if world.size == "tiny" else 2):
-            t = trees[["plot_id", "tree_id", "species", "dbh_cm", "height_m", "x_local_m", "y_local_m"]].copy()
-            t["dbh_cm"] = np.round(t["dbh_cm"] + rng.normal(0.0, TLS_DBH_SD_CM, len(t)), 1)
-            t["height_m"] = np.round(np.maximum(t["height_m"] + rng.normal(0.0, TLS_HEIGHT_SD_M, len(t)), 1.5), 1)
-            t["x_local_m"] = np.round(t["x_local_m"], 1)
-            t["y_local_m"] = np.round(t["y_local_m"], 1)
-            tally_frames.append(t)
     tally = pd.concat(tally_frames, ignore_index=True) if tally_frames else pd.DataFrame(
         columns=["plot_id", "tree_id", "species", "dbh_cm", "height_m", "x_local_m", "y_local_m"])
     write_table(tally, inp / "field" / "tally.csv")
@@ -393,16 +397,21 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     heights = DominantHeight(carbon)
     if not forest_type_inputs and not classify:
         raise ValueError("forest_type_inputs=False needs classify=True (the classify stage makes the maps)")
-    sink = _write_rasters(world, out, report, heights, series=classify)
-    n_samples = _write_samples(world, sink, inp) if classify else 0
-    units_l2 = sink.kept[("units_level2",)]
-    ft0 = sink.kept[("forest_type", world.base_year)]
-    field_counts = _field(world, units_l2, ft0, out, report, carbon, remeasure_every_yr)
-    als_counts: dict = {}
-    if als_params is not None:
-        summary = simulate_als(world, inp / "als", heights, als_params, report)
-        write_json(tru / "als_points.json", summary)
-        als_counts = {"als_tiles": len(summary["tiles"]), "als_points": summary["points"]}
+    with ThreadPoolExecutor(1) as pool:
+        # the ALS survey needs only the world (each tile is seeded by its position): it runs in a second thread
+        # beside the rasters and the field data, on the other core
+        als = pool.submit(simulate_als, world, inp / "als", heights, als_params, report) \
+            if als_params is not None else None
+        sink = _write_rasters(world, out, report, heights, series=classify)
+        n_samples = _write_samples(world, sink, inp) if classify else 0
+        units_l2 = sink.kept[("units_level2",)]
+        ft0 = sink.kept[("forest_type", world.base_year)]
+        field_counts = _field(world, units_l2, ft0, out, report, carbon, remeasure_every_yr)
+        als_counts: dict = {}
+        if als is not None:
+            summary = als.result()
+            write_json(tru / "als_points.json", summary)
+            als_counts = {"als_tiles": len(summary["tiles"]), "als_points": summary["points"]}
     scene_counts: dict = {}
     if flavour == "scenes":
         from .scenes import move_composites_to_truth, write_scenes
