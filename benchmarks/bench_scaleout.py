@@ -10,6 +10,10 @@ Outputs are the same bytes on both (tests/pipeline/test_scheduler.py).
 
     .venv/bin/python benchmarks/bench_scaleout.py --size tiny
     .venv/bin/python benchmarks/bench_scaleout.py --size small --repeat 1
+    .venv/bin/python benchmarks/bench_scaleout.py --project /tmp/medium/minecarbon.toml  # simulated already
+
+``--project`` runs an existing project (e.g. ``minecarbon simulate --size medium --seed 7``) instead
+of simulating one; its workspace is overwritten (``--force``), its inputs are only read.
 """
 
 from __future__ import annotations
@@ -56,19 +60,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", choices=("tiny", "small", "medium", "large"), default="tiny")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--project", type=Path, help="an existing project file (no simulation; --size ignored)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-scaleout-{args.size}-"))
     try:
-        subprocess.run([str(EXE), "simulate", str(tmp / "p"), "--size", args.size, "--seed", "7"], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        toml = tmp / "p" / "minecarbon.toml"
+        if args.project:
+            toml = args.project.resolve()
+        else:
+            subprocess.run([str(EXE), "simulate", str(tmp / "p"), "--size", args.size, "--seed", "7"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            toml = tmp / "p" / "minecarbon.toml"
         results: dict[str, list] = {s: [] for s in SCHEDULERS}
         for _ in range(args.repeat):
             for s in SCHEDULERS:
                 results[s].append(run_once(toml, s))
         stages = list(results[SCHEDULERS[0]][0][1])
         best = {s: {st: min(r[1].get(st, float("nan")) for r in results[s]) for st in stages} for s in SCHEDULERS}
-        print(f"size {args.size}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, best of {args.repeat}")
+        print(f"{args.project or 'size ' + args.size}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, best of {args.repeat}")
         print("| stage | threads (s) | local:2 (s) | local:2 / threads |")
         print("|---|---|---|---|")
         for st in stages:

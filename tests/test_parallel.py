@@ -41,3 +41,27 @@ def test_cv_folds_on_a_cluster_match_threads(monkeypatch):
     np.testing.assert_array_equal(got.oof, ref.oof)
     assert got.fold_params == ref.fold_params
     assert got.metrics == ref.metrics
+
+
+def _scaled_sum(weights, item):
+    return float(np.dot(weights, np.arange(item, item + weights.size)))
+
+
+def test_map_ordered_threads_and_cluster_give_results_in_item_order():
+    """map_ordered: fn(*shared, item) per item, in item order, whether in threads or as tasks on a cluster
+    (forced with cluster=True); the reference is the plain loop."""
+    from minecarbon.parallel import cluster_for, map_ordered
+
+    w = np.linspace(0.5, 2.0, 1000)  # a shared array, sent to the workers once
+    items = list(range(37))
+    ref = [_scaled_sum(w, i) for i in items]
+    assert list(map_ordered(_scaled_sum, items, n_jobs=1, shared=(w,))) == ref
+    assert list(map_ordered(_scaled_sum, items, n_jobs=3, shared=(w,))) == ref
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+        assert cluster_for(-1, cluster=True) is client and cluster_for(-1, cluster=False) is None
+        assert cluster_for(1, cluster=True) is None  # n_jobs=1: in this process, one after the other
+        with distributed.get_task_stream(client) as stream:
+            got = list(map_ordered(_scaled_sum, items, cluster=True, shared=(w,)))
+        assert sum("_scaled_sum" in str(t["key"]) for t in stream.data) == len(items)
+    assert got == ref

@@ -202,3 +202,15 @@ def test_cli_run_progress_is_plain_when_not_a_terminal(project, tmp_path):
     assert "  units     started" in res.output and "  lidar     done in" in res.output
     assert f"  TLS scans: {n_scans} plots" in res.output and f"  ALS tiles: {n_tiles} tiles" in res.output
     assert not any(ch in res.output for ch in ("\x1b", "\r", "\b")), repr(res.output)
+    # the project log gives each stage's CPU and the peak RSS so far (issue 16): the run was in this process,
+    # so its peak is at most this process' peak, and its CPU at most wall x cores
+    import os
+    import re
+    import resource
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (dst / "workspace" / "logs").glob("run-*.log"))
+    done = re.findall(r"stage (\w+): done in ([0-9.]+) s \(CPU ([0-9.]+) s in this process, peak RSS ([0-9]+) MiB", text)
+    assert [d[0] for d in done] == ["units", "lidar"]
+    for _, wall, cpu, peak in done:
+        assert 0 <= float(cpu) <= float(wall) * (os.cpu_count() or 1) + 0.2
+        assert 50 < int(peak) <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + 1

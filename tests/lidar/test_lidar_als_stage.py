@@ -231,3 +231,49 @@ def test_tls_plots_in_parallel_only_when_the_largest_scans_fit(als_project):
     assert tls_workers(paths, available=2 * need) == k
     assert tls_workers(paths, available=2 * need - 2) == max(1, k - 1)
     assert tls_workers(paths, available=1) == 1
+
+
+
+def _tile_passes(cfg):
+    """The stage's three passes over the tiles: tile extents, pixels hit, CHM and canopy metrics."""
+    from minecarbon.pipeline.stages import _als_tiles as tiles
+    from minecarbon.pipeline.stages._als import MAX_HEIGHT_M, TILE_BUFFER_M, _to_crs, als_paths, dtm_cell_m
+    from minecarbon.pipeline.stages._common import project_grid
+
+    lid = cfg.lidar
+    tmpl, _, _ = project_grid(cfg)
+    crs = tmpl.rio.crs
+    with tiles.tile_folder(cfg.workspace) as folder:
+        store = tiles.TileStore(als_paths(cfg), folder)
+        tiles.index_tiles(store, crs, _to_crs, lambda msg: None)
+        hit, n_first = tiles.normalise_tiles(store, cfg, crs, _to_crs, TILE_BUFFER_M, MAX_HEIGHT_M, dtm_cell_m,
+                                             tmpl, lambda msg: None)
+        chm = tiles.chm(store, lid.chm_resolution_m, crs, lid.pit_fill_threshold_m, MAX_HEIGHT_M)
+        metrics = tiles.pixel_metrics(store, tmpl, lid.canopy_metrics, lid.cover_threshold_m)
+        return {"ground_box": store.ground_box, "kept_box": store.kept_box, "kept": store.kept,
+                "pixels": np.concatenate(store.pixels), "hit": hit, "n_first": np.array(n_first),
+                "chm": chm.values, "metrics": metrics.values}
+
+
+def test_als_tiles_on_a_cluster_equal_threads(als_project, monkeypatch):
+    """Issue 16: the tiles' index, heights above ground and canopy metrics run as tasks on the workers of a
+    dask.distributed cluster that adds cores (forced here: this machine counted as 1 core), in other processes;
+    every result equals that of the threaded passes (the reference: the same tiles, results in tile order)."""
+    distributed = pytest.importorskip("distributed")
+    from minecarbon import parallel
+
+    cfg, _ = als_project
+    ref = _tile_passes(cfg)
+    assert ref["kept"].sum() > 0 and np.isfinite(ref["metrics"]).any()
+
+    monkeypatch.setattr(parallel, "_local_cores", lambda: 1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+        assert parallel.cluster_for() is client
+        with distributed.get_task_stream(client) as stream:
+            got = _tile_passes(cfg)
+    keys = " ".join(str(t["key"]) for t in stream.data)
+    for fn in ("_index_one", "_normalise_one", "_metrics_one"):  # each pass ran as tasks on the workers
+        assert fn in keys, (fn, keys[:300])
+    for name, arr in ref.items():
+        np.testing.assert_array_equal(got[name], arr, err_msg=name)

@@ -29,6 +29,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ..model.cv import fold_splits
+from ..parallel import map_ordered
 from .accuracy import confusion_matrix, sample_accuracy
 from .classifier import fit_forest, fit_species, predict_labels
 from .leaf_habit import DECIDUOUS, EVERGREEN, LeafHabitRule, learn_rule
@@ -47,6 +48,49 @@ def green_fraction(leaf_off: np.ndarray, leaf_on: np.ndarray, forest: np.ndarray
     F, _ = fcls(leaf_off, E)
     with np.errstate(invalid="ignore", divide="ignore"):
         return F[:, 0] / (1.0 - F[:, 3])
+
+
+def _cv_fold(data: tuple, split: tuple[np.ndarray, np.ndarray]) -> tuple:
+    """One fold of :func:`hierarchical_cv`: the test rows and their forest, leaf-habit, species (reference
+    stratum) and chained species predictions, and the fold's leaf-habit rule (as a dict)."""
+    fX, forest, rvi, off, on, evergreen, sX, sp, n_estimators, seed, species_learner = data
+    n = len(forest)
+    tr_idx, _ = split
+    tr = np.zeros(n, bool)
+    tr[tr_idx] = True
+    te = ~tr
+    pf = np.empty(n, dtype=object)
+    pe = np.zeros(n, dtype=bool)
+    ps_ref = np.empty(n, dtype=object)
+    ps_chain = np.empty(n, dtype=object)
+    m_f = fit_forest(fX[tr], np.where(forest[tr], "forest", NONFOREST), n_estimators, seed)
+    pf[te] = predict_labels(m_f, fX[te])
+    gv = green_fraction(off, on, forest, evergreen, tr)
+    rule = learn_rule(rvi[tr & forest], evergreen[tr & forest], gv[tr & forest])
+    pe[te] = np.asarray(rule.is_evergreen(rvi[te], gv[te]), dtype=bool)
+    models = {}
+    for stratum, sel in ((True, evergreen), (False, ~evergreen)):
+        trs = tr & forest & sel
+        labels = np.unique(sp[trs])
+        if labels.size == 0:
+            continue
+        models[stratum] = (fit_species(sX[trs], sp[trs], n_estimators, seed, species_learner)
+                           if labels.size > 1 else labels[0])
+    for stratum in (True, False):
+        ref_rows = te & forest & (evergreen == stratum)
+        chain_rows = te & (pf == "forest") & (pe == stratum)
+        for rows, out in ((ref_rows, ps_ref), (chain_rows, ps_chain)):
+            if not rows.any():
+                continue
+            mdl = models.get(stratum)
+            if mdl is None:
+                out[rows] = "unknown"
+            elif isinstance(mdl, str):
+                out[rows] = mdl
+            else:
+                out[rows] = predict_labels(mdl, sX[rows])
+    ps_chain[te & (pf != "forest")] = NONFOREST
+    return te, pf[te], pe[te], rule.to_dict(), ps_ref[te], ps_chain[te]
 
 
 def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.ndarray, leaf_off: np.ndarray,
@@ -87,38 +131,13 @@ def hierarchical_cv(forest_X: np.ndarray, forest: Sequence[bool], rvi_off: np.nd
     ps_ref = np.empty(n, dtype=object)
     ps_chain = np.empty(n, dtype=object)
     rules = []
-    for tr_idx, te_idx in fold_splits(n, groups, folds, seed):
-        tr = np.zeros(n, bool)
-        tr[tr_idx] = True
-        te = ~tr
-        m_f = fit_forest(fX[tr], np.where(forest[tr], "forest", NONFOREST), n_estimators, seed)
-        pf[te] = predict_labels(m_f, fX[te])
-        gv = green_fraction(off, on, forest, evergreen, tr)
-        rule = learn_rule(rvi[tr & forest], evergreen[tr & forest], gv[tr & forest])
-        rules.append(rule.to_dict())
-        pe[te] = np.asarray(rule.is_evergreen(rvi[te], gv[te]), dtype=bool)
-        models = {}
-        for stratum, sel in ((True, evergreen), (False, ~evergreen)):
-            trs = tr & forest & sel
-            labels = np.unique(sp[trs])
-            if labels.size == 0:
-                continue
-            models[stratum] = (fit_species(sX[trs], sp[trs], n_estimators, seed, species_learner)
-                               if labels.size > 1 else labels[0])
-        for stratum in (True, False):
-            ref_rows = te & forest & (evergreen == stratum)
-            chain_rows = te & (pf == "forest") & (pe == stratum)
-            for rows, out in ((ref_rows, ps_ref), (chain_rows, ps_chain)):
-                if not rows.any():
-                    continue
-                mdl = models.get(stratum)
-                if mdl is None:
-                    out[rows] = "unknown"
-                elif isinstance(mdl, str):
-                    out[rows] = mdl
-                else:
-                    out[rows] = predict_labels(mdl, sX[rows])
-        ps_chain[te & (pf != "forest")] = NONFOREST
+    # folds are independent (each learns on its training samples only, seeded by `seed`, not by where it
+    # runs): in threads, or as tasks on a dask.distributed cluster that adds cores; results in fold order
+    data = (fX, forest, rvi, off, on, evergreen, sX, sp, n_estimators, seed, species_learner)
+    for te, f_pf, f_pe, rule, f_ref, f_chain in map_ordered(_cv_fold, fold_splits(n, groups, folds, seed),
+                                                             shared=(data,)):
+        pf[te], pe[te], ps_ref[te], ps_chain[te] = f_pf, f_pe, f_ref, f_chain
+        rules.append(rule)
     ref_f = np.where(forest, "forest", NONFOREST)
     ref_l = np.where(evergreen, EVERGREEN, DECIDUOUS)
     pred_l = np.where(pe, EVERGREEN, DECIDUOUS)

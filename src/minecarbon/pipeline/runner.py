@@ -24,6 +24,18 @@ log = logging.getLogger(__name__)
 __all__ = ["make_report", "resolve_stages", "run_pipeline"]
 
 
+def _peak_rss_mib() -> float:
+    """Largest resident set of this process so far (MiB; NaN where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
 def resolve_stages(names: Iterable[str] | None) -> list[Stage]:
     """The stages named (all by default), in run order."""
     if not names:
@@ -62,7 +74,7 @@ def _run_locked(cfg: ProjectConfig, selected: list[Stage], force: bool, progress
     hash_cache: dict = {}
     results = []
     for stage in selected:
-        t0 = time.time()
+        t0, cpu0 = time.time(), time.process_time()
         if not force and is_up_to_date(cfg, stage, hash_cache):
             log.info("stage %s is up to date; skipped", stage.name)
             if on_stage:
@@ -74,7 +86,9 @@ def _run_locked(cfg: ProjectConfig, selected: list[Stage], force: bool, progress
         log.info("stage %s: running", stage.name)
         run_stage(cfg, stage, progress, hash_cache, STAGES_BY_NAME)
         dt = time.time() - t0
-        log.info("stage %s: done in %.1f s", stage.name, dt)
+        # CPU: user + system of this process (all its threads; not the workers of a cluster)
+        log.info("stage %s: done in %.1f s (CPU %.1f s in this process, peak RSS %.0f MiB so far)", stage.name, dt,
+                 time.process_time() - cpu0, _peak_rss_mib())
         if on_stage:
             on_stage(stage, "ran")
         results.append(StageResult(stage.name, "ran", dt))

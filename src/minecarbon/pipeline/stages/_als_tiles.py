@@ -12,7 +12,6 @@ import logging
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from ...errors import CRSError, InputError
 from ...lidar import PointCloud, normalize_heights, read_cloud
 from ...lidar.chm import GROUND_CLASS, chm_dataarray, grid_for_points, max_into
 from ...lidar.metrics import group_metrics, metric_names, pixel_index
+from ...parallel import map_ordered
 from ...progress import track
 
 
@@ -120,22 +120,62 @@ def read_tile(path: Path, crs, to_crs) -> tuple[np.ndarray, np.ndarray, np.ndarr
             np.ones(n, np.uint8) if rn is None else np.asarray(rn))
 
 
-def index_tiles(store: TileStore, crs, to_crs, progress) -> None:
-    """First pass: each tile's extent, class-2 returns and decoded returns (to the store), one tile per core."""
-    def one(i: int) -> None:
-        xyz, cls, rn = read_tile(store.paths[i], crs, to_crs)
-        np.save(store._file(i, "ground"), xyz[cls == GROUND_CLASS])
-        if store.keep_decoded:
-            store.save_tile(i, xyz, cls, rn)
-        lo, hi = xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)
-        store.ground_box[i] = (lo[0], lo[1], hi[0], hi[1])
+def _index_one(store: TileStore, crs, to_crs, i: int) -> tuple[float, float, float, float]:
+    """A tile's extent; its class-2 returns (and its decoded returns, see :func:`decoded_fit`) to the store."""
+    xyz, cls, rn = read_tile(store.paths[i], crs, to_crs)
+    np.save(store._file(i, "ground"), xyz[cls == GROUND_CLASS])
+    if store.keep_decoded:
+        store.save_tile(i, xyz, cls, rn)
+    lo, hi = xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)
+    return (lo[0], lo[1], hi[0], hi[1])
 
+
+def index_tiles(store: TileStore, crs, to_crs, progress) -> None:
+    """First pass: each tile's extent, class-2 returns and decoded returns (to the store), one tile per core
+    (or per worker of a dask.distributed cluster that adds cores, :func:`minecarbon.parallel.map_ordered`)."""
     progress(f"ALS: index of {len(store.paths)} tiles")
     store.keep_decoded = decoded_fit(store.paths, store.folder)
+    n = len(store.paths)
+    boxes = map_ordered(_index_one, range(n), shared=(store, crs, to_crs))
+    for i, box in enumerate(track(boxes, "ALS tiles (index)", total=n, unit="tiles")):
+        store.ground_box[i] = box
 
-    with ThreadPoolExecutor(max_workers=workers(len(store.paths))) as pool:
-        list(track(pool.map(one, range(len(store.paths))), "ALS tiles (index)", total=len(store.paths),
-                   unit="tiles"))
+
+def _normalise_one(store: TileStore, cfg, crs, to_crs, buffer_m: float, max_height_m: float, dtm_cell, grid,
+                   i: int) -> tuple[np.ndarray, int, int, tuple | None]:
+    """A tile's heights above ground with its neighbours' ground returns; its usable returns to the store.
+    Returns the project-grid pixels its returns hit, its first returns on the grid, its usable returns and
+    their extent (None: none)."""
+    t, nx, ny = grid
+    path = store.paths[i]
+    what = f"ALS tile {path}"
+    # as read by the first pass when they were kept
+    xyz, cls, rn = store.pop_tile(i) if store.keep_decoded else read_tile(path, crs, to_crs)
+    lo, hi = xyz[:, :2].min(axis=0) - buffer_m, xyz[:, :2].max(axis=0) + buffer_m
+    # the ground returns of the other tiles within the buffer, in tile order (as pooled)
+    parts = []
+    for j in store.near((lo[0], lo[1], hi[0], hi[1]), store.ground_box):
+        if j == i:
+            continue
+        g = store.ground(j)
+        parts.append(g[np.all((g[:, :2] >= lo) & (g[:, :2] <= hi), axis=1)])
+    other = np.concatenate(parts) if parts else np.empty((0, 3))
+    both = PointCloud(np.vstack([xyz, other]), crs,
+                      {"classification": np.concatenate([cls, np.full(len(other), GROUND_CLASS, np.uint8)])})
+    hag = normalize_heights(both, use_classification=True, ground_method=cfg.lidar.ground_method,
+                            ground_cell_m=1.0, dtm_cell_m=dtm_cell(int((cls == GROUND_CLASS).sum()), lo, hi),
+                            what=what)[0][:len(xyz)]
+    del both, other, parts
+    ok = np.isfinite(hag) & (hag <= max_height_m) & (hag >= -0.5)
+    if (~ok).any():
+        log.info("%s: %d noise returns (noise class, > %g m or below the ground) left out", what,
+                 int((~ok).sum()), max_height_m)
+    x, y, h, r = xyz[ok, 0].copy(), xyz[ok, 1].copy(), np.maximum(hag[ok], 0.0), rn[ok]
+    for name, arr in zip(FIELDS, (x, y, h, r)):
+        np.save(store._file(i, name), arr)
+    box = (x.min(), y.min(), x.max(), y.max()) if x.size else None
+    pix, inside = pixel_index(x, y, t, nx, ny)
+    return np.unique(pix[inside]), int((inside & (r == 1)).sum()), int(x.size), box
 
 
 def normalise_tiles(store: TileStore, cfg, crs, to_crs, buffer_m: float, max_height_m: float, dtm_cell,
@@ -144,50 +184,22 @@ def normalise_tiles(store: TileStore, cfg, crs, to_crs, buffer_m: float, max_hei
     to the store.  Returns the project-grid pixels hit by any return and the first returns on the grid."""
     t = tmpl.rio.transform()
     ny, nx = tmpl.shape[-2:]
-
-    def one(i: int) -> tuple[np.ndarray, int]:
-        path = store.paths[i]
-        what = f"ALS tile {path}"
-        # as read by the first pass when they were kept
-        xyz, cls, rn = store.pop_tile(i) if store.keep_decoded else read_tile(path, crs, to_crs)
-        lo, hi = xyz[:, :2].min(axis=0) - buffer_m, xyz[:, :2].max(axis=0) + buffer_m
-        # the ground returns of the other tiles within the buffer, in tile order (as pooled)
-        parts = []
-        for j in store.near((lo[0], lo[1], hi[0], hi[1]), store.ground_box):
-            if j == i:
-                continue
-            g = store.ground(j)
-            parts.append(g[np.all((g[:, :2] >= lo) & (g[:, :2] <= hi), axis=1)])
-        other = np.concatenate(parts) if parts else np.empty((0, 3))
-        both = PointCloud(np.vstack([xyz, other]), crs,
-                          {"classification": np.concatenate([cls, np.full(len(other), GROUND_CLASS, np.uint8)])})
-        hag = normalize_heights(both, use_classification=True, ground_method=cfg.lidar.ground_method,
-                                ground_cell_m=1.0, dtm_cell_m=dtm_cell(int((cls == GROUND_CLASS).sum()), lo, hi),
-                                what=what)[0][:len(xyz)]
-        del both, other, parts
-        ok = np.isfinite(hag) & (hag <= max_height_m) & (hag >= -0.5)
-        if (~ok).any():
-            log.info("%s: %d noise returns (noise class, > %g m or below the ground) left out", what,
-                     int((~ok).sum()), max_height_m)
-        x, y, h, r = xyz[ok, 0].copy(), xyz[ok, 1].copy(), np.maximum(hag[ok], 0.0), rn[ok]
-        for name, arr in zip(FIELDS, (x, y, h, r)):
-            np.save(store._file(i, name), arr)
-        store.kept[i] = x.size
-        if x.size:
-            store.kept_box[i] = (x.min(), y.min(), x.max(), y.max())
-        pix, inside = pixel_index(x, y, t, nx, ny)
-        store.pixels[i] = np.unique(pix[inside])
-        return store.pixels[i], int((inside & (r == 1)).sum())
-
     progress(f"ALS: heights above ground of {len(store.paths)} tiles")
 
     hit = np.zeros(nx * ny, dtype=bool)
     n_first = 0
-    # tiles are independent: the triangulations (qhull, without the GIL) run on every core
-    with threadpool_limits(limits=1, user_api="blas"), \
-            ThreadPoolExecutor(max_workers=workers(len(store.paths))) as pool:
-        for pix, first in track(pool.map(one, range(len(store.paths))), "ALS tiles", total=len(store.paths),
-                                unit="tiles"):
+    # tiles are independent: the triangulations (qhull, without the GIL) run on every core, or on the workers
+    # of a cluster that adds cores; results come back in tile order
+    # (one BLAS thread per tile, set for this whole process: threadpool limits are not per thread)
+    done = map_ordered(_normalise_one, range(len(store.paths)),
+                       shared=(store, cfg, crs, to_crs, buffer_m, max_height_m, dtm_cell, (t, nx, ny)))
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, (pix, first, kept, box) in enumerate(track(done, "ALS tiles", total=len(store.paths),
+                                                          unit="tiles")):
+            store.pixels[i] = pix
+            store.kept[i] = kept
+            if box is not None:
+                store.kept_box[i] = box
             hit[pix] = True
             n_first += first
     return hit, n_first
@@ -212,6 +224,27 @@ def chm(store: TileStore, resolution_m: float, crs, pit_threshold_m: float, max_
                          pit_threshold_m=pit_threshold_m)
 
 
+def _metrics_one(store: TileStore, owner: np.ndarray, reaches: dict, grid, names, cover_threshold_m: float,
+                 i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Canopy metrics of the pixels tile ``i`` owns, from the returns of every tile that reaches them."""
+    t, nx, ny = grid
+    mine = store.pixels[i][owner[store.pixels[i]] == i]  # sorted (np.unique)
+    pix_parts, hag_parts, rn_parts = [], [], []
+    for j in reaches[i]:
+        r = store.returns(j)
+        pix, inside = pixel_index(r["x"], r["y"], t, nx, ny)
+        sel = inside & (owner[np.where(inside, pix, 0)] == i)
+        pix_parts.append(pix[sel])
+        hag_parts.append(r["hag"][sel])
+        rn_parts.append(r["rn"][sel])
+    pix = np.concatenate(pix_parts)
+    hag = np.concatenate(hag_parts)
+    group = np.searchsorted(mine, pix)  # mine is sorted (np.unique)
+    stats = group_metrics(group, np.ones(pix.size, bool), hag, mine.size, names, cover_threshold_m, 0.0,
+                          np.concatenate(rn_parts))
+    return mine, np.stack([stats[m] for m in names]).astype(np.float32)
+
+
 def pixel_metrics(store: TileStore, tmpl, metrics, cover_threshold_m: float):
     """Canopy metrics per pixel of the project grid: each pixel belongs to the first tile that reaches it and is
     computed from the returns of every tile that reaches it, read on demand, in tile order."""
@@ -232,27 +265,10 @@ def pixel_metrics(store: TileStore, tmpl, metrics, cover_threshold_m: float):
             reaches.setdefault(int(i), []).append(j)
     out = np.full((len(names), npx), np.nan, np.float32)
 
-    def one(i: int):
-        mine = store.pixels[i][owner[store.pixels[i]] == i]  # sorted (np.unique)
-        pix_parts, hag_parts, rn_parts = [], [], []
-        for j in reaches[i]:
-            r = store.returns(j)
-            pix, inside = pixel_index(r["x"], r["y"], t, nx, ny)
-            sel = inside & (owner[np.where(inside, pix, 0)] == i)
-            pix_parts.append(pix[sel])
-            hag_parts.append(r["hag"][sel])
-            rn_parts.append(r["rn"][sel])
-        pix = np.concatenate(pix_parts)
-        hag = np.concatenate(hag_parts)
-        group = np.searchsorted(mine, pix)  # mine is sorted (np.unique)
-        stats = group_metrics(group, np.ones(pix.size, bool), hag, mine.size, names, cover_threshold_m, 0.0,
-                              np.concatenate(rn_parts))
-        return mine, np.stack([stats[m] for m in names]).astype(np.float32)
-
-
-    with ThreadPoolExecutor(max_workers=workers(len(reaches))) as pool:
-        for mine, vals in pool.map(one, sorted(reaches)):
-            out[:, mine] = vals
+    done = map_ordered(_metrics_one, sorted(reaches),
+                       shared=(store, owner, reaches, (t, nx, ny), names, cover_threshold_m))
+    for mine, vals in done:
+        out[:, mine] = vals
     data = out.reshape(len(names), ny, nx)
     if "count" in names:
         data[names.index("count")] = np.nan_to_num(data[names.index("count")], nan=0.0)
