@@ -321,6 +321,75 @@ def _not_run(ctx: Context) -> None:
     ctx.produced(atomic_write_text(ctx.out("info"), json.dumps(info, indent=2, ensure_ascii=False)))
 
 
+def _code_layers(fo: np.ndarray, lh: np.ndarray, si: np.ndarray, sp_code: np.ndarray, ft_code: np.ndarray,
+                 nonforest: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Forest-type, species and leaf-habit codes (uint8, 255 no data) of a block of the hierarchy's maps."""
+    has_sp = si >= 0
+    idx = np.clip(si, 0, None)
+    species = np.where(fo == 1, np.where(has_sp, sp_code[idx], NODATA), 0)
+    species = np.where(fo == NODATA, NODATA, species).astype(np.uint8)
+    ftype = np.where(fo == 1, np.where(has_sp, ft_code[idx], NODATA), nonforest)
+    ftype = np.where(fo == NODATA, NODATA, ftype).astype(np.uint8)
+    lh_out = np.where(fo == NODATA, NODATA, lh).astype(np.uint8)
+    return ftype, species, lh_out
+
+
+def _tally(fo: np.ndarray, si: np.ndarray, n_clear: np.ndarray, n_classes: int, min_clear: int) -> np.ndarray:
+    """Pixel counts of a block: no data, non-forest, forest without species, each species index; flagged last."""
+    code = np.where(fo == NODATA, 0, np.where(fo == 0, 1, np.where(si >= 0, si.astype(np.int64) + 3, 2)))
+    counts = np.bincount(code.ravel(), minlength=n_classes + 3)
+    return np.append(counts, int((np.asarray(n_clear) < min_clear).sum()))
+
+
+def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset, n_clear: xr.DataArray,
+                     sp_code: np.ndarray, ft_code: np.ndarray, nonforest: int, min_clear: int) -> dict:
+    """Write one year's maps chunk by chunk (one dask pass for all four rasters) and count the mapped pixels.
+
+    The hierarchy's layers are never held whole: each chunk is classified once, coded
+    (:func:`_code_layers`), written into every output (:func:`~minecarbon.io.raster.write_rasters`) and counted
+    (:func:`_tally`). Returns pixel counts: ``forest``, ``nonforest``, ``nodata``, ``forest_without_species``,
+    ``species`` (per species index) and ``flagged`` (fewer than ``min_clear`` clear months).
+    """
+    import dask
+
+    from ...io.raster import write_rasters
+
+    crs = tmpl.rio.crs
+    geo = {"x": tmpl.x, "y": tmpl.y}
+    fo, lh, si = ds.forest, ds.leaf_habit, ds.species_index
+    n_clear = n_clear.assign_coords(geo)
+    if fo.chunks is not None:
+        n_clear = n_clear.chunk(dict(zip(fo.dims, fo.chunks)))
+    ftype, species, lh_out = xr.apply_ufunc(
+        _code_layers, fo, lh, si, kwargs={"sp_code": sp_code, "ft_code": ft_code, "nonforest": nonforest},
+        output_core_dims=[[], [], []], dask="parallelized", output_dtypes=[np.uint8] * 3)
+
+    def grid(da: xr.DataArray) -> xr.DataArray:
+        return da.assign_coords(geo).rio.write_crs(crs)
+
+    conf_da = xr.concat([ds.species_probability.astype(np.float32), ds.margin.astype(np.float32),
+                         n_clear.astype(np.float32)], dim="band", coords="minimal", compat="override")
+    cls = {"nodata": NODATA, "dtype": "uint8", "units": "class code"}
+    outputs = [(grid(ftype), ctx.out("forest_type", year=year), {"band_names": ["forest_type"], **cls}),
+               (grid(species), ctx.out("species", year=year), {"band_names": ["dominant_species"], **cls}),
+               (grid(lh_out), ctx.out("leaf_habit", year=year), {"band_names": ["leaf_habit"], **cls}),
+               (grid(conf_da), ctx.out("confidence", year=year),
+                {"band_names": ["species_probability", "margin", "n_clear"], "dtype": "float32",
+                 "units": "1, 1, count"})]
+    n_classes = len(sp_code)
+    if fo.chunks is None:
+        tallies = [dask.delayed(_tally)(fo.values, si.values, n_clear.values, n_classes, min_clear)]
+    else:
+        tallies = [dask.delayed(_tally)(a, b, c, n_classes, min_clear) for a, b, c in
+                   zip(fo.data.to_delayed().ravel(), si.data.to_delayed().ravel(), n_clear.data.to_delayed().ravel())]
+    paths, counts = write_rasters(outputs, also=tallies)
+    for p in paths:
+        ctx.produced(p)
+    total = np.sum(counts, axis=0)
+    return {"nodata": int(total[0]), "nonforest": int(total[1]), "forest_without_species": int(total[2]),
+            "forest": int(total[2:-1].sum()), "species": total[3:-1], "flagged": int(total[-1])}
+
+
 def _run_classify(ctx: Context) -> None:
     cfg = ctx.cfg
     if not enabled(cfg):
@@ -390,37 +459,16 @@ def _run_classify(ctx: Context) -> None:
         ctx.progress(f"classify: maps {year}")
         f = year_features(cfg, year, tmpl, terrain)
         ds = map_hierarchy(h, f.forest, f.rvi_off, f.leaf_off, f.species)
-        ds["n_clear"] = f.n_clear
-        ds = ds.compute()
-        fo, lh, si = ds.forest.values, ds.leaf_habit.values, ds.species_index.values
-        has_sp = si >= 0
-        species = np.where(fo == 1, np.where(has_sp, sp_code[np.clip(si, 0, None)], NODATA), 0)
-        species = np.where(fo == NODATA, NODATA, species).astype(np.uint8)
-        ftype = np.where(fo == 1, np.where(has_sp, ft_code[np.clip(si, 0, None)], NODATA), codes.nonforest)
-        ftype = np.where(fo == NODATA, NODATA, ftype).astype(np.uint8)
-        crs = tmpl.rio.crs
-        ctx.produced(write_raster(tmpl.copy(data=ftype).rio.write_crs(crs), ctx.out("forest_type", year=year),
-                                  ["forest_type"], nodata=NODATA, dtype="uint8", units="class code"))
-        ctx.produced(write_raster(tmpl.copy(data=species).rio.write_crs(crs), ctx.out("species", year=year),
-                                  ["dominant_species"], nodata=NODATA, dtype="uint8", units="class code"))
-        lh_out = np.where(fo == NODATA, NODATA, lh).astype(np.uint8)
-        ctx.produced(write_raster(tmpl.copy(data=lh_out).rio.write_crs(crs), ctx.out("leaf_habit", year=year),
-                                  ["leaf_habit"], nodata=NODATA, dtype="uint8", units="class code"))
-        conf_da = xr.concat([tmpl.copy(data=ds.species_probability.values.astype(np.float32)),
-                             tmpl.copy(data=ds.margin.values.astype(np.float32)),
-                             tmpl.copy(data=ds.n_clear.values.astype(np.float32))], dim="band").rio.write_crs(crs)
-        ctx.produced(write_raster(conf_da, ctx.out("confidence", year=year),
-                                  ["species_probability", "margin", "n_clear"], dtype="float32", units="1, 1, count"))
-        n_f, n_nf, n_nd = int((fo == 1).sum()), int((fo == 0).sum()), int((fo == NODATA).sum())
+        fo_n = _write_year_maps(ctx, year, tmpl, ds, f.n_clear, sp_code, ft_code, codes.nonforest, c.min_clear)
+        n_f, n_nf, n_nd = fo_n["forest"], fo_n["nonforest"], fo_n["nodata"]
         map_rows.append({"year": year, "forest_ha": n_f * px_ha, "nonforest_ha": n_nf * px_ha, "nodata_ha": n_nd * px_ha,
-                         "forest_without_species_ha": int(((fo == 1) & ~has_sp).sum()) * px_ha,
-                         "flagged_px": int((ds.n_clear.values < c.min_clear).sum())})
+                         "forest_without_species_ha": fo_n["forest_without_species"] * px_ha,
+                         "flagged_px": fo_n["flagged"]})
         lay = (samples["source"] == "samples").to_numpy() & (samples["year"] == year).to_numpy()
         if lay.sum() >= 2:
             mapped_f = pd.Series({"forest": n_f * px_ha, NONFOREST: n_nf * px_ha})
             area_rows += _area_rows(year, "forest", pred_f[lay], ref_f[lay], mapped_f)
-            sp_lab = np.where(fo == 1, np.where(has_sp, si, -1), -2)
-            mapped_s = pd.Series({cls: float((sp_lab == i).sum()) * px_ha for i, cls in enumerate(classes)
+            mapped_s = pd.Series({cls: float(fo_n["species"][i]) * px_ha for i, cls in enumerate(classes)
                                   if cls != NONFOREST})
             mapped_s[NONFOREST] = n_nf * px_ha
             area_rows += _area_rows(year, "species_chained", pred_s[lay], labels[lay], mapped_s)
