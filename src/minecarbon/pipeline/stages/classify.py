@@ -33,7 +33,8 @@ import pandas as pd
 import xarray as xr
 
 from ...classify import accuracy
-from ...classify.hierarchy import NONFOREST, fit_hierarchy, hierarchical_cv, map_hierarchy
+from ...classify.hierarchy import NONFOREST, fit_hierarchy, hierarchical_cv
+from ...classify.mapping import classify_scene
 from ...classify.scene import scene_features
 from ...config import ProjectConfig
 from ...errors import InputError
@@ -228,10 +229,16 @@ def terrain_features(cfg: ProjectConfig, tmpl: xr.DataArray) -> xr.DataArray | N
     return out.assign_coords(band=[f"terrain_{v}" for v in TERRAIN], x=tmpl.x.values, y=tmpl.y.values)
 
 
-def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray, terrain: xr.DataArray | None = None):
-    """:class:`~minecarbon.classify.scene.SceneFeatures` of one year from its monthly and yearly composites.
+def _points(da: xr.DataArray, rows: np.ndarray, cols: np.ndarray) -> xr.DataArray:
+    """The pixels (rows, cols) of a (..., y, x) DataArray along a new dim ``s`` (lazy for dask)."""
+    return da.isel(y=xr.DataArray(rows, dims="s"), x=xr.DataArray(cols, dims="s"))
 
-    ``terrain`` (:func:`terrain_features`), when given, is appended to the species features.
+
+def year_inputs(cfg: ProjectConfig, year: int, tmpl: xr.DataArray,
+                at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[xr.DataArray, xr.DataArray]:
+    """The monthly (time, band, y, x) and yearly (band, y, x) reflectance of a year on the project grid.
+
+    ``at`` (rows, cols): those pixels only (dim ``s`` instead of y, x).
     """
     months = []
     missing = [str(series_path(cfg, year, m)) for m in range(1, 13) if not series_path(cfg, year, m).is_file()]
@@ -244,6 +251,22 @@ def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray, terrain: xr
     times = pd.to_datetime([f"{year}-{m:02d}-15" for m in range(1, 13)])
     monthly = xr.concat(months, dim="time").assign_coords(time=times)
     yearly = _reflectance(cfg, cfg.year_path(cfg.images.path, year), f"image {year}", tmpl)
+    if at is not None:
+        monthly, yearly = _points(monthly, *at), _points(yearly, *at)
+    return monthly, yearly
+
+
+def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray, terrain: xr.DataArray | None = None,
+                  at: tuple[np.ndarray, np.ndarray] | None = None):
+    """:class:`~minecarbon.classify.scene.SceneFeatures` of one year from its monthly and yearly composites.
+
+    ``terrain`` (:func:`terrain_features`), when given, is appended to the species features. ``at`` (rows,
+    cols): the features of those pixels only (dim ``s`` instead of y, x); every feature is a function of its
+    pixel's own series, so they equal the scene's features at those pixels, without computing the scene's.
+    """
+    monthly, yearly = year_inputs(cfg, year, tmpl, at)
+    if at is not None and terrain is not None:
+        terrain = _points(terrain, *at)
     c = cfg.classify
     f = scene_features(monthly, yearly, leaf_off_month=c.leaf_off_month, leaf_on_month=c.leaf_on_month,
                        min_clear=c.min_clear)
@@ -254,9 +277,8 @@ def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray, terrain: xr
     return f
 
 
-def _at(da: xr.DataArray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    v = da.isel(y=xr.DataArray(rows, dims="s"), x=xr.DataArray(cols, dims="s")).transpose("s", ...).values
-    return np.asarray(v, dtype=float)
+def _values(da: xr.DataArray) -> np.ndarray:
+    return np.asarray(da.transpose("s", ...).values, dtype=float)
 
 
 def sample_features(cfg: ProjectConfig, samples: pd.DataFrame, tmpl: xr.DataArray, ctx: Context | None = None):
@@ -268,11 +290,11 @@ def sample_features(cfg: ProjectConfig, samples: pd.DataFrame, tmpl: xr.DataArra
     for year, idx in samples.groupby("year").groups.items():
         if ctx is not None:
             ctx.progress(f"classify: sample features {year}")
-        f = year_features(cfg, int(year), tmpl, terrain)
         pos = samples.index.get_indexer(idx)
         r, c = samples["row"].to_numpy()[pos], samples["col"].to_numpy()[pos]
-        vals = dict(zip(keys, (_at(f.forest, r, c), _at(f.rvi_off, r, c), _at(f.leaf_off, r, c),
-                               _at(f.leaf_on, r, c), _at(f.species, r, c))))
+        f = year_features(cfg, int(year), tmpl, terrain, at=(r, c))
+        vals = dict(zip(keys, (_values(f.forest), _values(f.rvi_off), _values(f.leaf_off), _values(f.leaf_on),
+                               _values(f.species))))
         for k, v in vals.items():
             if out[k] is None:
                 out[k] = np.full((n,) + v.shape[1:], np.nan)
@@ -457,9 +479,10 @@ def _run_classify(ctx: Context) -> None:
     terrain = terrain_features(cfg, tmpl)
     for year in track(cfg.project.years, "classified maps", unit="years"):
         ctx.progress(f"classify: maps {year}")
-        f = year_features(cfg, year, tmpl, terrain)
-        ds = map_hierarchy(h, f.forest, f.rvi_off, f.leaf_off, f.species)
-        fo_n = _write_year_maps(ctx, year, tmpl, ds, f.n_clear, sp_code, ft_code, codes.nonforest, c.min_clear)
+        monthly, yearly = year_inputs(cfg, year, tmpl)
+        ds = classify_scene(h, monthly, yearly, terrain, leaf_off_month=c.leaf_off_month,
+                            leaf_on_month=c.leaf_on_month, min_clear=c.min_clear)
+        fo_n = _write_year_maps(ctx, year, tmpl, ds, ds.n_clear, sp_code, ft_code, codes.nonforest, c.min_clear)
         n_f, n_nf, n_nd = fo_n["forest"], fo_n["nonforest"], fo_n["nodata"]
         map_rows.append({"year": year, "forest_ha": n_f * px_ha, "nonforest_ha": n_nf * px_ha, "nodata_ha": n_nd * px_ha,
                          "forest_without_species_ha": fo_n["forest_without_species"] * px_ha,
