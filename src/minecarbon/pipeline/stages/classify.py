@@ -411,7 +411,20 @@ def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset
             "forest": int(total[2:-1].sum()), "species": total[3:-1], "flagged": int(total[-1])}
 
 
+GDAL_CACHE_MB = 64
+"""GDAL's block cache (MB) while the stage runs. Its default, 5 % of the machine's memory, fills with the decoded
+tiles of the 37 files a year reads, so the stage's memory grew with the scene (measured on medium, 2022-2024, 128-px
+chunks: peak 1.21 GiB with the default cache on a 23 GiB machine, 1.12 GiB with 64 MB; CPU time the same)."""
+
+
 def _run_classify(ctx: Context) -> None:
+    import rasterio
+
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        _classify(ctx)
+
+
+def _classify(ctx: Context) -> None:
     cfg = ctx.cfg
     if not enabled(cfg):
         _not_run(ctx)
