@@ -370,7 +370,6 @@ def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset
     (:func:`_tally`). Returns pixel counts: ``forest``, ``nonforest``, ``nodata``, ``forest_without_species``,
     ``species`` (per species index) and ``flagged`` (fewer than ``min_clear`` clear months).
     """
-
     from ...io.raster import write_rasters
 
     crs = tmpl.rio.crs
