@@ -3,13 +3,15 @@
 Simulates ``--size`` (``simulate(..., classify=True, forest_type_inputs=False)``: 12 cloud-gapped monthly
 composites per year, labelled points of three years) once into ``--dir``, then runs the classify stage alone in a
 child process per ``--chunks`` value (``[run].chunk_px``) and reports its wall time, CPU time and peak resident
-memory (VmHWM), with the stage's headline OA. Speed is never asserted in tests.
+memory (VmHWM), with the stage's headline OA and wall, CPU and peak RSS per phase (samples, cv, fit, maps).
+Speed is never asserted in tests.
 
     .venv/bin/python benchmarks/bench_classify_stage.py [--size small] [--years 2005,2024] [--chunks 256,512]
 
 Series of a long period are large (20 years of 'large', 5000 x 5000 px: about 55 GB); use a short period for
 the big scenes, e.g. ``--size large --years 2022,2024`` (36 monthly composites, 10.8 GB uncompressed). Measured
-so far: small and medium, 2022-2024, chunks 128 and 256 (benchmarks/README.md); large not yet run.
+so far: small and medium, 2022-2024, chunks 128 and 256, before and after the chunked maps
+(benchmarks/README.md); large not yet run.
 """
 
 from __future__ import annotations
@@ -23,12 +25,60 @@ import time
 from pathlib import Path
 
 
+def _phases():
+    """Wall, CPU and peak RSS (sampled every 0.1 s) of the stage's phases: samples, cv, fit, then maps."""
+    import threading
+
+    import minecarbon.pipeline.stages.classify as stage
+
+    state = {"phase": "setup", "mark": (time.perf_counter(), time.process_time())}
+    acc: dict[str, list[float]] = {}
+
+    def switch(name: str) -> None:
+        t, c = time.perf_counter(), time.process_time()
+        a = acc.setdefault(state["phase"], [0.0, 0.0, 0.0])
+        a[0] += t - state["mark"][0]
+        a[1] += c - state["mark"][1]
+        state["mark"], state["phase"] = (t, c), name
+
+    def wrap(fname: str, name: str, after: str) -> None:
+        f = getattr(stage, fname)
+
+        def g(*a, **k):
+            switch(name)
+            try:
+                return f(*a, **k)
+            finally:
+                switch(after)
+        setattr(stage, fname, g)
+
+    wrap("sample_features", "samples", "setup")
+    wrap("hierarchical_cv", "cv", "setup")
+    wrap("fit_hierarchy", "fit", "maps")
+
+    def sample() -> None:
+        while True:
+            rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS"))
+            a = acc.setdefault(state["phase"], [0.0, 0.0, 0.0])
+            a[2] = max(a[2], rss / 2**20)
+            time.sleep(0.1)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+    def result() -> dict:
+        switch("end")
+        return {p: {"wall_s": round(v[0], 1), "cpu_s": round(v[1], 1), "peak_rss_gib": round(v[2], 3)}
+                for p, v in acc.items() if p != "end"}
+    return result
+
+
 def _child(toml: str, chunk: int) -> None:
     from minecarbon.config import load_config
     from minecarbon.pipeline import run_pipeline
 
     cfg = load_config(toml)
     cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"chunk_px": chunk})})
+    phases = _phases()
     t0, c0 = time.perf_counter(), time.process_time()
     run_pipeline(cfg, ["classify"], force=True)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -36,7 +86,8 @@ def _child(toml: str, chunk: int) -> None:
     info = json.loads((cfg.workspace / "outputs" / "classify" / "classify.json").read_text(encoding="utf-8"))
     print(json.dumps({"chunk_px": chunk, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                       "peak_rss_gib": round(hwm / 2**20, 2), "years": len(cfg.project.years),
-                      "samples": info["samples"], "oa": {k: round(v, 3) for k, v in info["oa"].items()}}))
+                      "samples": info["samples"], "oa": {k: round(v, 3) for k, v in info["oa"].items()},
+                      "phases": phases()}))
 
 
 def main() -> None:

@@ -106,3 +106,47 @@ def test_streamed_and_in_memory_paths_write_the_same_bytes(tmp_path, monkeypatch
 def test_unknown_codec_is_named(tmp_path):
     with pytest.raises(ValueError, match="Unknown GeoTIFF codec 'JPEG'.*ZSTD, DEFLATE, LERC"):
         write_raster(_da(), tmp_path / "x.tif", codec="jpeg")
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes", "synchronous"])
+def test_write_rasters_one_pass_same_bytes_as_write_raster(tmp_path, scheduler):
+    """Several outputs of one dask graph: the same files as ``write_raster`` writes for each, the small
+    per-chunk values of ``also`` computed in the same pass, and no leftovers."""
+    from minecarbon.io.raster import write_rasters
+
+    da = _da(600, bands=1).isel(band=0).chunk({"y": 200, "x": 200})
+    classes = xr.where(da > 60, 1, 0).astype("uint8").rio.write_crs(da.rio.crs)
+    scaled = (da * 2).astype("float32").rio.write_crs(da.rio.crs)
+    sums = [dask.delayed(np.nansum)(b) for b in da.data.to_delayed().ravel()]
+    with dask.config.set(scheduler=scheduler):
+        paths, (total, *rest) = write_rasters(
+            [(classes, tmp_path / "a.tif", {"band_names": ["cls"], "nodata": 255, "dtype": "uint8", "units": "class"}),
+             (scaled, tmp_path / "b.tif", {"band_names": ["twice"], "units": "t"})], also=[sum(sums[1:], sums[0])])
+    assert not rest
+    ref_a = write_raster(classes.compute(), tmp_path / "ref_a.tif", ["cls"], nodata=255, dtype="uint8", units="class")
+    ref_b = write_raster(scaled.compute(), tmp_path / "ref_b.tif", ["twice"], units="t")
+    assert _sha(paths[0]) == _sha(ref_a) and _sha(paths[1]) == _sha(ref_b)
+    assert total == pytest.approx(float(np.nansum(da.values)), rel=1e-6)
+    with rasterio.open(paths[0]) as src:
+        assert src.descriptions == ("cls",) and src.units == ("class",)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "b.tif", "ref_a.tif", "ref_b.tif"]
+
+
+def test_write_rasters_computes_a_shared_upstream_chunk_once(tmp_path):
+    from minecarbon.io.raster import write_rasters
+
+    calls = []
+
+    def upstream(block):
+        calls.append(block.shape)
+        return block * 1.5
+
+    da = _da(400, bands=1).isel(band=0).chunk({"y": 200, "x": 200})
+    up = da.copy(data=da.data.map_blocks(upstream, dtype="float32", meta=np.array((), dtype="float32")))
+    with dask.config.set(scheduler="threads"):
+        write_rasters([((up + 1).rio.write_crs(da.rio.crs), tmp_path / "a.tif", {}),
+                       ((up * 2).rio.write_crs(da.rio.crs), tmp_path / "b.tif", {})],
+                      also=[dask.delayed(np.nanmax)(b) for b in up.data.to_delayed().ravel()])
+    assert len(calls) == 4  # 2 x 2 chunks, each computed once for both files and the maxima
+    with rasterio.open(tmp_path / "b.tif") as src:
+        np.testing.assert_array_equal(src.read(1), (da.values * 1.5 * 2).astype("float32"))

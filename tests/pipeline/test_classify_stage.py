@@ -130,6 +130,31 @@ def test_species_maps_and_tables_recomputed(project):
         assert (g["area_ci95_ha"] >= 0).all()
 
 
+def test_mapped_areas_are_the_maps_pixel_counts(project):
+    """mapped_areas.csv (counted chunk by chunk while the maps are written) against the written maps by hand."""
+    cfg = project
+    out = _out(cfg)
+    mapped = pd.read_csv(out / "mapped_areas.csv").set_index("year")
+    for year in cfg.project.years:
+        sp = _read(out / f"dominant_species_{year}.tif")
+        with rasterio.open(out / f"confidence_{year}.tif") as src:
+            n_clear = src.read(3)
+            px_ha = abs(src.transform.a * src.transform.e) / 1e4
+        r = mapped.loc[year]
+        assert r["nonforest_ha"] == pytest.approx((sp == 0).sum() * px_ha)
+        assert r["forest_ha"] - r["forest_without_species_ha"] == pytest.approx(((sp != 0) & (sp != 255)).sum() * px_ha)
+        assert r["nodata_ha"] + r["forest_without_species_ha"] == pytest.approx((sp == 255).sum() * px_ha)
+        assert r["flagged_px"] == (n_clear < cfg.classify.min_clear).sum()
+
+
+def test_species_oa_under_blocked_cv(project):
+    """The issue's aim: dominant-species OA >= 0.80 under spatially blocked CV (within the reference stratum),
+    here on the tiny simulated area (seed 1, 2012-2016, 40 trees, terrain features on)."""
+    acc = pd.read_csv(_out(project) / "accuracy.csv").set_index(["level", "scheme"])["oa"]
+    print(f"\ntiny seed 1: species OA blocked {acc['species', 'blocked']:.3f}, random {acc['species', 'random']:.3f}")
+    assert acc["species", "blocked"] >= 0.80
+
+
 def test_downstream_stages_read_the_classified_maps(project):
     cfg = project
     for st in ("units", "features", "model", "map"):

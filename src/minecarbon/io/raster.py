@@ -199,6 +199,31 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
     on the scheduler.  Files that may pass 4 GB become BigTIFF (GDAL's ``BIGTIFF=IF_SAFER``).
     """
     path = Path(path)
+    da, names = _prepared(da, path, band_names, nodata, dtype)
+    in_memory = da.chunks is None or da.nbytes <= IN_MEMORY_MAX_BYTES
+    with atomic_path(path) as tmp:
+        if not cog:
+            _write_tiled(da, tmp, names, units, compression_options(da.dtype, codec), streamed=not in_memory)
+            return path
+        opts = _cog_options(da.dtype, codec, overviews, (da.sizes["y"], da.sizes["x"]))
+        if in_memory:
+            with MemoryFile(ext=".tif") as mem:
+                _write_tiled(da, Path(mem.name), names, units, {"compress": "NONE"}, streamed=False)
+                rasterio.shutil.copy(mem.name, tmp, driver="COG", **opts)
+        else:
+            tiled = tmp.with_name(tmp.name + ".tiled.tif")
+            try:
+                _write_tiled(da, tiled, names, units, compression_options(da.dtype, "ZSTD"), streamed=True)
+                rasterio.shutil.copy(tiled, tmp, driver="COG", **opts)
+            finally:
+                if tiled.exists():
+                    tiled.unlink()
+    return path
+
+
+def _prepared(da: xr.DataArray, path: Path, band_names: Sequence[str] | None, nodata: float | None,
+              dtype: str | None) -> tuple[xr.DataArray, list[str]]:
+    """The array as written (band dim, dtype, nodata, band numbers 1..n) and its band names."""
     if da.ndim == 2:
         da = da.expand_dims(band=[band_names[0] if band_names else "band_1"])
     if dtype is not None:
@@ -223,25 +248,62 @@ def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] |
     for key in ("long_name", "source_path", "scale_factor", "add_offset", "units"):
         da.attrs.pop(key, None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    in_memory = da.chunks is None or da.nbytes <= IN_MEMORY_MAX_BYTES
-    with atomic_path(path) as tmp:
-        if not cog:
-            _write_tiled(da, tmp, names, units, compression_options(da.dtype, codec), streamed=not in_memory)
-            return path
-        opts = _cog_options(da.dtype, codec, overviews, (da.sizes["y"], da.sizes["x"]))
-        if in_memory:
-            with MemoryFile(ext=".tif") as mem:
-                _write_tiled(da, Path(mem.name), names, units, {"compress": "NONE"}, streamed=False)
-                rasterio.shutil.copy(mem.name, tmp, driver="COG", **opts)
-        else:
-            tiled = tmp.with_name(tmp.name + ".tiled.tif")
-            try:
-                _write_tiled(da, tiled, names, units, compression_options(da.dtype, "ZSTD"), streamed=True)
-                rasterio.shutil.copy(tiled, tmp, driver="COG", **opts)
-            finally:
-                if tiled.exists():
-                    tiled.unlink()
-    return path
+    return da, names
+
+
+def write_rasters(outputs: Sequence[tuple[xr.DataArray, str | Path, dict]], also: Sequence = ()) -> tuple[list[Path], tuple]:
+    """Write several rasters computed by one dask graph in a single pass, chunk by chunk; compute ``also`` with them.
+
+    ``outputs``: ``(da, path, options)`` with the options of :func:`write_raster` (``band_names``, ``nodata``,
+    ``dtype``, ``units``, ``codec``, ``overviews``). The arrays may share their upstream tasks (e.g. the layers of
+    one classification): one ``dask.compute`` stores every chunk of every array into a tiled GeoTIFF (windowed,
+    under :func:`.locks.chunk_write_lock`) and evaluates the dask objects of ``also`` (small per-chunk summaries),
+    so each shared chunk is computed once and no array is ever held whole. Then GDAL's COG driver copies each
+    tiled file into its final path, atomically. Pixel values and files are those :func:`write_raster` writes.
+    Returns the paths and the computed values of ``also``.
+    """
+    import contextlib
+
+    import dask
+
+    prepared = []
+    for da, path, opts in outputs:
+        path = Path(path)
+        arr, names = _prepared(da, path, opts.get("band_names"), opts.get("nodata"), opts.get("dtype"))
+        prepared.append((arr, path, names, opts))
+    with contextlib.ExitStack() as stack:
+        tiled, tasks, cleanups = [], [], []
+        for arr, path, names, opts in prepared:
+            tmp = stack.enter_context(atomic_path(path))
+            t = tmp.with_name(tmp.name + ".tiled.tif")
+            stack.callback(lambda t=t: t.unlink() if t.exists() else None)
+            tiled.append((tmp, t))
+            lock, unlock = chunk_write_lock(t)
+            cleanups.append(unlock)
+            comp = compression_options(arr.dtype, "ZSTD")
+            kw = dict(driver="GTiff", tiled=True, blockxsize=BLOCK_PX, blockysize=BLOCK_PX, BIGTIFF="IF_SAFER",
+                      **comp)
+            if arr.chunks is None:
+                arr.rio.to_raster(t, **kw)
+            else:
+                tasks.append(arr.rio.to_raster(t, lock=lock, windowed=True, compute=False, **kw))
+        try:
+            results = dask.compute(*tasks, *also)[len(tasks):]
+        finally:
+            for unlock in cleanups:
+                unlock()
+        for (arr, path, names, opts), (tmp, t) in zip(prepared, tiled):
+            units = opts.get("units")
+            with rasterio.open(t, "r+") as dst:
+                for i, n in enumerate(names, start=1):
+                    dst.set_band_description(i, n)
+                if units:
+                    dst.update_tags(units=units)
+                    for i in range(1, len(names) + 1):
+                        dst.set_band_unit(i, units)
+            cog = _cog_options(arr.dtype, opts.get("codec"), opts.get("overviews"), (arr.sizes["y"], arr.sizes["x"]))
+            rasterio.shutil.copy(t, tmp, driver="COG", **cog)
+    return [p for _, p, _, _ in prepared], tuple(results)
 
 
 def _write_tiled(da: xr.DataArray, path: Path, names: list[str], units: str | None, compression: dict,
