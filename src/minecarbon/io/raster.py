@@ -293,14 +293,7 @@ def write_rasters(outputs: Sequence[tuple[xr.DataArray, str | Path, dict]], also
             for unlock in cleanups:
                 unlock()
         for (arr, path, names, opts), (tmp, t) in zip(prepared, tiled):
-            units = opts.get("units")
-            with rasterio.open(t, "r+") as dst:
-                for i, n in enumerate(names, start=1):
-                    dst.set_band_description(i, n)
-                if units:
-                    dst.update_tags(units=units)
-                    for i in range(1, len(names) + 1):
-                        dst.set_band_unit(i, units)
+            _describe_bands(t, names, opts.get("units"))
             cog = _cog_options(arr.dtype, opts.get("codec"), opts.get("overviews"), (arr.sizes["y"], arr.sizes["x"]))
             rasterio.shutil.copy(t, tmp, driver="COG", **cog)
     return [p for _, p, _, _ in prepared], tuple(results)
@@ -315,15 +308,20 @@ def _write_tiled(da: xr.DataArray, path: Path, names: list[str], units: str | No
             da = da.compute()
         da.rio.to_raster(path, driver="GTiff", tiled=True, blockxsize=BLOCK_PX, blockysize=BLOCK_PX,
                          BIGTIFF="IF_SAFER", lock=lock, windowed=streamed, **compression)
-        with rasterio.open(path, "r+") as dst:
-            for i, n in enumerate(names, start=1):
-                dst.set_band_description(i, n)
-            if units:
-                dst.update_tags(units=units)
-                for i in range(1, len(names) + 1):
-                    dst.set_band_unit(i, units)
+        _describe_bands(path, names, units)
     finally:
         unlock_file()
+
+
+def _describe_bands(path: Path, names: list[str], units: str | None) -> None:
+    """Band descriptions and (when given) units written into a GeoTIFF in place."""
+    with rasterio.open(path, "r+") as dst:
+        for i, n in enumerate(names, start=1):
+            dst.set_band_description(i, n)
+        if units:
+            dst.update_tags(units=units)
+            for i in range(1, len(names) + 1):
+                dst.set_band_unit(i, units)
 
 
 def check_overlap(da: xr.DataArray, bounds: tuple[float, float, float, float], what: str) -> None:
