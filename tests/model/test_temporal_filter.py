@@ -44,3 +44,26 @@ def test_dask_equals_numpy_and_clips():
 def test_even_window_refused():
     with pytest.raises(InputError, match="odd"):
         running_median_np(np.arange(5.0), 4)
+
+
+def test_window_median_equals_numpys_nanmedian_and_all_nan_gives_nan_without_a_warning():
+    import warnings
+
+    from minecarbon.model.temporal_filter import _nanmedian_last
+
+    rng = np.random.default_rng(3)
+    for shape in [(20, 60, 5), (9, 4, 3), (6, 7)]:  # odd and even counts of valid values per window
+        a = rng.normal(10, 5, shape)
+        a[rng.random(shape) < 0.4] = np.nan
+        a[..., :2, :] = np.nan  # whole windows missing
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ref = np.nanmedian(a, axis=-1)  # the peer: numpy
+        assert np.array_equal(_nanmedian_last(a), ref, equal_nan=True)
+    x = np.full((20, 30), np.nan)  # pixels without any year, and a pixel with a 9-year gap
+    x[:, 5:] = rng.normal(10, 5, (20, 25))
+    x[3:12, 7] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "All-NaN slice encountered" would fail here
+        got = running_median_np(x, 5)
+    assert np.isnan(got[:, :5]).all() and np.isnan(got[3:12, 7]).all() and np.isfinite(got[:, 8:]).all()

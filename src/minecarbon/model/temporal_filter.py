@@ -42,11 +42,26 @@ def running_median_np(a: np.ndarray, window: int, axis: int = 0) -> np.ndarray:
     post = 2.0 * a[-1:] - a[-h - 1:-1][::-1]
     p = np.concatenate([pre, a, post])
     win = np.lib.stride_tricks.sliding_window_view(p, 2 * h + 1, axis=0)  # (n, ..., 2h+1)
-    with warnings.catch_warnings():  # all-NaN windows: NaN, without "All-NaN slice" warnings
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = np.nanmedian(win, axis=-1)
+    out = _nanmedian_last(win)
     out[~np.isfinite(a)] = np.nan
     return np.moveaxis(out, 0, axis)
+
+
+def _nanmedian_last(win: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(win, axis=-1)`` (the same values), NaN for all-NaN windows without a warning.
+
+    ``np.nanmedian`` warns "All-NaN slice encountered" for such windows, and silencing it with
+    ``warnings.catch_warnings`` is not thread-safe (the filters are process-wide: under dask's threads the
+    warnings leaked to the terminal).  Sorting puts NaNs last; the median of the ``k`` values is the mean of
+    the sorted values ``(k - 1) // 2`` and ``k // 2``, which is how numpy's median averages the middle pair.
+    """
+    srt = np.sort(win, axis=-1)
+    k = np.isfinite(win).sum(axis=-1)
+    lo = np.take_along_axis(srt, np.maximum((k - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(srt, np.maximum(k // 2, 0)[..., None], axis=-1)[..., 0]
+    out = np.where(k % 2 == 1, lo, (lo + hi) / 2.0)
+    out[k == 0] = np.nan
+    return out
 
 
 def running_median(stack: xr.DataArray, window: int = 5, dim: str = "year") -> xr.DataArray:
