@@ -51,7 +51,7 @@ def test_each_chunk_classified_once_and_counts_match_the_maps(tmp_path):
     sp_code, ft_code = np.array([11, 12, 13]), np.array([2, 2, 3])
     ctx = _Ctx(tmp_path)
     with dask.config.set(scheduler="threads"):
-        counts = _write_year_maps(ctx, 2020, tmpl, ds, ds.n_clear, sp_code, ft_code, nonforest=9, min_clear=4)
+        counts = _write_year_maps(ctx, 2020, tmpl, ds, sp_code, ft_code, nonforest=9, min_clear=4)
     assert len(calls) == 3 * 3  # 3 x 3 chunks, each classified once
     assert [p.name for p in ctx.files] == ["forest_type_2020.tif", "species_2020.tif", "leaf_habit_2020.tif",
                                            "confidence_2020.tif"]

@@ -37,7 +37,7 @@ def _maps(h: Hierarchy, monthly: xr.DataArray, yearly: xr.DataArray, extra: xr.D
     return ds
 
 
-def _block(m: np.ndarray, y: np.ndarray, e: np.ndarray | None, *, h: Hierarchy, times, bands, yearly_bands,
+def _block(m: np.ndarray, y: np.ndarray, e: np.ndarray | None = None, *, h: Hierarchy, times, bands, yearly_bands,
            extra_bands, leaf_off_month: int, leaf_on_month: int, min_clear: int) -> np.ndarray:
     monthly = xr.DataArray(m, dims=("time", "band", "y", "x"), coords={"time": times, "band": bands})
     yearly = xr.DataArray(y, dims=("band", "y", "x"), coords={"band": yearly_bands})
@@ -80,10 +80,7 @@ def classify_scene(h: Hierarchy, monthly: xr.DataArray, yearly: xr.DataArray, ex
         e = da_.asarray(extra_species.data).rechunk((-1, ys, xs))
         args += [e, "dyx"]
 
-    def block(m_, y_, e_=None, **k):
-        return _block(m_, y_, e_, **k)
-
-    out = da_.blockwise(block, "oyx", *args, new_axes={"o": len(LAYERS)}, dtype=np.float32, concatenate=True,
+    out = da_.blockwise(_block, "oyx", *args, new_axes={"o": len(LAYERS)}, dtype=np.float32, concatenate=True,
                         meta=np.empty((0, 0, 0), np.float32), h=h, times=monthly["time"].values,
                         bands=monthly["band"].values, yearly_bands=yearly["band"].values,
                         extra_bands=None if e is None else extra_species["band"].values, **kw)

@@ -44,18 +44,13 @@ class AssessmentChapter:
             self.assess_change()
         with self.optional(t("assessment.s_trust")):
             self.assess_trust()
-        self.section("assessment.s_trend")
-        with self.optional(t("assessment.s_trend")):
-            self.assess_trend()
-        self.section("assessment.s_cumulative")
-        with self.optional(t("assessment.s_cumulative")):
-            self.assess_cumulative()
-        self.section("assessment.s_zonal")
-        with self.optional(t("assessment.s_zonal")):
-            self.assess_zonal()
-        self.section("assessment.s_hotspots")
-        with self.optional(t("assessment.s_hotspots")):
-            self.assess_hotspots()
+        for key, part in (("assessment.s_trend", self.assess_trend),
+                          ("assessment.s_cumulative", self.assess_cumulative),
+                          ("assessment.s_zonal", self.assess_zonal),
+                          ("assessment.s_hotspots", self.assess_hotspots)):
+            self.section(key)
+            with self.optional(t(key)):
+                part()
 
     def assess_change(self) -> None:
         t, d = self.t, self.d

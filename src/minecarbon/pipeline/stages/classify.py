@@ -361,7 +361,7 @@ def _tally(fo: np.ndarray, si: np.ndarray, n_clear: np.ndarray, n_classes: int, 
     return np.append(counts, int((np.asarray(n_clear) < min_clear).sum()))
 
 
-def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset, n_clear: xr.DataArray,
+def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset,
                      sp_code: np.ndarray, ft_code: np.ndarray, nonforest: int, min_clear: int) -> dict:
     """Write one year's maps chunk by chunk (one dask pass for all four rasters) and count the mapped pixels.
 
@@ -375,7 +375,7 @@ def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset
     crs = tmpl.rio.crs
     geo = {"x": tmpl.x, "y": tmpl.y}
     fo, lh, si = ds.forest, ds.leaf_habit, ds.species_index
-    n_clear = n_clear.assign_coords(geo)
+    n_clear = ds.n_clear.assign_coords(geo)
     if fo.chunks is not None:
         n_clear = n_clear.chunk(dict(zip(fo.dims, fo.chunks)))
     ftype, species, lh_out = xr.apply_ufunc(
@@ -493,7 +493,7 @@ def _classify(ctx: Context) -> None:
         monthly, yearly = year_inputs(cfg, year, tmpl)
         ds = classify_scene(h, monthly, yearly, terrain, leaf_off_month=c.leaf_off_month,
                             leaf_on_month=c.leaf_on_month, min_clear=c.min_clear)
-        fo_n = _write_year_maps(ctx, year, tmpl, ds, ds.n_clear, sp_code, ft_code, codes.nonforest, c.min_clear)
+        fo_n = _write_year_maps(ctx, year, tmpl, ds, sp_code, ft_code, codes.nonforest, c.min_clear)
         n_f, n_nf, n_nd = fo_n["forest"], fo_n["nonforest"], fo_n["nodata"]
         map_rows.append({"year": year, "forest_ha": n_f * px_ha, "nonforest_ha": n_nf * px_ha, "nodata_ha": n_nd * px_ha,
                          "forest_without_species_ha": fo_n["forest_without_species"] * px_ha,
