@@ -79,8 +79,7 @@ def align(da: xr.DataArray, template: xr.DataArray, categorical: bool = False) -
                 out = da.isel(x=slice(c0, c0 + w), y=slice(r0, r0 + h))
                 return out.assign_coords(x=template.x.values, y=template.y.values)
     resampling = Resampling.nearest if categorical else Resampling.bilinear
-    out = da.rio.reproject_match(template, resampling=resampling)
-    return out.assign_coords(x=template.x.values, y=template.y.values)
+    return _reproject(da, template, resampling)
 
 
 def rasterize(gdf: gpd.GeoDataFrame, template: xr.DataArray, values=None, fill: int = 0,
@@ -127,8 +126,55 @@ def align_to(da: xr.DataArray, template: xr.DataArray, resampling: Resampling = 
                 sub = sub.astype("float32").pad(y=(top, bottom), x=(left, right), constant_values=np.nan)
             out = sub.assign_coords(x=template.x.values, y=template.y.values)
             return out.rio.write_transform(t_dst).rio.write_crs(template.rio.crs)
-    out = da.rio.reproject_match(template, resampling=resampling)
-    return out.assign_coords(x=template.x.values, y=template.y.values)
+    return _reproject(da, template, resampling)
+
+
+BLOCKWISE_SOURCE_MAX_BYTES = 32 * 2**20
+"""A source up to this size (e.g. a climate grid of about 1 km) is warped chunk by chunk of a dask template."""
+
+
+def _reproject(da: xr.DataArray, template: xr.DataArray, resampling: Resampling) -> xr.DataArray:
+    """``da`` (y, x) warped onto ``template``'s grid.
+
+    A dask-backed template, a small source (:data:`BLOCKWISE_SOURCE_MAX_BYTES`) in the template's CRS: lazily,
+    one ``rasterio.warp.reproject`` per template chunk into that chunk's window, so memory follows the chunk
+    size and not the grid (a 5000 x 5000 grid of 20 climate years is 8 GB as one float64 array).  In one CRS
+    the pixel-to-pixel transform is affine and exact, so the warp of a window equals the warp of the whole
+    grid at its pixels (tests).  Across CRSs GDAL approximates the transform over each warped window (error
+    up to 0.125 source pixels), so windows would not equal the whole; such sources are warped whole, in
+    memory, with rioxarray's ``reproject_match``, as is everything else.
+    """
+    chunks = getattr(template.data, "chunks", None)
+    if chunks is None or da.ndim != 2 or da.nbytes > BLOCKWISE_SOURCE_MAX_BYTES or da.rio.crs is None \
+            or da.rio.crs != template.rio.crs:
+        out = da.rio.reproject_match(template, resampling=resampling)
+        return out.assign_coords(x=template.x.values, y=template.y.values)
+    import dask.array as dsa
+
+    src = np.asarray(da.values)
+    dtype = src.dtype if np.issubdtype(src.dtype, np.floating) else np.dtype("float64")
+    nodata = da.rio.nodata if da.rio.nodata is not None else da.rio.encoded_nodata
+    data = dsa.map_blocks(_warp_block, dsa.zeros(template.shape, chunks=chunks, dtype=np.uint8), dtype=dtype,
+                          meta=np.array((), dtype=dtype), src=src, src_transform=da.rio.transform(),
+                          src_crs=da.rio.crs, dst_transform=template.rio.transform(), dst_crs=template.rio.crs,
+                          src_nodata=nodata, resampling=resampling)
+    out = xr.DataArray(data, dims=("y", "x"), coords={"y": template.y.values, "x": template.x.values},
+                       attrs=dict(da.attrs))
+    out = out.rio.write_crs(template.rio.crs).rio.write_transform(template.rio.transform())
+    return out.rio.write_nodata(np.nan, encoded=False)
+
+
+def _warp_block(dummy: np.ndarray, src: np.ndarray, src_transform: Affine, src_crs, dst_transform: Affine,
+                dst_crs, src_nodata, resampling: Resampling, block_info=None) -> np.ndarray:
+    """One template chunk of :func:`_reproject` (a top-level function: the graph pickles for a cluster)."""
+    from rasterio.warp import reproject
+
+    (r0, _), (c0, _) = block_info[0]["array-location"]
+    out = np.full(dummy.shape, np.nan, dtype=block_info[None]["dtype"])
+    reproject(src, out, src_transform=src_transform, src_crs=src_crs,
+              dst_transform=dst_transform * Affine.translation(c0, r0), dst_crs=dst_crs,
+              src_nodata=src_nodata, dst_nodata=np.nan, resampling=resampling)
+    return out
 
 
 def pad_template(tmpl: xr.DataArray, margin: int) -> xr.DataArray:

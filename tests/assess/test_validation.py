@@ -6,7 +6,7 @@ from minecarbon.assess import validation
 
 
 def _masks(l1):
-    return validation.zone_masks({"level1": l1}, (1, 2), lambda lvl, c: f"{lvl}-{c}")
+    return validation.zones_of({"level1": l1}, (1, 2), lambda lvl, c: f"{lvl}-{c}")
 
 
 def test_change_table_by_hand():
@@ -40,8 +40,8 @@ def test_wrong_sign_is_flagged():
 
 def test_trend_table_by_hand():
     l1 = np.array([[1, 1, 2]])
-    tab = validation.trend_table(np.array([[1.0, 2.0, 0.0]]), np.array([[1.5, 2.5, 0.5]]),
-                                 np.array([[2, 1, 0]]), np.array([[2, 2, 0]]), _masks(l1))
+    tab = validation.trend_table(np.array([[[1.0, 2.0, 0.0]], [[2, 1, 0]]]),
+                                 np.array([[[1.5, 2.5, 0.5]], [[2, 2, 0]]]), _masks(l1))
     allr = tab[tab.level == "all"].iloc[0]
     assert np.isclose(allr.slope_error_t_ha_yr, -0.5)
     assert np.isclose(allr.trend_class_agreement, 2 / 3)
@@ -49,6 +49,81 @@ def test_trend_table_by_hand():
     assert np.isclose(allr.map_share_significant_increase, 1 / 3)
     # slopes (1.5, 2.5, 0.5) vs (1, 2, 0): SSE 0.75, SST 2 -> R2 0.625
     assert np.isclose(allr.pixel_slope_r2, 0.625)
+
+
+def test_change_interval_coverage_by_hand():
+    l1 = np.array([[1, 1], [2, 0]])
+    truth = {1: np.zeros((2, 2)), 2: np.array([[5.0, 10.0], [-3.0, 1.0]])}
+    maps = {1: np.zeros((2, 2)), 2: np.array([[4.0, np.nan], [-2.0, 0.0]])}
+    lo = np.array([[4.0, 0.0], [-2.0, 0.0]])
+    hi = np.array([[6.0, 9.0], [np.nan, 2.0]])
+    tab = validation.change_table(maps, truth, _masks(l1), [(1, 2)], 1.0, interval=(1, 2, lo, hi))
+    # forest pixels with finite true change and interval ends: (0,0) inside [4, 6], (0,1) outside [0, 9];
+    # (1,0) has no upper end; the map's NaN at (0,1) does not matter for the coverage
+    assert np.isclose(tab[tab.level == "all"].iloc[0].pixel_change_interval_coverage, 0.5)
+    assert np.isnan(tab[(tab.level == "level1") & (tab.unit == 2)].iloc[0].pixel_change_interval_coverage)
+
+
+def _random_case(seed=3, shape=(37, 23)):
+    rng = np.random.default_rng(seed)
+    l1 = rng.integers(0, 4, shape)
+    l2 = rng.integers(0, 6, shape) * 10 + 1
+    years = [2005, 2010, 2015]
+    truth = {y: rng.gamma(4.0, 10.0, shape) for y in years}
+    maps = {y: truth[y] + rng.normal(0, 5, shape) for y in years}
+    for d in (truth, maps):
+        for y in years:
+            d[y][rng.random(shape) < 0.05] = np.nan
+    return l1, l2, years, truth, maps
+
+
+def test_strips_and_dask_give_the_whole_scene_numbers():
+    """Strips of any height, numpy or dask-backed DataArrays: the same table as one strip of the whole scene,
+    and per zone the same R2 / RMSE / bias as model.metrics (two-pass) on that zone's pixels."""
+    import xarray as xr
+
+    from minecarbon.model.metrics import metrics
+
+    l1, l2, years, truth, maps = _random_case()
+    zones = validation.zones_of({"level1": l1, "level2": l2}, (1, 2), lambda lvl, c: f"{lvl}-{c}")
+    pers = validation.periods(years, 2005, 2015)
+    whole = validation.change_table(maps, truth, zones, pers, 0.09, rows=10_000)
+    for rows in (1, 5, 16):
+        pd_t = validation.change_table(maps, truth, zones, pers, 0.09, rows=rows)
+        np.testing.assert_allclose(pd_t.select_dtypes("number").to_numpy(float),
+                                   whole.select_dtypes("number").to_numpy(float), rtol=1e-12, atol=1e-9)
+    lazy = {y: xr.DataArray(a, dims=("y", "x")).chunk(8) for y, a in maps.items()}
+    tl = validation.change_table(lazy, truth, zones, pers, 0.09, rows=8)
+    np.testing.assert_allclose(tl.select_dtypes("number").to_numpy(float),
+                               whole.select_dtypes("number").to_numpy(float), rtol=1e-12, atol=1e-9)
+    for r in whole.itertuples():
+        mask = {"all": np.isin(l1, (1, 2)), "level1": l1 == r.unit, "level2": l2 == r.unit}[r.level]
+        pt, pm = truth[r.year1] - truth[r.year0], maps[r.year1] - maps[r.year0]
+        ok = mask & np.isfinite(pt) & np.isfinite(pm)
+        m = metrics(pt[ok], pm[ok])
+        assert r.n_px == m["n"]
+        assert np.isclose(r.pixel_change_r2, m["r2"], rtol=1e-10)
+        assert np.isclose(r.pixel_change_rmse_t_ha, m["rmse"], rtol=1e-10)
+        assert np.isclose(r.pixel_change_bias_t_ha, m["bias"], rtol=1e-10, atol=1e-12)
+        assert np.isclose(r.truth_t1, np.nansum(np.where(ok, truth[r.year1], 0)) * 0.09)
+
+
+def test_agreement_equals_metrics_per_zone():
+    from minecarbon.model.metrics import metrics
+
+    l1, _, _, truth, maps = _random_case(seed=5)
+    zones = validation.zones_of({"level1": l1}, (1, 2, 3), lambda lvl, c: f"{lvl}-{c}")
+    got = validation.agreement(truth[2010], maps[2010], zones, 0.09, rows=7)
+    assert [g[:2] for g in got] == [("all", 0), ("level1", 1), ("level1", 2), ("level1", 3)]
+    for level, unit, _, g in got:
+        mask = np.isin(l1, (1, 2, 3)) if level == "all" else l1 == unit
+        t, e = truth[2010][mask], maps[2010][mask]
+        m = metrics(t, e)
+        for k in ("n", "r2", "rmse", "mae", "bias"):
+            assert np.isclose(g[k], m[k], rtol=1e-10), k
+        ok = np.isfinite(t) & np.isfinite(e)
+        assert np.isclose(g["total_est_t"], e[ok].sum() * 0.09)
+        assert np.isclose(g["mean_truth"], t[ok].mean())
 
 
 def test_periods():

@@ -45,20 +45,6 @@ def _band(path, what: str, chunks) -> xr.DataArray:
     return open_raster(path, what=what, chunks=chunks).isel(band=0, drop=True)
 
 
-def _agreement(truth: np.ndarray, est: np.ndarray, px_ha: float) -> dict:
-    """n, R2, RMSE, MAE, bias (est - truth), means and totals (t C) over pixels where both are finite."""
-    ok = np.isfinite(truth) & np.isfinite(est)
-    t, e = truth[ok].astype(float), est[ok].astype(float)
-    if t.size == 0:
-        return {"n": 0}
-    r = e - t
-    ss = float(((t - t.mean()) ** 2).sum())
-    return {"n": int(t.size), "r2": float(1 - (r ** 2).sum() / ss) if ss > 0 else float("nan"),
-            "rmse": float(np.sqrt((r ** 2).mean())), "mae": float(np.abs(r).mean()), "bias": float(r.mean()),
-            "mean_truth": float(t.mean()), "mean_est": float(e.mean()),
-            "total_truth_t": float(t.sum() * px_ha), "total_est_t": float(e.sum() * px_ha)}
-
-
 def _mining_start(ctx: Context) -> int | None:
     cfg = ctx.cfg
     if cfg.project.mining_start_year is not None:
@@ -84,11 +70,11 @@ def _climate(ctx: Context, years: list[int], tmpl: xr.DataArray) -> dict[str, xr
                        else specs[name])  # (inputs.rasters), as check
         for y in years:
             src = spec.read(cfg.year_path(pat, y), year=y, label=label, cfg=cfg, chunks=None).isel(band=0, drop=True)
-            lay = align(src, tmpl)
-            if bool(np.isnan(lay.values).any()):  # edges beyond the coarse grid's pixel centres
+            lay = align(src, tmpl)  # lazy, chunk by chunk, on a dask template in the grid's CRS (grid.align)
+            if bool(lay.isnull().any()):  # edges beyond the coarse grid's pixel centres
                 near = align(src, tmpl, categorical=True)
                 lay = lay.fillna(near)
-            if bool(np.isnan(lay.values).all()):
+            if bool(lay.isnull().all()):
                 raise InputError(f"{name} {y} ({cfg.year_path(pat, y)}) does not cover the project grid. "
                                  f"Check its extent and CRS.")
             layers.append(lay.astype(np.float64))
@@ -126,10 +112,16 @@ def _class_areas(classes: dict[str, tuple[np.ndarray, dict]], zone_sets: dict[st
             zsel = ok & (zones > 0) & (zones != L1_NODATA)
             if not zsel.any():
                 continue
-            tab = pd.crosstab(zones[zsel], cls[zsel].astype(int))
-            for zone, r in tab.iterrows():
+            # the zone x class contingency table (pandas.crosstab's rows and columns: the zones and the classes
+            # found in the selection) by one bincount of combined codes, not a 25-million-row frame
+            zz, cc = zones[zsel].astype(np.int64), cls[zsel].astype(np.int64)
+            cmin, k = int(cc.min()), int(cc.max() - cc.min()) + 1
+            tab = np.bincount(zz * k + (cc - cmin), minlength=(int(zz.max()) + 1) * k).reshape(-1, k)
+            present = np.flatnonzero(tab.sum(axis=0)) + cmin
+            for zone in np.flatnonzero(tab.sum(axis=1)):
+                r = tab[zone, present - cmin]
                 tot = r.sum()
-                for c, n in r.items():
+                for c, n in zip(present.tolist(), r.tolist()):
                     rows.append({"layer": layer, "level": level, "zone": int(zone),
                                  "unit_name": units.unit_name(zone if level == "level2" else zone * 10),
                                  "class": int(c), "class_name": names.get(int(c), ("", ""))[0],
@@ -154,16 +146,20 @@ def _run_assess(ctx: Context) -> None:
     px_ha = pixel_area_m2(tmpl) / 10000.0
     l1 = np.asarray(open_raster(ctx.out("level1", stage="units"), chunks=None, masked=False).isel(band=0).values)
     l2 = np.asarray(open_raster(ctx.out("level2", stage="units"), chunks=None, masked=False).isel(band=0).values)
-    l1 = l1.astype(np.int64)
-    l2 = l2.astype(np.int64)
+    l1 = l1.astype(np.int32)
+    l2 = l2.astype(np.int32)
     zone_sets = {"level1": tmpl.copy(data=l1), "level2": tmpl.copy(data=l2)}
 
     # -- two-date change ------------------------------------------------------
     ctx.progress("change")
     amount = assess.change_amount(agc[y1], agc[y2])
     degree = assess.change_degree(agc[y1], agc[y2], a.degree_min_agc_t_ha)
-    ctx.produced(write_raster(amount, ctx.out("amount"), ["change_amount_t_ha"], units="t C/ha"))
-    ctx.produced(write_raster(degree, ctx.out("degree"), ["change_degree_pct"], units="%"))
+    # every layer used again below is read back from its file: the numbers downstream are those of the
+    # published rasters, and no lazy graph (Mann-Kendall, cumulative effect, Gi*) is computed twice
+    amount = _band(ctx.produced(write_raster(amount, ctx.out("amount"), ["change_amount_t_ha"], units="t C/ha")),
+                   "change amount", chunks)
+    degree = _band(ctx.produced(write_raster(degree, ctx.out("degree"), ["change_degree_pct"], units="%")),
+                   "change degree", chunks)
     _change_uncertainty(ctx, amount, y1, y2)
 
     # -- trend ------------------------------------------------------------------
@@ -173,7 +169,9 @@ def _run_assess(ctx: Context) -> None:
     tr = assess.mann_kendall_sen(stack, min_years=a.trend_min_years, alpha=a.trend_alpha,
                                  stable_slope=a.trend_stable_slope_t_ha_yr)
     tr_out = tr.sel(stat=list(TREND_BANDS)).astype(np.float32)
-    ctx.produced(write_raster(tr_out.rename({"stat": "band"}), ctx.out("trend"), list(TREND_BANDS)))
+    tr = open_raster(ctx.produced(write_raster(tr_out.rename({"stat": "band"}), ctx.out("trend"),
+                                               list(TREND_BANDS))), what="trend", chunks=chunks)
+    tr = tr.rename({"band": "stat"})
     trend_cls = np.asarray(tr.sel(stat="trend").values)
 
     # -- cumulative effect --------------------------------------------------------
@@ -208,12 +206,13 @@ def _run_assess(ctx: Context) -> None:
         model = assess.fit_ideal_model(stack, clim, fit_years, train, groups, kind=a.cumulative_model,
                                        fit=a.cumulative_fit, state_term=a.cumulative_state_term)
         ce = assess.cumulative_effect(stack, clim, model, c0, c1, groups)
-        ctx.produced(write_raster(ce.rename({"layer": "band"}), ctx.out("cumulative"), list(LAYERS),
-                                  units="t C/ha"))
+        ce = open_raster(ctx.produced(write_raster(ce.rename({"layer": "band"}), ctx.out("cumulative"),
+                                                   list(LAYERS), units="t C/ha")),
+                         what="cumulative effect", chunks=chunks).rename({"band": "layer"})
         effect = ce.sel(layer="effect_t_ha", drop=True)
         cls, res, zsum = assess.effect_grades(effect, a.effect_classes, a.effect_grading)
-        ctx.produced(write_raster(cls.fillna(255), ctx.out("effect_class"), ["effect_class"], nodata=255,
-                                  dtype="uint8", units="class"))
+        cls = _band(ctx.produced(write_raster(cls.fillna(255), ctx.out("effect_class"), ["effect_class"],
+                                              nodata=255, dtype="uint8", units="class")), "effect class", None)
         names = EFFECT_CLASSES if a.effect_classes == 5 else {}
         kk = a.effect_classes
         cv = np.asarray(cls.values)
@@ -249,15 +248,17 @@ def _run_assess(ctx: Context) -> None:
             continue
         gi = assess.gi_star(da, distance_m=a.hotspot_distance_m,
                             window=None if a.hotspot_distance_m else a.hotspot_window, fdr=a.hotspot_fdr)
-        ctx.produced(write_raster(gi.rename({"stat": "band"}).astype(np.float32), ctx.out(f"gi_{key}"),
-                                  ["z", "p", "bin"]))
-        b = np.asarray(gi.sel(stat="bin").values)
+        gi_attrs = dict(gi.attrs)
+        gi = open_raster(ctx.produced(write_raster(gi.rename({"stat": "band"}).astype(np.float32),
+                                                   ctx.out(f"gi_{key}"), ["z", "p", "bin"])),
+                         what=f"Gi* {key}", chunks=None)
+        b = np.asarray(gi.sel(band="bin").values)
         classes[f"gi_{key}"] = (np.where(np.isfinite(np.asarray(da.values)), b, np.nan),
                                 {3: ("hot spot 99 %", "热点 99%"), 2: ("hot spot 95 %", "热点 95%"),
                                  1: ("hot spot 90 %", "热点 90%"), 0: ("not significant", "不显著"),
                                  -1: ("cold spot 90 %", "冷点 90%"), -2: ("cold spot 95 %", "冷点 95%"),
                                  -3: ("cold spot 99 %", "冷点 99%")})
-        gi_rows.append({"layer": key, **{k: gi.attrs[k] for k in ("n", "mean", "std", "neighbourhood", "fdr")}})
+        gi_rows.append({"layer": key, **{k: gi_attrs[k] for k in ("n", "mean", "std", "neighbourhood", "fdr")}})
     model_info["hotspots"] = gi_rows
 
     # -- zonal statistics ----------------------------------------------------------
@@ -298,28 +299,31 @@ def _run_assess(ctx: Context) -> None:
         ctx.produced(write_table(pd.concat(frames, ignore_index=True), ctx.out("zonal_zones")))
 
     # -- totals per year ------------------------------------------------------------
+    # the level-1 sums of the zonal statistics (each map read once, in chunks)
+    sums = zonal[zonal["level"] == "level1"].set_index(["layer", "zone"])["sum_t"]
     tot = []
     for y in years:
-        v = np.asarray(agc[y].values)
         for code in sorted(set(np.unique(l1).tolist()) - {0, L1_NODATA}):
-            sel = (l1 == code) & np.isfinite(v)
             tot.append({"year": y, "unit_l1": int(code), "unit_name": units.unit_name(code * 10),
-                        "agc_t": float(v[sel].astype(np.float64).sum() * px_ha)})
+                        "agc_t": float(sums.get((f"agc_{y}", code), 0.0))})
     ctx.produced(write_table(pd.DataFrame(tot), ctx.out("totals")))
 
     # -- validation against known truth (simulator) ----------------------------------
     rows, crows = [], []
     if cfg.validation.truth_dir:
+        from ...assess import validation
+
         tdir = cfg.path(cfg.validation.truth_dir)
-        forest = np.isin(l1, FOREST_L1)
+        forest = validation.Zones()
+        forest.add_level("forest", np.where(np.isin(l1, FOREST_L1), 0, -1), [0], lambda lvl, c: lvl)
         truth = {}
         for y in years:
             tp = tdir / f"agc_{y}.tif"
             if not tp.exists():
                 continue
-            truth[y] = align(_band(tp, f"truth AGC {y}", None), tmpl)
-            m = _agreement(np.where(forest, np.asarray(truth[y].values), np.nan), np.asarray(agc[y].values), px_ha)
-            rows.append({"year": y, **m})
+            truth[y] = align(_band(tp, f"truth AGC {y}", chunks), tmpl)
+            agr = validation.agreement(truth[y], agc[y], forest, px_ha, rows=chunks)
+            rows.append({"year": y, **(agr[0][3] if agr else {"n": 0})})
         if effect is not None:
             crows = _validate_cumulative(ctx, tdir, truth, c0, c1, effect, stack, clim, fit_years, train, groups,
                                          l1, px_ha)
@@ -370,46 +374,34 @@ def _change_uncertainty(ctx: Context, amount: xr.DataArray, y1: int, y2: int) ->
 def _validate_change(ctx: Context, agc: dict, truth: dict, map_trend: xr.DataArray, l1: np.ndarray, l2: np.ndarray,
                      px_ha: float) -> None:
     """Change of the maps against the truth's change per unit and period, and trends against the truth's trends
-    (``validation_change.csv``, ``validation_trend.csv``; :mod:`minecarbon.assess.validation`)."""
+    (``validation_change.csv``, ``validation_trend.csv``; :mod:`minecarbon.assess.validation`, which reads the
+    rasters strip by strip)."""
     from ...assess import validation
 
     cfg = ctx.cfg
     a = cfg.assess
-    masks = validation.zone_masks({"level1": l1, "level2": l2}, FOREST_L1,
-                                  lambda lvl, c: units.unit_name(c * 10 if lvl == "level1" else c))
+    rows = cfg.run.chunk_px
+    zones = validation.zones_of({"level1": l1, "level2": l2}, FOREST_L1,
+                                lambda lvl, c: units.unit_name(c * 10 if lvl == "level1" else c))
     pers = validation.periods(sorted(truth), cfg.reference_year, cfg.compare_year)
-    need = sorted({y for pr in pers for y in pr})
-    maps = {y: np.asarray(agc[y].values, dtype=float) for y in need if y in agc}
-    tv = {y: np.asarray(truth[y].values, dtype=float) for y in need}
-    tab = validation.change_table(maps, tv, masks, pers, px_ha)
+    interval = None
     cu = ctx.out("change_uncertainty")
-    if cu.exists() and len(tab):
-        lay = open_raster(cu, what="change uncertainty", chunks=None)
-        lo, hi = (np.asarray(lay.sel(band=b).values, float) for b in ("change_lo_t_ha", "change_hi_t_ha"))
-        y1, y2 = cfg.reference_year, cfg.compare_year
-        if y1 in tv and y2 in tv:
-            dt = tv[y2] - tv[y1]
-            cov = []
-            for r in tab.itertuples():
-                if (r.year0, r.year1) != (y1, y2):
-                    cov.append(np.nan)
-                    continue
-                mask = next(m for lv, u, _, m in masks if lv == r.level and u == r.unit)
-                ok = mask & np.isfinite(dt) & np.isfinite(lo) & np.isfinite(hi)
-                cov.append(float(((dt[ok] >= lo[ok]) & (dt[ok] <= hi[ok])).mean()) if ok.any() else np.nan)
-            tab["pixel_change_interval_coverage"] = cov
+    y1, y2 = cfg.reference_year, cfg.compare_year
+    if cu.exists() and y1 in truth and y2 in truth:
+        lay = open_raster(cu, what="change uncertainty", chunks=rows)
+        interval = (y1, y2, lay.sel(band="change_lo_t_ha"), lay.sel(band="change_hi_t_ha"))
+    tab = validation.change_table(agc, truth, zones, pers, px_ha, rows=rows, interval=interval)
     ctx.produced(write_table(tab, ctx.out("validation_change")))
     years = sorted(truth)
     if len(years) == len(cfg.project.years):
-        # in dask blocks like the maps' trend: the same compiled (per-block) kernel, not a second, parallel one
+        # in dask blocks like the maps' trend: the same compiled (per-block) kernel, not a second, parallel one;
+        # computed one strip (a row of chunks) at a time by trend_table
         tstack = xr.concat([truth[y] for y in years], dim="year").assign_coords(year=years).chunk(
-            {"year": -1, "y": cfg.run.chunk_px, "x": cfg.run.chunk_px})
+            {"year": -1, "y": rows, "x": rows})
         ttr = assess.mann_kendall_sen(tstack, min_years=a.trend_min_years, alpha=a.trend_alpha,
                                       stable_slope=a.trend_stable_slope_t_ha_yr)
-        tab = validation.trend_table(np.asarray(map_trend.sel(stat="slope").values),
-                                     np.asarray(ttr.sel(stat="slope").values),
-                                     np.asarray(map_trend.sel(stat="trend").values),
-                                     np.asarray(ttr.sel(stat="trend").values), masks)
+        tab = validation.trend_table(map_trend.sel(stat=["slope", "trend"]), ttr.sel(stat=["slope", "trend"]),
+                                     zones, rows=rows)
     else:
         tab = pd.DataFrame(columns=validation.TREND_COLUMNS)
     ctx.produced(write_table(tab, ctx.out("validation_trend")))
@@ -423,7 +415,10 @@ def _validate_cumulative(ctx: Context, tdir, truth: dict, c0: int, c1: int, effe
     Two estimates are scored: from the maps (what a user gets), and the same method applied to the
     true AGC (isolating the error of the ideal-accumulation model from the error of the maps).
     """
+    from ...assess import validation
+
     a = ctx.cfg.assess
+    rows = ctx.cfg.run.chunk_px
     tmpl = stack.isel(year=0, drop=True)
     need = sorted(set(fit_years) | set(range(c0, c1 + 1)))
     nm = {}
@@ -432,26 +427,24 @@ def _validate_cumulative(ctx: Context, tdir, truth: dict, c0: int, c1: int, effe
         if not p.exists() or y not in truth:
             log.warning("cumulative effect not validated: %s (or agc_%d.tif) missing", p.name, y)
             return []
-        nm[y] = align(_band(p, f"truth no-mining AGC {y}", None), tmpl)
-    true_eff = (np.asarray(truth[c1].values) - np.asarray(truth[c0].values)) - \
-               (np.asarray(nm[c1].values) - np.asarray(nm[c0].values))
-    estimates = {"maps": np.asarray(effect.values)}
+        nm[y] = align(_band(p, f"truth no-mining AGC {y}", rows), tmpl)
+    true_eff = (truth[c1] - truth[c0]) - (nm[c1] - nm[c0])
+    estimates = {"maps": effect}
     if all(y in truth for y in need):
         tstack = xr.concat([truth[y] for y in need], dim="year").assign_coords(year=need)
-        tstack = tstack.where(np.isin(l1, FOREST_L1))
+        tstack = tstack.where(tmpl.copy(data=np.isin(l1, FOREST_L1)))
         tm = assess.fit_ideal_model(tstack, clim, fit_years, train, groups, kind=a.cumulative_model,
                                     fit=a.cumulative_fit, state_term=a.cumulative_state_term)
         tce = assess.cumulative_effect(tstack, clim, tm, c0, c1, groups)
-        estimates["true AGC"] = np.asarray(tce.sel(layer="effect_t_ha").values)
-    rows = []
+        estimates["true AGC"] = tce.sel(layer="effect_t_ha", drop=True)
+    scopes = validation.Zones()
+    scopes.add_level("all", np.where(np.isin(l1, FOREST_L1), 0, -1), [0], lambda lvl, c: "all forest units")
+    scopes.add_level("level1", l1, list(FOREST_L1), lambda lvl, c: units.L1_NAMES[c][0])
+    out = []
     for source, est in estimates.items():
-        scopes = [("all forest units", np.isin(l1, FOREST_L1), 0)] + \
-                 [(units.L1_NAMES[c][0], l1 == c, c) for c in FOREST_L1]
-        for scope, sel, code in scopes:
-            m = _agreement(np.where(sel, true_eff, np.nan), np.where(sel, est, np.nan), px_ha)
-            if m.get("n", 0):
-                rows.append({"source": source, "scope": scope, "unit_l1": code, **m})
-    return rows
+        for _level, code, scope, m in validation.agreement(true_eff, est, scopes, px_ha, rows=rows):
+            out.append({"source": source, "scope": scope, "unit_l1": code, **m})
+    return out
 
 
 STAGE = Stage(
