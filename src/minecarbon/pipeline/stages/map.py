@@ -172,23 +172,24 @@ def _run_map(ctx: Context) -> None:
 
 def _filter_years(ctx: Context, raw_dir, window: int, chunks) -> None:
     """Running median over the years of the unfiltered maps (:mod:`minecarbon.model.temporal_filter`); writes the
-    final yearly maps and removes the unfiltered ones.  The filtered stack is computed once per chunk into one
-    temporary multi-band file, so memory stays bounded by the chunk size times the number of years."""
+    final yearly maps and removes the unfiltered ones.  One chunked pass (:func:`minecarbon.io.raster.write_rasters`):
+    each chunk's filtered stack is computed once and its years go straight to their own maps, so memory stays
+    bounded by the chunk size times the number of years and no multi-band temporary is written and read back."""
     import shutil
 
+    from ...io.raster import write_rasters
     from ...model.temporal_filter import running_median
 
     years = ctx.cfg.project.years
     layers = [_band(raw_dir / f"agc_{y}.tif", f"unfiltered AGC map {y}", chunks) for y in years]
     stack = xr.concat(layers, dim="year").assign_coords(year=years)
-    filt = running_median(stack, window).rename({"year": "band"}).assign_coords(band=[str(y) for y in years])
-    tmp = raw_dir / "filtered.tif"
-    write_raster(filt.rio.write_crs(layers[0].rio.crs), tmp, [str(y) for y in years], units="t C/ha", cog=False)
-    whole = open_raster(tmp, what="filtered AGC maps", chunks=chunks)
-    for i, y in enumerate(years):
-        band = whole.isel(band=i, drop=True).rio.write_crs(layers[0].rio.crs)
-        ctx.produced(write_raster(band, ctx.out("agc", year=y), ["agc_t_ha"], units="t C/ha"))
-    del whole, layers, stack
+    filt = running_median(stack, window).rio.write_crs(layers[0].rio.crs)
+    outputs = [(filt.isel(year=i, drop=True).rio.write_crs(layers[0].rio.crs), ctx.out("agc", year=y),
+                {"band_names": ["agc_t_ha"], "units": "t C/ha"}) for i, y in enumerate(years)]
+    paths, _ = write_rasters(outputs)
+    for p in paths:
+        ctx.produced(p)
+    del layers, stack, filt
     shutil.rmtree(raw_dir, ignore_errors=True)
 
 
