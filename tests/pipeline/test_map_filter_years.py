@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import xarray as xr
 from rasterio.transform import from_origin
 
@@ -58,7 +59,10 @@ def _before(raw_dir: Path, out_dir: Path, window: int) -> None:
         write_raster(band, out_dir / f"agc_{y}.tif", ["agc_t_ha"], units="t C/ha")
 
 
-def test_filtered_years_equal_the_multiband_way_byte_for_byte(tmp_path):
+@pytest.mark.parametrize("in_memory", [True, False], ids=["whole-stack", "chunked-pass"])
+def test_filtered_years_equal_the_multiband_way_byte_for_byte(tmp_path, monkeypatch, in_memory):
+    if not in_memory:  # the chunked pass of big scenes, forced here on a small stack
+        monkeypatch.setattr("minecarbon.io.raster.IN_MEMORY_MAX_BYTES", 100_000)
     raw_a, raw_b = tmp_path / "raw_a", tmp_path / "raw_b"
     stack = _raw_maps(raw_a)
     _raw_maps(raw_b)
