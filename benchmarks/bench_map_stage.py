@@ -6,8 +6,9 @@ learners' own ``predict`` in ``bench_model.py``.  What the change work added to 
 * the inverse calibration and the survey-year ratio factor (one multiply-add per pixel, inside the same
   dask graph as the prediction);
 * the 5-year running median (``[model].temporal_filter_years``): every year's unfiltered map is written to a
-  temporary GeoTIFF, the median of the stack computed once per chunk into one temporary multi-band file,
-  and the final COGs written from it.
+  temporary GeoTIFF, then one chunked pass computes the median of the stack once per chunk and writes each
+  year's band straight into its final COG (``io.raster.write_rasters``; before issue #18's session 7 it went
+  through one temporary multi-band file read back year by year).
 
 This script simulates a scene (``--size``, default small), runs the stages up to ``model`` once, then times
 the ``map`` stage alternately with the filter on (the default) and off (``temporal_filter_years = 0``; the

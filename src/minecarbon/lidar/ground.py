@@ -50,9 +50,10 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
-from scipy.spatial import cKDTree
+from scipy.spatial import Delaunay, cKDTree
 
 from ..errors import InputError
+from ._barycentric import set_transforms
 from ._threads import single_threaded_blas
 from .cloud import col_max, col_min
 
@@ -487,7 +488,9 @@ def tin_surface(g: np.ndarray, lo: np.ndarray, hi: np.ndarray, cell: float, crs:
     z = np.full(xx.shape, np.nan)
     if g.shape[0] >= 3:
         try:
-            z = LinearNDInterpolator(gxy, g[:, 2])(np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
+            tri = Delaunay(gxy)  # as LinearNDInterpolator(gxy, ...) builds it
+            set_transforms(tri)  # scipy's barycentric transforms, computed in one loop (._barycentric)
+            z = LinearNDInterpolator(tri, g[:, 2])(np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
         except Exception:  # noqa: BLE001 - degenerate (collinear) ground
             pass
     miss = ~np.isfinite(z)

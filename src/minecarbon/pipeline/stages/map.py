@@ -172,23 +172,32 @@ def _run_map(ctx: Context) -> None:
 
 def _filter_years(ctx: Context, raw_dir, window: int, chunks) -> None:
     """Running median over the years of the unfiltered maps (:mod:`minecarbon.model.temporal_filter`); writes the
-    final yearly maps and removes the unfiltered ones.  The filtered stack is computed once per chunk into one
-    temporary multi-band file, so memory stays bounded by the chunk size times the number of years."""
+    final yearly maps and removes the unfiltered ones.  No multi-band temporary is written and read back: a
+    filtered stack of up to :data:`~minecarbon.io.raster.IN_MEMORY_MAX_BYTES` is computed once and each year
+    written from memory; a larger one in one chunked pass (:func:`minecarbon.io.raster.write_rasters`) that
+    computes each chunk's filtered years once and writes them straight into their own maps, so memory stays
+    bounded by the chunk size times the number of years.  The files are the same either way."""
     import shutil
 
+    from ...io.raster import IN_MEMORY_MAX_BYTES, write_rasters
     from ...model.temporal_filter import running_median
 
     years = ctx.cfg.project.years
     layers = [_band(raw_dir / f"agc_{y}.tif", f"unfiltered AGC map {y}", chunks) for y in years]
+    crs = layers[0].rio.crs
     stack = xr.concat(layers, dim="year").assign_coords(year=years)
-    filt = running_median(stack, window).rename({"year": "band"}).assign_coords(band=[str(y) for y in years])
-    tmp = raw_dir / "filtered.tif"
-    write_raster(filt.rio.write_crs(layers[0].rio.crs), tmp, [str(y) for y in years], units="t C/ha", cog=False)
-    whole = open_raster(tmp, what="filtered AGC maps", chunks=chunks)
-    for i, y in enumerate(years):
-        band = whole.isel(band=i, drop=True).rio.write_crs(layers[0].rio.crs)
-        ctx.produced(write_raster(band, ctx.out("agc", year=y), ["agc_t_ha"], units="t C/ha"))
-    del whole, layers, stack
+    filt = running_median(stack, window)
+    if filt.nbytes <= IN_MEMORY_MAX_BYTES:
+        filt = filt.compute()
+        for i, y in enumerate(years):
+            ctx.produced(write_raster(filt.isel(year=i, drop=True).rio.write_crs(crs), ctx.out("agc", year=y),
+                                      ["agc_t_ha"], units="t C/ha"))
+    else:
+        outputs = [(filt.isel(year=i, drop=True).rio.write_crs(crs), ctx.out("agc", year=y),
+                    {"band_names": ["agc_t_ha"], "units": "t C/ha"}) for i, y in enumerate(years)]
+        for p in write_rasters(outputs)[0]:
+            ctx.produced(p)
+    del layers, stack, filt
     shutil.rmtree(raw_dir, ignore_errors=True)
 
 
