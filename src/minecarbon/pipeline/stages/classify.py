@@ -63,6 +63,11 @@ def enabled(cfg: ProjectConfig) -> bool:
     return not cfg.inputs.forest_type or cfg.classify.run == "always" or cfg.model.groups == "species"
 
 
+def classified_years(cfg: ProjectConfig) -> list[int]:
+    """The years the stage classifies: ``[classify].years``, default every project year."""
+    return sorted(cfg.classify.years) if cfg.classify.years is not None else list(cfg.project.years)
+
+
 def series_path(cfg: ProjectConfig, year: int, month: int):
     return cfg.path(cfg.classify.series.replace("{year}", str(year)).replace("{month}", f"{month:02d}"))
 
@@ -110,7 +115,9 @@ def _rowcol(tmpl: xr.DataArray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
 
 
 def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
-    """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col."""
+    """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col.
+
+    Samples of years outside ``[classify].years`` (when set) are left out (logged)."""
     from ...project.readers import read_plot_sheet
 
     years = set(cfg.project.years)
@@ -155,6 +162,11 @@ def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd
                                     "year": yr.to_numpy(int), "x": pts.x.to_numpy(), "y": pts.y.to_numpy(),
                                     "label": [look[v] for v in lab], "forest_type": np.nan}))
     df = pd.concat(frames, ignore_index=True)
+    if cfg.classify.years is not None:
+        keep = df["year"].isin(classified_years(cfg))
+        if not keep.all():
+            log.info("classify: %d samples of years outside [classify].years left out", int((~keep).sum()))
+        df = df[keep].reset_index(drop=True)
     df["row"], df["col"] = _rowcol(tmpl, df["x"].to_numpy(), df["y"].to_numpy())
     h, w = tmpl.shape[-2:]
     out = ~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))
@@ -488,7 +500,7 @@ def _classify(ctx: Context) -> None:
     pred_s = blocked["predictions"]["species_chained"]
     ref_f = np.where(forest, "forest", NONFOREST)
     terrain = terrain_features(cfg, tmpl)
-    for year in track(cfg.project.years, "classified maps", unit="years"):
+    for year in track(classified_years(cfg), "classified maps", unit="years"):
         ctx.progress(f"classify: maps {year}")
         monthly, yearly = year_inputs(cfg, year, tmpl)
         ds = classify_scene(h, monthly, yearly, terrain, leaf_off_month=c.leaf_off_month,
