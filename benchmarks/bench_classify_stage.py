@@ -29,7 +29,7 @@ from pathlib import Path
 
 
 def _phases():
-    """Wall, CPU and peak RSS (sampled every 0.1 s) of the stage's phases: samples, cv, fit, then maps."""
+    """Wall, CPU, peak RSS (sampled every 0.1 s) and RSS at the end of the stage's phases: samples, cv, fit, maps."""
     import threading
 
     import minecarbon.pipeline.stages.classify as stage
@@ -37,11 +37,15 @@ def _phases():
     state = {"phase": "setup", "mark": (time.perf_counter(), time.process_time())}
     acc: dict[str, list[float]] = {}
 
+    def rss() -> float:
+        return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) / 2**20
+
     def switch(name: str) -> None:
         t, c = time.perf_counter(), time.process_time()
-        a = acc.setdefault(state["phase"], [0.0, 0.0, 0.0])
+        a = acc.setdefault(state["phase"], [0.0, 0.0, 0.0, 0.0])
         a[0] += t - state["mark"][0]
         a[1] += c - state["mark"][1]
+        a[3] = rss()
         state["mark"], state["phase"] = (t, c), name
 
     def wrap(fname: str, name: str, after: str) -> None:
@@ -61,16 +65,16 @@ def _phases():
 
     def sample() -> None:
         while True:
-            rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS"))
-            a = acc.setdefault(state["phase"], [0.0, 0.0, 0.0])
-            a[2] = max(a[2], rss / 2**20)
+            a = acc.setdefault(state["phase"], [0.0, 0.0, 0.0, 0.0])
+            a[2] = max(a[2], rss())
             time.sleep(0.1)
 
     threading.Thread(target=sample, daemon=True).start()
 
     def result() -> dict:
         switch("end")
-        return {p: {"wall_s": round(v[0], 1), "cpu_s": round(v[1], 1), "peak_rss_gib": round(v[2], 3)}
+        return {p: {"wall_s": round(v[0], 1), "cpu_s": round(v[1], 1), "peak_rss_gib": round(v[2], 3),
+                    "end_rss_gib": round(v[3], 3)}
                 for p, v in acc.items() if p != "end"}
     return result
 
