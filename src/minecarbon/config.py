@@ -591,6 +591,10 @@ class ClassifyConfig(_Model):
         "given forest-type maps, for comparison (the other stages keep reading the given maps).")
     series: str | None = Field(None, description="Pattern with {year} and {month} (01-12): monthly surface-"
                                "reflectance composites of every year, clouds as nodata, bands as [images].")
+    years: list[int] | None = Field(
+        None, description="Classify only these project years (maps, and samples of these years; default every "
+        "year). Only beside given forest-type maps ([inputs].forest_type): the other stages need a map of every "
+        "year. For comparisons and benchmarks on big scenes: series are needed of these years only.")
     samples: str | None = Field(None, description="Labelled points (GeoPackage/shapefile): 'year' and 'label' "
                                 "(a species of species_codes by code, Chinese or Latin name, or 'nonforest'). "
                                 "The plots count as samples of their dominant species.")
@@ -711,6 +715,14 @@ class ProjectConfig(_Model):
             raise ValueError("[model].groups = \"species\" uses the classify stage's dominant-species maps: set "
                              "[classify].series and [classify].samples (docs/classify.md), or groups = "
                              "\"forest_type\"")
+        cy = self.classify.years
+        if cy is not None and (not cy or not set(cy) <= set(self.project.years)):
+            raise ValueError(f"[classify].years {cy} must be years of the project "
+                             f"({self.project.start_year}-{self.project.end_year})")
+        if cy is not None and not self.inputs.forest_type and set(cy) != set(self.project.years):
+            raise ValueError("[classify].years leaves out project years, but without [inputs].forest_type the "
+                             "classify stage makes the forest-type maps of every year that the other stages read: "
+                             "remove [classify].years, or give the maps in [inputs].forest_type")
         if not self.inputs.forest_type and not (self.classify.series and self.classify.samples):
             raise ValueError("without [inputs].forest_type the classify stage makes the forest-type maps: set "
                              "[classify].series (monthly composites) and [classify].samples (labelled points), or "

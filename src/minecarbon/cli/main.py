@@ -99,14 +99,30 @@ def main(debug: bool, verbose: int) -> None:
                    "(it would write several GB of tiles).")
 @click.option("--flavour", type=click.Choice(["composites", "scenes"]), default="composites", show_default=True,
               help="scenes: Landsat C2 L2 scenes with clouds instead of yearly composites (docs/composite.md).")
+@click.option("--classify-years", default=None, metavar="YEAR[,YEAR...]",
+              help="Also write the classify stage's inputs (cloud-gapped monthly composites, labelled points) of "
+                   "these years only; the project classifies them beside its forest-type maps (docs/classify.md).")
 @handle_errors
 def simulate(out_dir: Path, size: str, seed: int, start_year: int, end_year: int,
-             als_density: float | None, flavour: str) -> None:
+             als_density: float | None, flavour: str, classify_years: str | None = None) -> None:
     """Write a simulated coal-mining area (inputs, project file and truth) to OUT_DIR."""
     from ..scenario import simulate as simulate_tool
 
     con = _console()
     kw = {} if als_density is None and size != "large" else {"als_pulses_per_m2": als_density or None}
+    if classify_years:
+        from ..errors import ConfigError
+
+        try:
+            years = [int(v) for v in classify_years.split(",")]
+        except ValueError:
+            raise ConfigError(f"--classify-years {classify_years!r}: give years separated by commas, e.g. 2024 or "
+                              f"2022,2024") from None
+        bad = [y for y in years if not start_year <= y <= end_year]
+        if bad:
+            raise ConfigError(f"--classify-years: {', '.join(map(str, bad))} not in the simulated period "
+                              f"{start_year}-{end_year} (--start-year, --end-year)")
+        kw.update(classify=True, classify_years=years)
     with con.status("simulating ...") as status:
         toml = simulate_tool(out_dir, size=size, seed=seed, start_year=start_year, end_year=end_year, flavour=flavour,
                              progress=lambda msg: status.update(f"simulating: {msg}"), **kw)

@@ -26,7 +26,7 @@ Level 2 = 10 * level 1 + damage code (1 excavation, 2 subsidence,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 from rasterio.features import rasterize
@@ -154,7 +154,7 @@ def unit_truth(in_m: np.ndarray, f0: np.ndarray, f1: np.ndarray, dist_type: np.n
 
 
 def simulate_window(world: World, window: Window, emit: Emit, images: bool = True,
-                    monthly: bool = True, series: bool = False) -> None:
+                    monthly: bool = True, series: bool = False, series_years: Collection[int] | None = None) -> None:
     """Simulate one window and call ``emit(key, array)`` for each result.
 
     Keys: ``("dem",)`` elevation (m, float32); ``("slope",)``, ``("aspect",)`` (deg);
@@ -163,7 +163,8 @@ def simulate_window(world: World, window: Window, emit: Emit, images: bool = Tru
     (uint8); ``("age", year)`` and ``("stand_species", year)`` of the current
     stand; ``("image", year)`` DN (6, h, w) uint16 when ``images``;
     ``("image_month", month)`` for the end year when ``monthly``; ``("image_series", year, month)`` DN with
-    clouds as 0 (:func:`.sensor.cloud_mask`) for every year when ``series``;
+    clouds as 0 (:func:`.sensor.cloud_mask`) for every year when ``series`` (only the years in ``series_years``
+    when given: each year's series depends on that year alone, so they equal those of every year's);
     ``("units_level1",)``, ``("units_level2",)`` (uint8).
     """
     g = world.grid
@@ -260,7 +261,7 @@ def simulate_window(world: World, window: Window, emit: Emit, images: bool = Tru
                                   canopy_table(m), ground_table(GREEN_DECIDUOUS[m - 1], GREEN_CROP[m - 1]), 1.0,
                                   noise)
                 emit(("image_month", m), to_dn(rho))
-        if series:
+        if series and (series_years is None or year in series_years):
             nir_y = 1.0 + 0.15 * (cl.prcp_mm[yi][cy, cx] / pclim - 1.0)
             for m in range(1, 13):
                 ill_m = illumination(slope, aspect, SUN_ELEVATION_MONTH_DEG[m - 1], SUN_AZIMUTH_MONTH_DEG[m - 1])

@@ -59,7 +59,8 @@ SAMPLES_PER_YEAR = 1500
 """Labelled reference points per sample year (``classify=True``), at most a third of the scene's pixels."""
 
 
-def _raster_specs(world: World, out: Path, monthly: bool, series: bool = False) -> dict[tuple, RasterSpec]:
+def _raster_specs(world: World, out: Path, monthly: bool, series: bool = False,
+                  series_years: list[int] | None = None) -> dict[tuple, RasterSpec]:
     inp, tru = out / "inputs", out / "truth"
     specs: dict[tuple, RasterSpec] = {
         ("dem",): RasterSpec((inp / "dem.tif",), ("elevation",), "float32", FLOAT_NODATA, "m"),
@@ -83,7 +84,7 @@ def _raster_specs(world: World, out: Path, monthly: bool, series: bool = False) 
             specs[("image_month", m)] = RasterSpec(
                 (inp / "images_monthly" / f"LC08_SR_{world.end_year}-{m:02d}.tif",), BANDS, "uint16", 0)
     if series:
-        for y in world.years:
+        for y in world.years if series_years is None else series_years:
             for m in range(1, 13):
                 specs[("image_series", y, m)] = RasterSpec(
                     (inp / "series" / f"LC08_SR_{y}-{m:02d}.tif",), BANDS, "uint16", 0)
@@ -95,20 +96,28 @@ def sample_years(world: World) -> list[int]:
     return sorted({world.base_year, world.mid_survey_year, world.end_year})
 
 
-def _write_samples(world: World, sink: RasterSink, inp: Path) -> int:
+def _write_samples(world: World, sink: RasterSink, inp: Path, years: list[int] | None = None) -> int:
     """Labelled reference points of the sample years: simple random pixels, labelled with the truth (species
-    code of the stand, or 'nonforest' where the forest type is non-forest). Written as ``inputs/reference_samples.gpkg``."""
+    code of the stand, or 'nonforest' where the forest type is non-forest). Written as ``inputs/reference_samples.gpkg``.
+
+    ``years`` (the classify years): the points of those sample years only (the same points as without), and
+    points of a classify year that is no sample year drawn after them (a generator of their own)."""
     g = world.grid
     rng = np.random.default_rng([world.seed, 14])
     # inside the monitoring area's bounds (boundary + the project's 300 m buffer), less one pixel
     x0, y0, x1, y1 = world.layout.boundary.buffer(300.0 - g.pixel_m).bounds
-    cc, rr = np.meshgrid(np.arange(g.n_px), np.arange(g.n_px))
-    xc, yc = g.x0_m + (cc + 0.5) * g.pixel_m, g.y0_m - (rr + 0.5) * g.pixel_m
-    pool = np.flatnonzero(((xc > x0) & (xc < x1) & (yc > y0) & (yc < y1)).ravel())
+    xc = g.x0_m + (np.arange(g.n_px) + 0.5) * g.pixel_m
+    yc = g.y0_m - (np.arange(g.n_px) + 0.5) * g.pixel_m
+    inside = ((yc > y0) & (yc < y1))[:, None] & ((xc > x0) & (xc < x1))[None, :]  # no whole-grid coordinates
+    pool = np.flatnonzero(inside.ravel())
     n = min(SAMPLES_PER_YEAR, pool.size // 3)
     frames = []
-    for y in sample_years(world):
-        idx = rng.choice(pool, n, replace=False)
+    draws = [(y, rng) for y in sample_years(world)]
+    draws += [(y, np.random.default_rng([world.seed, 14, y])) for y in years or () if y not in sample_years(world)]
+    for y, gen in draws:
+        idx = gen.choice(pool, n, replace=False)
+        if years is not None and y not in years:
+            continue
         r, c = np.divmod(idx, g.n_px)
         ft = sink.kept[("forest_type", y)][r, c]
         sp = sink.kept[("stand_species", y)][r, c]
@@ -162,14 +171,15 @@ def _write_climate(world: World, inp: Path) -> None:
 
 
 def _write_rasters(world: World, out: Path, progress: Progress, heights: DominantHeight,
-                   series: bool = False) -> RasterSink:
+                   series: bool = False, series_years: list[int] | None = None) -> RasterSink:
     g = world.grid
     chunked = g.n_px > CHUNK_PX
     monthly = world.size != "large"
     keep = [("units_level2",), ("forest_type", world.base_year)]
     if series:
-        keep += [(k, y) for y in sample_years(world) for k in ("forest_type", "stand_species")]
-    sink = RasterSink(g, _raster_specs(world, out, monthly, series), keep=keep)
+        keep += [(k, y) for y in sorted(set(sample_years(world)) | set(series_years or ()))
+                 for k in ("forest_type", "stand_species")]
+    sink = RasterSink(g, _raster_specs(world, out, monthly, series, series_years), keep=keep)
     windows = list(g.windows(CHUNK_PX))
     try:
         for i, win in enumerate(windows):
@@ -177,7 +187,7 @@ def _write_rasters(world: World, out: Path, progress: Progress, heights: Dominan
                      else "Simulating rasters (AGC, forest type, images) for every year")
             sink.set_window(win)
             simulate_window(world, win, CanopyTap(sink, world.end_year, heights), images=True, monthly=monthly,
-                            series=series)
+                            series=series, series_years=series_years)
         sink.close(progress)
     except BaseException:
         sink.abort()
@@ -340,7 +350,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
              end_year: int = 2024, progress: Progress | None = None,
              als_pulses_per_m2: float | None = ALS_PULSES_PER_M2,
              remeasure_every_yr: int | None = REMEASURE_EVERY_YR, classify: bool = False,
-             forest_type_inputs: bool = True, flavour: str = "composites") -> Path:
+             forest_type_inputs: bool = True, flavour: str = "composites",
+             classify_years: list[int] | None = None) -> Path:
     """Simulate a coal-mining area with known truth and write it to ``out_dir``.
 
     Parameters
@@ -364,6 +375,11 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     flavour : 'composites' (default: yearly clear-sky composites in ``inputs/images``) or 'scenes'
         (Landsat Collection 2 Level-2 scenes with clouds in ``inputs/scenes``, :mod:`.scenes`; the
         clear-sky composites become the truth ``truth/clear_sky/``).
+    classify_years : with ``classify``: the monthly composites and labelled points of these years only (the same
+        files as a simulation of every year's; the points of a year that is no sample year are drawn after the
+        others), and ``[classify].years`` names them. For the big scenes (20 years of 'large' are about 55 GB of
+        series). A project that classifies only some years keeps its forest-type inputs (``forest_type_inputs``
+        must be True; ``run = "always"``).
 
     Returns
     -------
@@ -373,9 +389,20 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
     Raises
     ------
     ValueError
-        Unknown size, or a period shorter than two years.
+        Unknown size, a period shorter than two years, or ``classify_years`` outside the period, without
+        ``classify`` or without ``forest_type_inputs``.
     """
     report = progress or _quiet
+    if classify_years is not None:
+        classify_years = sorted({int(y) for y in classify_years})
+        if not classify:
+            raise ValueError("classify_years needs classify=True")
+        if not forest_type_inputs:
+            raise ValueError("classify_years needs forest_type_inputs=True: the other stages need the forest-type "
+                             "maps of every year, and the classify stage makes only those of classify_years")
+        outside = [y for y in classify_years if not start_year <= y <= end_year]
+        if outside or not classify_years:
+            raise ValueError(f"classify_years {outside or classify_years} must be years of {start_year}-{end_year}")
     if flavour not in ("composites", "scenes"):
         raise ValueError(f"flavour must be 'composites' or 'scenes', not {flavour!r}")
     out = Path(out_dir)
@@ -402,8 +429,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         # beside the rasters and the field data, on the other core
         als = pool.submit(simulate_als, world, inp / "als", heights, als_params, report) \
             if als_params is not None else None
-        sink = _write_rasters(world, out, report, heights, series=classify)
-        n_samples = _write_samples(world, sink, inp) if classify else 0
+        sink = _write_rasters(world, out, report, heights, series=classify, series_years=classify_years)
+        n_samples = _write_samples(world, sink, inp, classify_years) if classify else 0
         units_l2 = sink.kept[("units_level2",)]
         ft0 = sink.kept[("forest_type", world.base_year)]
         field_counts = _field(world, units_l2, ft0, out, report, carbon, remeasure_every_yr)
@@ -451,6 +478,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
             "species_codes = \"inputs/species_codes.csv\"",
             f"evergreen = [{evergreen}]",
             *(["run = \"always\""] if forest_type_inputs else []),
+            *([f"years = [{', '.join(str(y) for y in classify_years)}]"] if classify_years is not None else []),
             "block_m = 500.0  # suits the size of the simulated area" if world.grid.n_px * world.grid.pixel_m
             < 3000.0 else "block_m = 1000.0",
             ""])

@@ -63,6 +63,11 @@ def enabled(cfg: ProjectConfig) -> bool:
     return not cfg.inputs.forest_type or cfg.classify.run == "always" or cfg.model.groups == "species"
 
 
+def classified_years(cfg: ProjectConfig) -> list[int]:
+    """The years the stage classifies: ``[classify].years``, default every project year."""
+    return sorted(cfg.classify.years) if cfg.classify.years is not None else list(cfg.project.years)
+
+
 def series_path(cfg: ProjectConfig, year: int, month: int):
     return cfg.path(cfg.classify.series.replace("{year}", str(year)).replace("{month}", f"{month:02d}"))
 
@@ -110,7 +115,9 @@ def _rowcol(tmpl: xr.DataArray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
 
 
 def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
-    """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col."""
+    """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col.
+
+    Samples of years outside ``[classify].years`` (when set) are left out (logged)."""
     from ...project.readers import read_plot_sheet
 
     years = set(cfg.project.years)
@@ -155,6 +162,11 @@ def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd
                                     "year": yr.to_numpy(int), "x": pts.x.to_numpy(), "y": pts.y.to_numpy(),
                                     "label": [look[v] for v in lab], "forest_type": np.nan}))
     df = pd.concat(frames, ignore_index=True)
+    if cfg.classify.years is not None:
+        keep = df["year"].isin(classified_years(cfg))
+        if not keep.all():
+            log.info("classify: %d samples of years outside [classify].years left out", int((~keep).sum()))
+        df = df[keep].reset_index(drop=True)
     df["row"], df["col"] = _rowcol(tmpl, df["x"].to_numpy(), df["y"].to_numpy())
     h, w = tmpl.shape[-2:]
     out = ~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))
@@ -195,13 +207,32 @@ def forest_type_of_species(cfg: ProjectConfig, tab: pd.DataFrame, samples: pd.Da
 # ---------------------------------------------------------------------------
 # features of a year
 # ---------------------------------------------------------------------------
-def _reflectance(cfg: ProjectConfig, path, what: str, tmpl: xr.DataArray) -> xr.DataArray:
-    img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
-    refl = surface_reflectance(img, list(BANDS), sensor=cfg.images.sensor, band_map=cfg.images.bands,
+def _scaled(cfg: ProjectConfig, img: xr.DataArray, what: str) -> dict[str, xr.DataArray]:
+    """Reflectance of the stage's bands of an image (``[images]`` scale, offset, nodata; QA and snow masks)."""
+    return surface_reflectance(img, list(BANDS), sensor=cfg.images.sensor, band_map=cfg.images.bands,
                                scale=cfg.images.scale, offset=cfg.images.offset, nodata=cfg.images.nodata,
                                qa_mask=cfg.features.qa_mask, snow=cfg.features.mask_snow, what=what)
+
+
+def _reflectance(cfg: ProjectConfig, path, what: str, tmpl: xr.DataArray) -> xr.DataArray:
+    img = open_raster(path, what=what, chunks=cfg.run.chunk_px, masked=True)
+    refl = _scaled(cfg, img, what)
     bands = [align_to(refl[b], tmpl).drop_vars("band", errors="ignore") for b in BANDS]
     return xr.concat(bands, dim="band", coords="minimal", compat="override").assign_coords(band=list(BANDS))
+
+
+def _cube(cfg: ProjectConfig, paths: list, whats: list[str], tmpl: xr.DataArray) -> xr.DataArray:
+    """(file, band, y, x) reflectance of the files on the project grid: one dask task per chunk when every file
+    lies on the grid's lattice (:mod:`._classify_inputs`), else band by band through :func:`_reflectance`."""
+    from ._classify_inputs import chunked_reflectance, on_lattice
+
+    if not all(on_lattice(p, tmpl) for p in paths):
+        return xr.concat([_reflectance(cfg, p, w, tmpl) for p, w in zip(paths, whats)], dim="file")
+    for p, w in zip(paths, whats):  # bad bands, scale or QA settings: the error now, not inside a dask task
+        _scaled(cfg, open_raster(p, what=w, chunks=None, masked=True).isel(y=slice(0, 1), x=slice(0, 1)), w)
+    data = chunked_reflectance(paths, whats, tmpl, cfg.run.chunk_px, lambda img, w: _scaled(cfg, img, w), BANDS)
+    return xr.DataArray(data, dims=("file", "band", "y", "x"),
+                        coords={"band": list(BANDS), "y": tmpl.y.values, "x": tmpl.x.values})
 
 
 TERRAIN = ("elevation", "slope", "aspect_sin", "aspect_cos")
@@ -241,17 +272,17 @@ def year_inputs(cfg: ProjectConfig, year: int, tmpl: xr.DataArray,
 
     ``at`` (rows, cols): those pixels only (dim ``s`` instead of y, x).
     """
-    months = []
     missing = [str(series_path(cfg, year, m)) for m in range(1, 13) if not series_path(cfg, year, m).is_file()]
     if missing:
         raise InputError(f"Monthly composites of {year} missing ([classify].series): {', '.join(missing[:3])}"
                          f"{' ...' if len(missing) > 3 else ''}. Provide all 12 months of every year (a fully "
                          f"cloudy month as all nodata).")
-    for m in range(1, 13):
-        months.append(_reflectance(cfg, series_path(cfg, year, m), f"monthly composite {year}-{m:02d}", tmpl))
+    paths = [series_path(cfg, year, m) for m in range(1, 13)] + [cfg.year_path(cfg.images.path, year)]
+    whats = [f"monthly composite {year}-{m:02d}" for m in range(1, 13)] + [f"image {year}"]
+    cube = _cube(cfg, paths, whats, tmpl)
     times = pd.to_datetime([f"{year}-{m:02d}-15" for m in range(1, 13)])
-    monthly = xr.concat(months, dim="time").assign_coords(time=times)
-    yearly = _reflectance(cfg, cfg.year_path(cfg.images.path, year), f"image {year}", tmpl)
+    monthly = cube.isel(file=slice(0, 12)).rename(file="time").assign_coords(time=times)
+    yearly = cube.isel(file=12, drop=True)
     if at is not None:
         monthly, yearly = _points(monthly, *at), _points(yearly, *at)
     return monthly, yearly
@@ -488,7 +519,7 @@ def _classify(ctx: Context) -> None:
     pred_s = blocked["predictions"]["species_chained"]
     ref_f = np.where(forest, "forest", NONFOREST)
     terrain = terrain_features(cfg, tmpl)
-    for year in track(cfg.project.years, "classified maps", unit="years"):
+    for year in track(classified_years(cfg), "classified maps", unit="years"):
         ctx.progress(f"classify: maps {year}")
         monthly, yearly = year_inputs(cfg, year, tmpl)
         ds = classify_scene(h, monthly, yearly, terrain, leaf_off_month=c.leaf_off_month,
