@@ -81,3 +81,16 @@ def test_off_lattice_rasters_keep_the_whole_grid_path(cfg):
     paths, _ = _files(cfg)
     assert not on_lattice(paths[0], shifted)
     assert not on_lattice(paths[0].with_name("missing.tif"), tmpl)
+
+
+def test_the_cube_computes_in_other_processes(cfg):
+    """The graph pickles (open files are reopened by the worker): the processes scheduler gives the same cube."""
+    import dask
+
+    tmpl, _, _ = project_grid(cfg)
+    paths, whats = _files(cfg)
+    cube = chunked_reflectance(paths, whats, tmpl, 32, lambda img, w: stage._scaled(cfg, img, w), stage.BANDS)
+    ref = cube.compute(scheduler="threads")
+    with dask.config.set({"multiprocessing.context": "spawn"}):
+        got = cube.compute(scheduler="processes", num_workers=2)
+    np.testing.assert_array_equal(got, ref)

@@ -89,6 +89,14 @@ class _Files:
         self._open: dict[str, tuple] = {}
         self.paths = list(paths)
 
+    def __getstate__(self) -> dict:
+        # shipped to another process (a cluster's worker, the processes scheduler): the paths only; the worker
+        # opens the files itself (open datasets and locks cannot be pickled)
+        return {"paths": self.paths}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["paths"])
+
     def _get(self, path: str):
         with self._lock:
             if path not in self._open:
