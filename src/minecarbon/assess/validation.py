@@ -124,6 +124,12 @@ class ZoneSums:
             for name, v in values.items():
                 self.sums[name] += np.bincount(idx, weights=v[sel], minlength=k)
 
+    def filled(self) -> Iterator[tuple[int, str, int, str, int]]:
+        """(index, level, unit, name, pixel count) of every zone with pixels, in zone order."""
+        for i, (level, unit, name) in enumerate(self.zones.entries):
+            if self.n[i]:
+                yield i, level, unit, name, int(self.n[i])
+
 
 def _r2(sse: float, sy: float, syy: float, n: int) -> float:
     sst = syy - sy * sy / n
@@ -167,10 +173,7 @@ def change_table(maps: Mapping[int, object], truth: Mapping[int, object], zones:
             cover[(y0, y1)] = cov
         s = acc.sums
         yrs = max(y1 - y0, 1)
-        for i, (level, unit, uname) in enumerate(zones.entries):
-            n = int(acc.n[i])
-            if n == 0:
-                continue
+        for i, level, unit, uname, n in acc.filled():
             tt0, tt1, mm0, mm1 = (float(s[k][i] * px_ha) for k in ("t0", "t1", "m0", "m1"))
             dt, dm = tt1 - tt0, mm1 - mm0
             row = {
@@ -211,10 +214,7 @@ def trend_table(map_trend, truth_trend, zones: Zones, rows: int = STRIP_ROWS) ->
                 t_down=(tc == -2).astype(float), m_down=(mc == -2).astype(float))
     s = acc.sums
     out = []
-    for i, (level, unit, uname) in enumerate(zones.entries):
-        n = int(acc.n[i])
-        if n == 0:
-            continue
+    for i, level, unit, uname, n in acc.filled():
         out.append({"level": level, "unit": unit, "unit_name": uname, "n_px": n,
                     "truth_slope_t_ha_yr": float(s["a"][i] / n), "map_slope_t_ha_yr": float(s["b"][i] / n),
                     "slope_error_t_ha_yr": float(s["b"][i] / n - s["a"][i] / n),
@@ -227,7 +227,7 @@ def trend_table(map_trend, truth_trend, zones: Zones, rows: int = STRIP_ROWS) ->
     return pd.DataFrame(out, columns=TREND_COLUMNS)
 
 
-def agreement(truth, est, zones: Zones, px_ha: float, rows: int = STRIP_ROWS) -> list[dict]:
+def agreement(truth, est, zones: Zones, px_ha: float, rows: int = STRIP_ROWS) -> list[tuple[str, int, str, dict]]:
     """Per zone with pixels: (level, unit, name, metrics), metrics = n, R2, RMSE, MAE, bias (est - truth), means
     and totals (t C) over pixels where both are finite.  ``truth``, ``est``: (y, x) arrays or DataArrays."""
     acc = ZoneSums(zones, ("t", "tt", "e", "r", "rr", "ar"))
@@ -238,10 +238,7 @@ def agreement(truth, est, zones: Zones, px_ha: float, rows: int = STRIP_ROWS) ->
         acc.add(sl, ok, t=t, tt=t * t, e=e, r=r, rr=r * r, ar=np.abs(r))
     s = acc.sums
     out = []
-    for i, (level, unit, uname) in enumerate(zones.entries):
-        n = int(acc.n[i])
-        if n == 0:
-            continue
+    for i, level, unit, uname, n in acc.filled():
         out.append((level, unit, uname, {
             "n": n, "r2": _r2(s["rr"][i], s["t"][i], s["tt"][i], n), "rmse": float(np.sqrt(s["rr"][i] / n)),
             "mae": float(s["ar"][i] / n), "bias": float(s["r"][i] / n), "mean_truth": float(s["t"][i] / n),
