@@ -598,6 +598,11 @@ class ClassifyConfig(_Model):
     samples: str | None = Field(None, description="Labelled points (GeoPackage/shapefile): 'year' and 'label' "
                                 "(a species of species_codes by code, Chinese or Latin name, or 'nonforest'). "
                                 "The plots count as samples of their dominant species.")
+    validation: str | None = Field(
+        None, description="Optional independent validation points (GeoPackage/shapefile; 'year' and 'label' as "
+        "samples), e.g. a simple random sample of the monitoring area: the written maps are read at them "
+        "(validation_accuracy.csv, validation_confusion.csv) and area_estimates.csv comes from them (Olofsson et "
+        "al. 2014 stratified estimator). Must not share a pixel and year with the samples or plots.")
     species_codes: str | None = Field(None, description="CSV code, name_zh, name_latin of the dominant species "
                                       "(codes written to the species maps).")
     evergreen: list[str] = Field(default_factory=list, description="Evergreen species (code or name); the "
@@ -763,6 +768,7 @@ class ProjectConfig(_Model):
         pairs += [("[plots].allometry", self.plots.allometry), ("[lidar].als", self.lidar.als),
                   ("[lidar].scan_positions", self.lidar.scan_positions), ("[assess].zones", self.assess.zones),
                   ("[classify].series", self.classify.series), ("[classify].samples", self.classify.samples),
+                  ("[classify].validation", self.classify.validation),
                   ("[classify].species_codes", self.classify.species_codes)]
         pairs += [("[features].canopy", c) for c in self.features.canopy]
         return [(k, v) for k, v in pairs if isinstance(v, str) and v]
@@ -792,6 +798,7 @@ class ProjectConfig(_Model):
                   "inputs.trees": self.inputs.trees, "inputs.tally": self.inputs.tally,
                   "plots.allometry": self.plots.allometry, "assess.zones": self.assess.zones,
                   "lidar.scan_positions": self.lidar.scan_positions, "classify.samples": self.classify.samples,
+                  "classify.validation": self.classify.validation,
                   "classify.species_codes": self.classify.species_codes}
         for key, val in single.items():
             if val is not None:

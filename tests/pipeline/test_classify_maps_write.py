@@ -68,3 +68,5 @@ def test_each_chunk_classified_once_and_counts_match_the_maps(tmp_path):
     assert counts["forest_without_species"] == ((forest == 1) & ~has).sum()
     assert list(counts["species"]) == [((forest == 1) & (sidx == i)).sum() for i in range(3)]
     assert counts["flagged"] == (n_clear < 4).sum()
+    assert counts["evergreen"] == ((forest == 1) & (lh == 1)).sum()  # the leaf-habit strata of the validation
+    assert counts["deciduous"] == ((forest == 1) & (lh == 2)).sum()

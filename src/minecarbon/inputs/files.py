@@ -35,7 +35,8 @@ def project_files(cfg: "ProjectConfig", show: Callable[[Any], str], pf: str) -> 
         ("[inputs].disturbance", cfg.inputs.disturbance), ("[inputs].planned", cfg.inputs.planned),
         ("[inputs].reclamation", cfg.inputs.reclamation), ("[inputs].tally", cfg.inputs.tally),
         ("[plots].allometry", cfg.plots.allometry), ("[plots].plan_restoration", cfg.plots.plan_restoration),
-        ("[assess].zones", cfg.assess.zones),
+        ("[assess].zones", cfg.assess.zones), ("[classify].samples", cfg.classify.samples),
+        ("[classify].validation", cfg.classify.validation),
     ] + [("[features].canopy", c) for c in cfg.features.canopy]
     for key, value in single:  # optional ones (None) are skipped; a named file must exist
         if value is None:

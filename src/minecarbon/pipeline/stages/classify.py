@@ -17,9 +17,16 @@ every year from that year's images: the forest extent of a year comes from that 
 Forest-type code of a species: the ``forest_type`` column of the species code list when it has one, else the
 most frequent ``forest_type`` of the plots the species dominates (``[forest_type_codes]``).
 
-Area estimates (Olofsson et al. 2014): for every year with samples of the labelled layer (a probability
-sample; the purposive plots are left out), the blocked-CV predictions of those samples against their labels
-with the year's mapped areas as strata (post-stratified).
+Validation (``[classify].validation``, optional): independent points (``year``, ``label`` as the samples; none on
+the pixel of a sample or plot of its year). After a year's maps are written they are read back at the points'
+pixels (block by block, :func:`_values_at`) and compared with the labels per level (forest, leaf habit, species;
+:mod:`minecarbon.classify.validation`): ``validation_accuracy.csv``, ``validation_confusion.csv``.
+
+Area estimates (Olofsson et al. 2014, strata = the year's mapped classes, their areas from the per-chunk counts;
+``area_estimates.csv``, column ``source``): with a validation layer, the written maps at its points
+(``validation``; post-stratified, the points being a simple random sample); without one, for every year with
+samples of the labelled layer (a probability sample; the purposive plots are left out), the blocked-CV
+predictions of those samples against their labels (``blocked_cv``).
 """
 
 from __future__ import annotations
@@ -174,6 +181,62 @@ def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd
         ids = ", ".join(f"{s} {i}" for s, i in zip(df.loc[out, "source"], df.loc[out, "id"]))
         raise InputError(f"{int(out.sum())} sample(s) lie outside the images' grid (the monitoring area): {ids[:400]}. "
                          f"Check their coordinates and CRS, or drop them.")
+    return df
+
+
+def _validation(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str],
+                samples: pd.DataFrame) -> pd.DataFrame | None:
+    """The independent validation points of ``[classify].validation`` (None when not given): id ('feature N'),
+    year, x, y, label, row, col.
+
+    Errors (naming the file, the features and the fix): a year that is not classified, a label outside the code
+    list, a point outside the images' grid, a point on the pixel of a sample or plot of the same year (the
+    validation sample would not be independent of the training samples)."""
+    if not cfg.classify.validation:
+        return None
+    vpath = cfg.path(cfg.classify.validation)
+    lay = read_vector(vpath, what="validation points ([classify].validation)", target_crs=tmpl.rio.crs,
+                      required=("year", "label"))
+    if not len(lay):
+        raise InputError(f"Validation points {vpath} ([classify].validation) hold no feature. Give the points of a "
+                         f"random sample of the monitoring area, or remove [classify].validation.")
+
+    def feats(mask: np.ndarray) -> str:
+        idx = np.flatnonzero(mask)
+        return ", ".join(str(i + 1) for i in idx[:10]) + (f" ... ({len(idx)} in all)" if len(idx) > 10 else "")
+
+    years = classified_years(cfg)
+    yr = pd.to_numeric(lay["year"], errors="coerce")
+    bad = (yr.isna() | ~yr.isin(years)).to_numpy()
+    if bad.any():
+        raise InputError(f"Validation points {vpath}: 'year' is not a classified year ({', '.join(map(str, years))}; "
+                         f"[classify].years or the project years) on feature(s) {feats(bad)}. Correct the years, "
+                         f"drop these points, or classify their years.")
+    lab = lay["label"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    lab = lab.map(lambda v: _genus_alias(v, look))
+    off = (~lab.isin(list(look))).to_numpy()
+    if off.any():
+        raise InputError(f"Validation points {vpath}: label(s) {', '.join(sorted(set(lab[off]))[:10])} (feature(s) "
+                         f"{feats(off)}) are not in the species code list {cfg.classify.species_codes} nor "
+                         f"'nonforest'. Fix the labels or add the species to the list.")
+    pts = lay.geometry.representative_point()
+    df = pd.DataFrame({"id": [f"feature {i + 1}" for i in range(len(lay))], "year": yr.to_numpy(int),
+                       "x": pts.x.to_numpy(), "y": pts.y.to_numpy(), "label": [look[v] for v in lab]})
+    df["row"], df["col"] = _rowcol(tmpl, df["x"].to_numpy(), df["y"].to_numpy())
+    h, w = tmpl.shape[-2:]
+    out = (~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))).to_numpy()
+    if out.any():
+        raise InputError(f"Validation points {vpath}: feature(s) {feats(out)} lie outside the images' grid (the "
+                         f"monitoring area). Check their coordinates and CRS, or drop them.")
+    key = ["year", "row", "col"]
+    shared = df[key].merge(samples[key + ["source", "id"]].drop_duplicates(key), on=key, how="left")["id"].notna()
+    if shared.any():
+        both = df.loc[shared.to_numpy(), key].merge(samples[key + ["source", "id"]], on=key)
+        which = ", ".join(f"{s} {i}" for s, i in zip(both["source"], both["id"]))
+        raise InputError(f"Validation points {vpath}: feature(s) {feats(shared.to_numpy())} lie on the pixel of a "
+                         f"training sample or plot of the same year ({which[:300]}): the validation sample must be "
+                         f"independent of the samples the maps are learned from. Drop these validation points (or "
+                         f"those samples).")
     return df
 
 
@@ -358,12 +421,70 @@ def _area_rows(year: int, level: str, pred: np.ndarray, ref: np.ndarray, mapped_
         est = accuracy.area_estimates(cm, mapped)
     except InputError as exc:
         log.warning("classify: no area estimate of %s %d: %s", level, year, exc)
-        return [{"year": year, "level": level, "class": c, "note": str(exc)} for c in cm.index]
+        return [{"year": year, "level": level, "class": c, "note": str(exc), "source": "blocked_cv"} for c in cm.index]
+    return _estimate_rows(year, level, est, "blocked_cv")
+
+
+def _estimate_rows(year: int, level: str, est: accuracy.AreaAccuracy, source: str, note: str = "") -> list[dict]:
     t = est.table
     return [{"year": year, "level": level, "class": c, "n": int(t.at[c, "n"]), "mapped_ha": t.at[c, "mapped_area"],
              "area_ha": t.at[c, "area"], "area_ci95_ha": t.at[c, "area_ci"], "ua": t.at[c, "ua"],
              "ua_ci95": t.at[c, "ua_ci"], "pa": t.at[c, "pa"], "pa_ci95": t.at[c, "pa_ci"], "oa": est.oa,
-             "oa_ci95": est.oa_ci, "note": ""} for c in t.index]
+             "oa_ci95": est.oa_ci, "note": note, "source": source} for c in t.index]
+
+
+def _values_at(path, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Band 1 of a written raster at the pixels (rows, cols), read block by block (only the blocks that hold
+    points; never the whole grid)."""
+    import rasterio
+    from rasterio.windows import Window
+
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    with rasterio.open(path) as src:
+        bh, bw = src.block_shapes[0]
+        out = np.empty(len(rows), dtype=src.dtypes[0])
+        key = (rows // bh) * (src.width // bw + 1) + cols // bw
+        for k in np.unique(key):
+            sel = key == k
+            r0, c0 = int(rows[sel][0] // bh * bh), int(cols[sel][0] // bw * bw)
+            win = Window(c0, r0, min(bw, src.width - c0), min(bh, src.height - r0))
+            out[sel] = src.read(1, window=win)[rows[sel] - r0, cols[sel] - c0]
+    return out
+
+
+def _validation_rows(ctx: Context, year: int, val: pd.DataFrame, evergreen: set[str], counts: dict,
+                     classes: np.ndarray, px_ha: float) -> tuple[list[dict], list[dict], list[dict]]:
+    """Accuracy, confusion and area-estimate rows of one year's written maps at its validation points."""
+    from ...classify.validation import LEVELS as VLEVELS
+    from ...classify.validation import map_classes, reference_classes, validate_level
+
+    r, c = val["row"].to_numpy(), val["col"].to_numpy()
+    got = map_classes(_values_at(ctx.out("species", year=year), r, c),
+                      _values_at(ctx.out("leaf_habit", year=year), r, c))
+    ref = reference_classes(val["label"], evergreen)
+    nf = counts["nonforest"] * px_ha
+    mapped = {"forest": pd.Series({"forest": counts["forest"] * px_ha, NONFOREST: nf}),
+              "leaf_habit": pd.Series({"evergreen": counts["evergreen"] * px_ha,
+                                       "deciduous": counts["deciduous"] * px_ha, NONFOREST: nf}),
+              "species": pd.Series({**{str(cls): float(counts["species"][i]) * px_ha
+                                       for i, cls in enumerate(classes) if cls != NONFOREST}, NONFOREST: nf})}
+    acc, conf, areas = [], [], []
+    for level in VLEVELS:
+        v = validate_level(got[level], ref[level], mapped[level])
+        if v.note:
+            log.warning("classify: validation %d %s: %s", year, level, v.note)
+        acc.append({"year": year, "level": level, "n": v.n, "n_nodata": v.n_nodata, "oa": v.oa, "oa_ci95": v.oa_ci,
+                    "kappa": v.kappa, "oa_area": v.areas.oa if v.areas else np.nan,
+                    "oa_area_ci95": v.areas.oa_ci if v.areas else np.nan, "note": v.note})
+        cm = v.confusion
+        conf += [{"year": year, "level": level, "map": mc, "reference": rc, "count": int(cm.at[mc, rc])}
+                 for mc in cm.index for rc in cm.columns]
+        if v.areas is not None:
+            areas += _estimate_rows(year, level, v.areas, "validation", v.note)
+        else:
+            areas += [{"year": year, "level": level, "class": k, "note": v.note, "source": "validation"}
+                      for k in cm.index]
+    return acc, conf, areas
 
 
 def _not_run(ctx: Context) -> None:
@@ -385,11 +506,14 @@ def _code_layers(fo: np.ndarray, lh: np.ndarray, si: np.ndarray, sp_code: np.nda
     return ftype, species, lh_out
 
 
-def _tally(fo: np.ndarray, si: np.ndarray, n_clear: np.ndarray, n_classes: int, min_clear: int) -> np.ndarray:
-    """Pixel counts of a block: no data, non-forest, forest without species, each species index; flagged last."""
+def _tally(fo: np.ndarray, si: np.ndarray, lh: np.ndarray, n_clear: np.ndarray, n_classes: int,
+           min_clear: int) -> np.ndarray:
+    """Pixel counts of a block: no data, non-forest, forest without species, each species index, evergreen and
+    deciduous forest; flagged last."""
     code = np.where(fo == NODATA, 0, np.where(fo == 0, 1, np.where(si >= 0, si.astype(np.int64) + 3, 2)))
     counts = np.bincount(code.ravel(), minlength=n_classes + 3)
-    return np.append(counts, int((np.asarray(n_clear) < min_clear).sum()))
+    habit = [int(((fo == 1) & (lh == v)).sum()) for v in (1, 2)]
+    return np.append(counts, habit + [int((np.asarray(n_clear) < min_clear).sum())])
 
 
 def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset,
@@ -399,7 +523,8 @@ def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset
     The hierarchy's layers are never held whole: each chunk is classified once, coded
     (:func:`_code_layers`), written into every output (:func:`~minecarbon.io.raster.write_rasters`) and counted
     (:func:`_tally`). Returns pixel counts: ``forest``, ``nonforest``, ``nodata``, ``forest_without_species``,
-    ``species`` (per species index) and ``flagged`` (fewer than ``min_clear`` clear months).
+    ``species`` (per species index), ``evergreen`` and ``deciduous`` (forest pixels of that leaf habit) and
+    ``flagged`` (fewer than ``min_clear`` clear months).
     """
     from ...io.raster import write_rasters
 
@@ -427,18 +552,19 @@ def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset
                  "units": "1, 1, count"})]
     n_classes = len(sp_code)
     if fo.chunks is None:
-        tallies = [dask.delayed(_tally)(fo.values, si.values, n_clear.values, n_classes, min_clear)]
+        tallies = [dask.delayed(_tally)(fo.values, si.values, lh.values, n_clear.values, n_classes, min_clear)]
     else:
         # optimize_graph=False: an optimised copy of each layer's graph would fuse the classification of a chunk
         # into the tally's own tasks and compute it again for each layer counted (measured: 3 times)
-        blocks = [v.data.to_delayed(optimize_graph=False).ravel() for v in (fo, si, n_clear)]
-        tallies = [dask.delayed(_tally)(a, b, c, n_classes, min_clear) for a, b, c in zip(*blocks)]
+        blocks = [v.data.to_delayed(optimize_graph=False).ravel() for v in (fo, si, lh, n_clear)]
+        tallies = [dask.delayed(_tally)(a, b, c, d, n_classes, min_clear) for a, b, c, d in zip(*blocks)]
     paths, counts = write_rasters(outputs, also=tallies)
     for p in paths:
         ctx.produced(p)
     total = np.sum(counts, axis=0)
     return {"nodata": int(total[0]), "nonforest": int(total[1]), "forest_without_species": int(total[2]),
-            "forest": int(total[2:-1].sum()), "species": total[3:-1], "flagged": int(total[-1])}
+            "forest": int(total[2:3 + n_classes].sum()), "species": total[3:3 + n_classes],
+            "evergreen": int(total[-3]), "deciduous": int(total[-2]), "flagged": int(total[-1])}
 
 
 GDAL_CACHE_MB = 64
@@ -472,6 +598,7 @@ def _classify(ctx: Context) -> None:
         raise InputError("[classify].evergreen is empty: list the evergreen species (codes or names) of the code "
                          "list; the leaf-habit level splits the forest by it.")
     samples = _samples(cfg, tmpl, look)
+    val = _validation(cfg, tmpl, look, samples)
     ctx.progress("classify: sample features")
     X = sample_features(cfg, samples, tmpl, ctx)
     ok = np.all(np.isfinite(X["fX"]), 1) & np.isfinite(X["rvi"]) & np.all(np.isfinite(X["off"]), 1) \
@@ -514,7 +641,7 @@ def _classify(ctx: Context) -> None:
     classes = np.asarray(h.species_classes)
     sp_code = np.array([0 if s == NONFOREST else int(s) for s in classes], dtype=np.int32)
     ft_code = np.array([codes.nonforest if s == NONFOREST else ft_of[s] for s in classes], dtype=np.int32)
-    area_rows, map_rows = [], []
+    area_rows, map_rows, val_acc, val_conf, val_areas = [], [], [], [], []
     pred_f = blocked["predictions"]["forest"]
     pred_s = blocked["predictions"]["species_chained"]
     ref_f = np.where(forest, "forest", NONFOREST)
@@ -529,8 +656,11 @@ def _classify(ctx: Context) -> None:
         map_rows.append({"year": year, "forest_ha": n_f * px_ha, "nonforest_ha": n_nf * px_ha, "nodata_ha": n_nd * px_ha,
                          "forest_without_species_ha": fo_n["forest_without_species"] * px_ha,
                          "flagged_px": fo_n["flagged"]})
+        if val is not None and (val["year"] == year).any():
+            a, k, e = _validation_rows(ctx, year, val[val["year"] == year], evergreen, fo_n, classes, px_ha)
+            val_acc, val_conf, val_areas = val_acc + a, val_conf + k, val_areas + e
         lay = (samples["source"] == "samples").to_numpy() & (samples["year"] == year).to_numpy()
-        if lay.sum() >= 2:
+        if val is None and lay.sum() >= 2:
             mapped_f = pd.Series({"forest": n_f * px_ha, NONFOREST: n_nf * px_ha})
             area_rows += _area_rows(year, "forest", pred_f[lay], ref_f[lay], mapped_f)
             mapped_s = pd.Series({cls: float(fo_n["species"][i]) * px_ha for i, cls in enumerate(classes)
@@ -541,8 +671,15 @@ def _classify(ctx: Context) -> None:
     ctx.produced(write_table(pd.DataFrame(per_class), ctx.out("per_class")))
     ctx.produced(write_table(pd.DataFrame(conf), ctx.out("confusion")))
     area_cols = ["year", "level", "class", "n", "mapped_ha", "area_ha", "area_ci95_ha", "ua", "ua_ci95", "pa",
-                 "pa_ci95", "oa", "oa_ci95", "note"]
-    ctx.produced(write_table(pd.DataFrame(area_rows, columns=area_cols), ctx.out("areas")))
+                 "pa_ci95", "oa", "oa_ci95", "note", "source"]
+    ctx.produced(write_table(pd.DataFrame(val_areas if val is not None else area_rows, columns=area_cols),
+                             ctx.out("areas")))
+    if val is not None:
+        ctx.produced(write_table(pd.DataFrame(val_acc, columns=["year", "level", "n", "n_nodata", "oa", "oa_ci95",
+                                                                "kappa", "oa_area", "oa_area_ci95", "note"]),
+                                 ctx.out("validation_accuracy")))
+        ctx.produced(write_table(pd.DataFrame(val_conf, columns=["year", "level", "map", "reference", "count"]),
+                                 ctx.out("validation_confusion")))
     ctx.produced(write_table(pd.DataFrame(map_rows), ctx.out("mapped")))
     smp = samples[["source", "id", "year", "x", "y", "label"]].copy()
     smp["forest_cv_blocked"] = pred_f
@@ -555,6 +692,12 @@ def _classify(ctx: Context) -> None:
             "species_codes": {s: int(v) for s, v in zip(classes, sp_code)},
             "forest_type_of_species": ft_of, "leaf_habit_rule": h.rule.to_dict(),
             "blocked_groups": int(len(np.unique(groups))),
+            "area_estimates_source": "validation" if val is not None else "blocked_cv",
+            "validation": None if val is None else {
+                "file": str(cfg.classify.validation), "points": int(len(val)),
+                "points_by_year": {str(k): int(v) for k, v in val["year"].value_counts().sort_index().items()},
+                "points_nodata": {f"{r['year']} {r['level']}": int(r["n_nodata"]) for r in val_acc if r["n_nodata"]},
+                "oa": {f"{r['year']} {r['level']}": r["oa"] for r in val_acc}},
             "oa": {f"{lvl}_{sch}": r[lvl]["oa"] for sch, r in (("blocked", blocked), ("random", rand))
                    for lvl in LEVELS},
             "n_features": {"forest": h.n_forest_features, "species": h.n_species_features}}
@@ -569,8 +712,8 @@ STAGE = Stage(
           "hierarchical classification, random forests on monthly vegetation-index series), with their accuracy",
     func=_run_classify,
     active=enabled,
-    inputs=("images.path", "inputs.dem", "area.boundary", "classify.series", "classify.samples", "classify.species_codes",
-            "inputs.plots", "inputs.trees"),
+    inputs=("images.path", "inputs.dem", "area.boundary", "classify.series", "classify.samples",
+            "classify.validation", "classify.species_codes", "inputs.plots", "inputs.trees"),
     settings=("classify", "images", "area", "features", "forest_type_codes", "inputs", "run"),
     outputs=(
         Output("forest_type", "forest_type_{year}.tif", "class code",
@@ -584,7 +727,14 @@ STAGE = Stage(
         Output("accuracy", "accuracy.csv", "table", "OA and kappa per level, blocked and random CV"),
         Output("per_class", "accuracy_per_class.csv", "table", "UA, PA and F1 per class, level and CV scheme"),
         Output("confusion", "confusion.csv", "count", "Confusion matrices (map x reference) per level and scheme"),
-        Output("areas", "area_estimates.csv", "ha", "Area estimates with 95 % intervals (Olofsson et al. 2014)"),
+        Output("areas", "area_estimates.csv", "ha",
+               "Mapped and estimated area (ha), UA, PA with 95 % intervals (Olofsson et al. 2014, strata = mapped "
+               "classes); source: validation points, else blocked-CV predictions"),
+        Output("validation_accuracy", "validation_accuracy.csv", "1, count",
+               "Written maps vs [classify].validation per year and level: points (n, n_nodata), OA with 95 % "
+               "interval, kappa, area-weighted OA"),
+        Output("validation_confusion", "validation_confusion.csv", "count",
+               "Confusion matrices (map x reference) of the written maps at the validation points"),
         Output("mapped", "mapped_areas.csv", "ha", "Mapped forest / non-forest / no-data area per year"),
         Output("samples", "samples.csv", "table", "The samples with their blocked-CV predictions"),
         Output("info", "classify.json", "json", "Classes, codes, leaf-habit rule, sample counts, headline OA"),
