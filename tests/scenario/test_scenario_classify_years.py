@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -51,7 +52,7 @@ def test_series_of_chosen_years_equal_the_full_simulation(pair):
 
 def test_other_inputs_and_truth_unchanged(pair):
     full, part, _ = pair
-    skip = {"reference_samples.gpkg"}
+    skip = {"reference_samples.gpkg", "validation_points.gpkg"}  # points of the chosen years: tests below
     for sub in ("inputs", "truth"):
         a = {k: v for k, v in _files(full / sub).items() if not k.startswith("series/") and k not in skip}
         b = {k: v for k, v in _files(part / sub).items() if not k.startswith("series/") and k not in skip}
@@ -90,6 +91,42 @@ def test_labelled_points_of_chosen_years(pair):
     nonforest = (extra["label"] == "nonforest").to_numpy()
     assert 0 < nonforest.sum() < len(extra)
     assert (ft[rows, cols][~nonforest] > 0).all()  # a species label only on the truth's forest
+
+
+def test_validation_points_independent_and_equal_to_the_full_simulation(pair):
+    """The validation sample: 600 truth-labelled points per sample year, on no pixel of that year's labelled points
+    nor of a plot; the chosen sample year's points are the full simulation's."""
+    import rasterio
+
+    full, part, toml = pair
+    ref = gpd.read_file(full / "inputs" / "validation_points.gpkg")
+    got = gpd.read_file(part / "inputs" / "validation_points.gpkg")
+    assert ref["year"].value_counts().to_dict() == {2012: 600, 2014: 600, 2016: 600}
+    assert set(got["year"]) == {2016}  # the chosen years that are sample years
+    a = ref[ref["year"] == 2016].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(got.drop(columns="geometry")))
+    assert a.geometry.geom_equals(got.geometry).all()
+    assert load_config(toml).classify.validation == "inputs/validation_points.gpkg"
+    train = gpd.read_file(full / "inputs" / "reference_samples.gpkg")
+    plots = pd.read_csv(full / "inputs" / "field" / "plots.csv")
+    with rasterio.open(full / "inputs" / "dem.tif") as src:
+        T = src.transform
+
+    def px(x, y):
+        return set(zip(*rasterio.transform.rowcol(T, np.asarray(x), np.asarray(y))))
+
+    plot_px = px(plots["x"], plots["y"])
+    for year, g in ref.groupby("year"):
+        mine = px(g.geometry.x, g.geometry.y)
+        assert len(mine) == len(g)  # no pixel twice
+        t = train[train["year"] == year]
+        assert not mine & px(t.geometry.x, t.geometry.y) and not mine & plot_px
+        with rasterio.open(full / "truth" / f"forest_type_{year}.tif") as src:
+            ft = src.read(1)
+            rows, cols = rasterio.transform.rowcol(src.transform, g.geometry.x, g.geometry.y)
+        nonforest = (g["label"] == "nonforest").to_numpy()
+        assert 0 < nonforest.sum() < len(g)
+        assert (ft[rows, cols][~nonforest] > 0).all() and (ft[rows, cols][nonforest] == 0).all()
 
 
 def test_project_file_names_the_years(pair):

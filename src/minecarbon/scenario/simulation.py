@@ -56,6 +56,8 @@ def _quiet(_: str) -> None:
 
 
 SAMPLES_PER_YEAR = 1500
+VALIDATION_PER_YEAR = 600
+"""Independent validation points per sample year (``classify=True``; a simple random sample, :func:`_write_validation`)."""
 """Labelled reference points per sample year (``classify=True``), at most a third of the scene's pixels."""
 
 
@@ -96,12 +98,14 @@ def sample_years(world: World) -> list[int]:
     return sorted({world.base_year, world.mid_survey_year, world.end_year})
 
 
-def _write_samples(world: World, sink: RasterSink, inp: Path, years: list[int] | None = None) -> int:
+def _write_samples(world: World, sink: RasterSink, inp: Path, years: list[int] | None = None,
+                   drawn: dict[int, np.ndarray] | None = None) -> int:
     """Labelled reference points of the sample years: simple random pixels, labelled with the truth (species
     code of the stand, or 'nonforest' where the forest type is non-forest). Written as ``inputs/reference_samples.gpkg``.
 
     ``years`` (the classify years): the points of those sample years only (the same points as without), and
-    points of a classify year that is no sample year drawn after them (a generator of their own)."""
+    points of a classify year that is no sample year drawn after them (a generator of their own). ``drawn``
+    receives the flat pixel indices drawn for each year (also of the years not written)."""
     g = world.grid
     rng = np.random.default_rng([world.seed, 14])
     # inside the monitoring area's bounds (boundary + the project's 300 m buffer), less one pixel
@@ -116,6 +120,8 @@ def _write_samples(world: World, sink: RasterSink, inp: Path, years: list[int] |
     draws += [(y, np.random.default_rng([world.seed, 14, y])) for y in years or () if y not in sample_years(world)]
     for y, gen in draws:
         idx = gen.choice(pool, n, replace=False)
+        if drawn is not None:
+            drawn[y] = idx
         if years is not None and y not in years:
             continue
         r, c = np.divmod(idx, g.n_px)
@@ -128,6 +134,43 @@ def _write_samples(world: World, sink: RasterSink, inp: Path, years: list[int] |
                                         geometry=gpd.points_from_xy(xs, ys), crs=g.crs))
     rows = pd.concat(frames, ignore_index=True)
     write_vector(gpd.GeoDataFrame(rows, geometry="geometry", crs=g.crs), inp / "reference_samples.gpkg")
+    return len(rows)
+
+
+def _write_validation(world: World, sink: RasterSink, inp: Path, drawn: dict[int, np.ndarray],
+                      plot_pixels: np.ndarray, years: list[int] | None = None) -> int:
+    """Independent validation points (``inputs/validation_points.gpkg``): in each sample year (of ``years``, the
+    classify years, when given) a simple random sample of :data:`VALIDATION_PER_YEAR` pixels of the project grid
+    (every pixel that touches the monitoring area's bounding box, as the stages' grid), labelled with the truth
+    like the labelled points.
+
+    The pixels of that year's labelled points (``drawn``) and of every plot (``plot_pixels``, flat indices) are
+    left out, so the validation sample shares no pixel with the training samples; the labelled points being a
+    simple random sample themselves, the validation points are (marginally) a simple random sample of the grid.
+    Each year has a random stream of its own (``[seed, 15, year]``): no other file changes, and a subset of the
+    years gives the same points."""
+    g = world.grid
+    x0, y0, x1, y1 = world.layout.monitoring_area.bounds
+    c0, c1 = max(0, math.floor((x0 - g.x0_m) / g.pixel_m)), min(g.n_px, math.ceil((x1 - g.x0_m) / g.pixel_m))
+    r0, r1 = max(0, math.floor((g.y0_m - y1) / g.pixel_m)), min(g.n_px, math.ceil((g.y0_m - y0) / g.pixel_m))
+    rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+    grid_px = (rr * g.n_px + cc).ravel()
+    frames = []
+    for y in sample_years(world):
+        if years is not None and y not in years:
+            continue
+        pool = np.setdiff1d(grid_px, np.concatenate([drawn.get(y, np.empty(0, np.int64)), plot_pixels]))
+        n = min(VALIDATION_PER_YEAR, pool.size // 2)
+        idx = np.sort(np.random.default_rng([world.seed, 15, y]).choice(pool, n, replace=False))
+        r, c = np.divmod(idx, g.n_px)
+        ft = sink.kept[("forest_type", y)][r, c]
+        sp = sink.kept[("stand_species", y)][r, c]
+        lab = np.where((ft > 0) & (sp > 0), sp.astype(int).astype(str), "nonforest")
+        frames.append(gpd.GeoDataFrame({"year": np.full(n, y, dtype="int32"), "label": lab},
+                                        geometry=gpd.points_from_xy(g.x0_m + (c + 0.5) * g.pixel_m,
+                                                                    g.y0_m - (r + 0.5) * g.pixel_m), crs=g.crs))
+    rows = pd.concat(frames, ignore_index=True)
+    write_vector(gpd.GeoDataFrame(rows, geometry="geometry", crs=g.crs), inp / "validation_points.gpkg")
     return len(rows)
 
 
@@ -430,10 +473,17 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         als = pool.submit(simulate_als, world, inp / "als", heights, als_params, report) \
             if als_params is not None else None
         sink = _write_rasters(world, out, report, heights, series=classify, series_years=classify_years)
-        n_samples = _write_samples(world, sink, inp, classify_years) if classify else 0
+        drawn: dict[int, np.ndarray] = {}
+        n_samples = _write_samples(world, sink, inp, classify_years, drawn) if classify else 0
         units_l2 = sink.kept[("units_level2",)]
         ft0 = sink.kept[("forest_type", world.base_year)]
         field_counts = _field(world, units_l2, ft0, out, report, carbon, remeasure_every_yr)
+        n_validation = 0
+        if classify:
+            pt = pd.read_csv(tru / "plots_truth.csv", usecols=["row", "col"])
+            n_validation = _write_validation(world, sink, inp, drawn,
+                                             (pt["row"] * world.grid.n_px + pt["col"]).to_numpy(np.int64),
+                                             classify_years)
         als_counts: dict = {}
         if als is not None:
             summary = als.result()
@@ -475,6 +525,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
             "# forest, leaf-habit and dominant-species maps from the images (docs/classify.md)",
             "series = \"inputs/series/LC08_SR_{year}-{month}.tif\"",
             "samples = \"inputs/reference_samples.gpkg\"",
+            "validation = \"inputs/validation_points.gpkg\"  # independent simple random sample (truth labels)",
             "species_codes = \"inputs/species_codes.csv\"",
             f"evergreen = [{evergreen}]",
             *(["run = \"always\""] if forest_type_inputs else []),
@@ -497,7 +548,7 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         "forest_share_base": float((ft0 > 0).mean()),
         "units_level2_pixels": {str(int(c)): int(n) for c, n in zip(codes, pix)},
         "counts": {**vec_counts, **field_counts, **als_counts,
-                   **scene_counts, **({"reference_samples": n_samples} if classify else {})},
+                   **scene_counts, **({"reference_samples": n_samples, "validation_points": n_validation} if classify else {})},
         "flavour": flavour,
     })
     report(f"Done: {toml_path}")
