@@ -155,6 +155,75 @@ def test_species_oa_under_blocked_cv(project):
     assert acc["species", "blocked"] >= 0.80
 
 
+def test_validation_confusion_is_an_independent_count(project):
+    """validation_confusion.csv / validation_accuracy.csv against the written maps read with rasterio at the
+    simulator's validation points and counted with pandas."""
+    cfg = project
+    out = _out(cfg)
+    pts = gpd.read_file(cfg.root / cfg.classify.validation)
+    conf = pd.read_csv(out / "validation_confusion.csv", dtype={"map": str, "reference": str})
+    acc = pd.read_csv(out / "validation_accuracy.csv").set_index(["year", "level"])
+    assert sorted(set(acc.index.get_level_values(0))) == sorted(set(pts["year"]))
+    for year, g in pts.groupby("year"):
+        xy = list(zip(g.geometry.x, g.geometry.y))
+        with rasterio.open(out / f"dominant_species_{year}.tif") as src:
+            sp = np.array([v[0] for v in src.sample(xy)], dtype=int)
+        with rasterio.open(out / f"leaf_habit_{year}.tif") as src:
+            lh = np.array([v[0] for v in src.sample(xy)], dtype=int)
+        lab = g["label"].astype(str).to_numpy()
+        ref_f = np.where(lab == "nonforest", "nonforest", "forest")
+        ref_l = np.where(lab == "nonforest", "nonforest", np.where(np.isin(lab, ["1", "2"]), "evergreen", "deciduous"))
+        levels = {  # (map class or None, reference) by hand from the codes
+            "forest": (np.where(lh == 255, None, np.where(sp == 0, "nonforest", "forest")), ref_f),
+            "leaf_habit": (np.where(lh == 255, None, np.where(sp == 0, "nonforest", np.where(
+                lh == 1, "evergreen", np.where(lh == 2, "deciduous", None)))), ref_l),
+            "species": (np.where((lh == 255) | (sp == 255), None, np.where(sp == 0, "nonforest", sp.astype(str))), lab)}
+        for level, (m, r) in levels.items():
+            ok = np.array([v is not None for v in m])
+            want = pd.crosstab(pd.Series(m[ok].astype(str), name="map"), pd.Series(r[ok], name="reference"))
+            got = conf[(conf["year"] == year) & (conf["level"] == level)].pivot(index="map", columns="reference",
+                                                                                 values="count")
+            got = got.loc[got.sum(axis=1) > 0, got.sum(axis=0) > 0]
+            pd.testing.assert_frame_equal(got.sort_index().sort_index(axis=1), want.sort_index().sort_index(axis=1),
+                                          check_names=False, check_dtype=False)
+            a = acc.loc[(year, level)]
+            n = int(ok.sum())
+            assert a["n"] == n and a["n_nodata"] == len(g) - n
+            k = int((m[ok].astype(str) == r[ok]).sum())
+            assert a["oa"] == pytest.approx(k / n)
+            assert a["oa_ci95"] == pytest.approx(1.96 * np.sqrt(k / n * (1 - k / n) / (n - 1)))
+    assert (acc["oa"] > 0.9).all()  # the simulator's maps are good at every level (tiny, seed 1)
+
+
+def test_validation_forest_area_interval_covers_the_truth(project):
+    """The area estimates come from the validation points (source), their strata are the written maps' pixel
+    counts, and the forest area's 95 % interval covers the true forest area of each validation year (on the
+    pixels with a map class; the simulator's truth/forest_type_<year>.tif)."""
+    cfg = project
+    out = _out(cfg)
+    areas = pd.read_csv(out / "area_estimates.csv", dtype={"class": str})
+    assert set(areas["source"]) == {"validation"}
+    info = json.loads((out / "classify.json").read_text(encoding="utf-8"))
+    assert info["area_estimates_source"] == "validation" and info["validation"]["points"] == 1800
+    for year in sorted(set(areas["year"])):
+        sp = _read(out / f"dominant_species_{year}.tif")
+        lh = _read(out / f"leaf_habit_{year}.tif")
+        truth = _read(cfg.root / "truth" / f"forest_type_{year}.tif", like=out / f"dominant_species_{year}.tif")
+        with rasterio.open(out / f"dominant_species_{year}.tif") as src:
+            px_ha = abs(src.transform.a * src.transform.e) / 1e4
+        classed = lh != 255
+        f = areas[(areas["year"] == year) & (areas["level"] == "forest")].set_index("class")
+        assert f.at["forest", "mapped_ha"] == pytest.approx(((sp != 0) & classed).sum() * px_ha)
+        assert f.at["nonforest", "mapped_ha"] == pytest.approx((sp == 0).sum() * px_ha)
+        true_ha = (((truth > 0) & (truth != 255)) & classed).sum() * px_ha
+        est, ci = f.at["forest", "area_ha"], f.at["forest", "area_ci95_ha"]
+        print(f"\ntiny seed 1, {year}: forest {est:.2f} +- {ci:.2f} ha, truth {true_ha:.2f} ha")
+        assert abs(est - true_ha) <= ci + 1e-6
+        lhab = areas[(areas["year"] == year) & (areas["level"] == "leaf_habit")].set_index("class")
+        assert lhab.at["evergreen", "mapped_ha"] == pytest.approx(((lh == 1) & (sp != 0)).sum() * px_ha)
+        assert lhab.at["deciduous", "mapped_ha"] == pytest.approx(((lh == 2) & (sp != 0)).sum() * px_ha)
+
+
 def test_downstream_stages_read_the_classified_maps(project):
     cfg = project
     for st in ("units", "features", "model", "map"):
@@ -184,13 +253,20 @@ def test_report_has_the_classification_section(project):
     MESSAGES = {k.removeprefix("classify_section."): v for k, v in catalogue().items()
                 if k.startswith("classify_section.")}
     for lang, html in (("en", en), ("zh", zh)):
-        for key in ("s_title", "tab_accuracy", "tab_confusion", "legend"):
+        for key in ("s_title", "tab_accuracy", "tab_confusion", "legend", "tab_validation"):
             assert MESSAGES[key][lang] in html, (lang, key)
+        # the area estimates say they come from the validation points, not the blocked CV
+        assert MESSAGES["tab_areas_validation"][lang].split("{year}")[-1] in html, lang
+        assert MESSAGES["p_areas_cv"][lang] not in html, lang
         assert "could not be built" not in html and "无法由计算结果生成" not in html
     # the table's blocked forest OA is the stage's number
     acc = pd.read_csv(_out(project) / "accuracy.csv")
     oa = acc[(acc["level"] == "forest") & (acc["scheme"] == "blocked")]["oa"].iloc[0]
     assert f"{100 * oa:.1f}" in en
+    # the validation table's OA of the end year's forest level is the stage's number
+    va = pd.read_csv(_out(project) / "validation_accuracy.csv").set_index(["year", "level"])
+    r = va.loc[(YEARS[1], "forest")]
+    assert f"{100 * r['oa']:.1f} ± {100 * r['oa_ci95']:.1f}" in en
 
 
 def test_report_messages_in_both_languages():
@@ -244,6 +320,42 @@ def test_bad_input_label_not_in_code_list(project, tmp_path):
 def test_bad_input_sample_outside_the_images(project, tmp_path):
     msg = _bad(project, tmp_path, samples=_samples_with(project, tmp_path, point=(0.0, 0.0)))
     assert "outside the images" in msg and "sample 6" in msg
+
+
+def _validation_with(project, tmp_path, **edit) -> str:
+    gdf = gpd.read_file(project.root / project.classify.validation)
+    for key, v in edit.items():  # "row|column": value
+        row, col = key.split("|")
+        gdf.loc[int(row), col] = v
+    path = tmp_path / "validation.gpkg"
+    gdf.to_file(path)
+    return str(path)
+
+
+def test_bad_validation_year_not_classified(project, tmp_path):
+    msg = _bad(project, tmp_path, validation=_validation_with(project, tmp_path, **{"2|year": 2030}))
+    assert "validation.gpkg" in msg and "feature(s) 3" in msg and "classified year" in msg
+
+
+def test_bad_validation_label_not_in_code_list(project, tmp_path):
+    msg = _bad(project, tmp_path, validation=_validation_with(project, tmp_path, **{"7|label": "Ginkgo biloba"}))
+    assert "Ginkgo biloba" in msg and "feature(s) 8" in msg and "code list" in msg and "validation.gpkg" in msg
+
+
+def test_bad_validation_point_outside_the_grid(project, tmp_path):
+    msg = _bad(project, tmp_path, validation=_validation_with(project, tmp_path, **{"4|geometry": Point(0.0, 0.0)}))
+    assert "feature(s) 5" in msg and "outside the images' grid" in msg
+
+
+def test_bad_validation_shares_a_pixel_with_a_training_sample(project, tmp_path):
+    """Independence: a validation point on the pixel of a labelled sample of the same year is an error."""
+    smp = gpd.read_file(project.root / "inputs" / "reference_samples.gpkg")
+    val = gpd.read_file(project.root / project.classify.validation)
+    j = int(np.flatnonzero(smp["year"].to_numpy() == val.loc[9, "year"])[0])
+    p = smp.geometry.iloc[j]
+    msg = _bad(project, tmp_path, validation=_validation_with(
+        project, tmp_path, **{"9|geometry": Point(p.x + 3.0, p.y - 3.0)}))  # same pixel, not the same point
+    assert "feature(s) 10" in msg and "independent" in msg and f"sample {j + 1}" in msg
 
 
 def test_bad_input_too_few_samples_for_a_class(project, tmp_path):

@@ -3,8 +3,10 @@
 Written by :func:`classify_section` into the maps chapter when the classify stage classified (its
 ``classify.json`` says ``"classified"``): the standard's four headline accuracies (forest, leaf habit -
 evergreen and deciduous - and dominant species) under spatially blocked CV with random CV beside them, the
-base- and end-year dominant-species maps, the blocked-CV confusion matrix of the species, and the area
-estimates with 95 % intervals (Olofsson et al. 2014). Its messages are the ``[classify_section]`` table of
+base- and end-year dominant-species maps, the blocked-CV confusion matrix of the species, the written maps'
+accuracy at the independent validation points (``[classify].validation``, when given), and the area estimates
+with 95 % intervals (Olofsson et al. 2014), saying which source they come from (the validation points, else the
+blocked-CV predictions of the labelled samples). Its messages are the ``[classify_section]`` table of
 ``templates/messages.toml``.
 """
 
@@ -88,10 +90,24 @@ def classify_section(b) -> None:
             labc = [names.get(int(k), str(k)) if str(k).isdigit() else str(k) for k in m.columns]
             rows = [[lab[i]] + [int(v) for v in m.iloc[i].to_numpy()] for i in range(len(m))]
             b.table([""] + labc, rows, msg(lang, "tab_confusion"), align=["l"] + ["r"] * len(labc))
+    val = d.nonempty("classify", "validation_accuracy")
+    from_val = info.get("area_estimates_source") == "validation"
+    if val is not None and from_val:
+        v = info.get("validation") or {}
+        b.doc.add(Paragraph(msg(lang, "p_validation", n=v.get("points", "–"), file=v.get("file", "–"))))
+        level_msg = {"forest": "level.forest", "leaf_habit": "vlevel.leaf_habit", "species": "level.species_chained"}
+        rows = [[int(r["year"]), msg(lang, level_msg.get(r["level"], "level.forest")),
+                 f"{int(r['n'])} ({int(r['n_nodata'])})",
+                 f"{_pct(b, r['oa'])} ± {_pct(b, r['oa_ci95'])}", b.n(r["kappa"], 3)] for r in val.to_dict("records")]
+        b.table([msg(lang, "col_year"), msg(lang, "col_level"), msg(lang, "col_points"), msg(lang, "col_oa_ci"),
+                 "Kappa"], rows, msg(lang, "tab_validation"), align=["l", "l", "r", "r", "r"])
     areas = d.nonempty("classify", "areas")
     if areas is not None and "area_ha" in areas:
+        if not from_val:
+            b.doc.add(Paragraph(msg(lang, "p_areas_cv")))
+        level = "species" if from_val else "species_chained"
         for year in sorted({int(y) for y in areas["year"]} & {y1, y2}):
-            a = areas[(areas["year"] == year) & (areas["level"] == "species_chained") & areas["area_ha"].notna()]
+            a = areas[(areas["year"] == year) & (areas["level"] == level) & areas["area_ha"].notna()]
             if not len(a):
                 continue
             rows = []
@@ -101,7 +117,9 @@ def classify_section(b) -> None:
                 rows.append([name, b.n(r["mapped_ha"], 1), f"{b.n(r['area_ha'], 1)} ± {b.n(r['area_ci95_ha'], 1)}",
                              f"{b.n(r['ua'], 3)} ± {b.n(r['ua_ci95'], 3)}", f"{b.n(r['pa'], 3)} ± {b.n(r['pa_ci95'], 3)}"])
             b.table([msg(lang, "col_class"), msg(lang, "col_mapped"), msg(lang, "col_area"), msg(lang, "col_ua"),
-                     msg(lang, "col_pa")], rows, msg(lang, "tab_areas", year=year), align=["l", "r", "r", "r", "r"])
+                     msg(lang, "col_pa")], rows,
+                    msg(lang, "tab_areas_validation" if from_val else "tab_areas", year=year),
+                    align=["l", "r", "r", "r", "r"])
 
 
 def _species_names(b, info: dict) -> dict[int, str]:
