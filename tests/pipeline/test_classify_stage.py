@@ -332,6 +332,14 @@ def _validation_with(project, tmp_path, **edit) -> str:
     return str(path)
 
 
+def test_bad_validation_layer_without_features(project, tmp_path):
+    gdf = gpd.read_file(project.root / project.classify.validation).iloc[:0]
+    path = tmp_path / "empty.gpkg"
+    gdf.to_file(path)
+    msg = _bad(project, tmp_path, validation=str(path))
+    assert "empty.gpkg" in msg and "no feature" in msg and "[classify].validation" in msg
+
+
 def test_bad_validation_year_not_classified(project, tmp_path):
     msg = _bad(project, tmp_path, validation=_validation_with(project, tmp_path, **{"2|year": 2030}))
     assert "validation.gpkg" in msg and "feature(s) 3" in msg and "classified year" in msg

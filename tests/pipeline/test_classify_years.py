@@ -29,9 +29,32 @@ def project(tmp_path_factory):
     toml = simulate(out, size="tiny", seed=1, start_year=START, end_year=END, als_pulses_per_m2=0, classify=True,
                     classify_years=[END])
     cfg = load_config(toml)
-    cfg = cfg.model_copy(update={"classify": cfg.classify.model_copy(update={"n_estimators": 40})})
+    assert cfg.classify.validation  # the simulator writes one; this project runs without it (the blocked-CV path)
+    cfg = cfg.model_copy(update={"classify": cfg.classify.model_copy(update={"n_estimators": 40, "validation": None})})
     run_pipeline(cfg, ["classify"])
     return cfg
+
+
+def test_without_validation_layer_areas_come_from_blocked_cv(project):
+    """No [classify].validation: area_estimates.csv holds the blocked-CV estimates (source blocked_cv) of the
+    labelled layer's samples of the year, and no validation tables are written."""
+    import json
+
+    out = project.workspace / "outputs" / "classify"
+    areas = pd.read_csv(out / "area_estimates.csv", dtype={"class": str})
+    assert set(areas["source"]) == {"blocked_cv"} and set(areas["level"]) == {"forest", "species_chained"}
+    assert not (out / "validation_accuracy.csv").exists() and not (out / "validation_confusion.csv").exists()
+    info = json.loads((out / "classify.json").read_text(encoding="utf-8"))
+    assert info["area_estimates_source"] == "blocked_cv" and info["validation"] is None
+    used = pd.read_csv(out / "samples.csv")
+    lay = used[(used["source"] == "samples") & (used["year"] == END)]
+    mapped = pd.read_csv(out / "mapped_areas.csv").set_index("year")
+    f = areas[(areas["level"] == "forest") & areas["note"].isna()].set_index("class")
+    assert f["n"].sum() == len(lay)  # every labelled sample of the year, none of the plots
+    # the strata: mapped forest / non-forest areas; the estimates add up to them
+    assert f.at["forest", "mapped_ha"] == pytest.approx(mapped.at[END, "forest_ha"])
+    assert f["area_ha"].sum() == pytest.approx(f["mapped_ha"].sum(), rel=1e-9)
+    assert f.at["forest", "n"] == (lay["forest_cv_blocked"].astype(str) == "forest").sum()
 
 
 def test_only_the_chosen_year_is_mapped(project):
