@@ -412,7 +412,8 @@ def simulate(out_dir: str | Path, size: str = "small", seed: int = 0, start_year
         mid-period campaign and the rest in the end year.
     classify : also write what the classify stage needs: monthly composites of every year with cloud gaps
         (``inputs/series/LC08_SR_<year>-<MM>.tif``, DN 0 = cloud), labelled reference points of the base,
-        mid-survey and end years (``inputs/reference_samples.gpkg``) and a ``[classify]`` section.
+        mid-survey and end years (``inputs/reference_samples.gpkg``), an independent validation sample of the
+        same years (``inputs/validation_points.gpkg``, :func:`_write_validation`) and a ``[classify]`` section.
     forest_type_inputs : name the forest-type maps in ``[inputs].forest_type`` (the maps are written either
         way); False (with ``classify``) makes a project whose forest-type maps come from the classify stage.
     flavour : 'composites' (default: yearly clear-sky composites in ``inputs/images``) or 'scenes'
