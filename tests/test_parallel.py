@@ -22,15 +22,18 @@ def test_cv_folds_on_a_cluster_match_threads(monkeypatch):
     grid = pipeline_grid({"max_depth": [2, 4]})
 
     assert distributed_client() is None
-    assert joblib_parallel(2)._backend.__class__.__name__ == "ThreadingBackend"
+    assert joblib_parallel(2)._backend.__class__.__name__ == "LokyBackend"
     ref = nested_cv(model, grid, X, y, groups, folds=4, inner_folds=2, seed=3, n_jobs=2)
+    one = nested_cv(model, grid, X, y, groups, folds=4, inner_folds=2, seed=3, n_jobs=1)  # in this process
+    np.testing.assert_array_equal(one.oof, ref.oof)  # loky worker processes give the in-process numbers
+    assert one.fold_params == ref.fold_params and one.metrics == ref.metrics
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         assert distributed_client() is client
-        # a cluster no bigger than this machine: the folds stay in threads (cheaper than shipping them)
+        # a cluster no bigger than this machine: the folds stay on this machine (cheaper than shipping them)
         monkeypatch.setattr(parallel, "_local_cores", lambda: 2)
-        assert joblib_parallel(2)._backend.__class__.__name__ == "ThreadingBackend"
+        assert joblib_parallel(2)._backend.__class__.__name__ == "LokyBackend"
         # a cluster with more cores than this machine (as if of other machines): the folds go to it
         monkeypatch.setattr(parallel, "_local_cores", lambda: 1)
         par = joblib_parallel(2)

@@ -432,8 +432,8 @@ class ModelConfig(_Model):
             raise ValueError(f"temporal_filter_years must be odd (a window centred on each year), got {v}")
         return v
     seed: int = Field(0, description="Seeds folds and learners (results are reproducible).")
-    n_jobs: int = Field(-1, description="Threads for cross-validation folds (-1: all cores); results do not "
-                        "depend on it.")
+    n_jobs: int = Field(-1, description="Worker processes for the cross-validation and grid-search fits "
+                        "(-1: all cores; 1: in the run's process); results do not depend on it.")
 
     @model_validator(mode="after")
     def _check(self) -> "ModelConfig":

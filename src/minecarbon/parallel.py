@@ -88,13 +88,20 @@ def joblib_parallel(n_jobs: int) -> Parallel:
 
     On the active dask.distributed cluster (joblib's dask backend) when there is one, ``n_jobs != 1``
     and the cluster has more cores than this machine (a cluster of other machines); otherwise
-    ``n_jobs`` threads of this process.  Shipping small fits to workers of *this* machine costs more
-    than it gains (measured on the tiny project with ``local:2`` on 2 cores: the model stage took
-    33-36 s with the folds on the workers, 14-16 s in threads).
+    ``n_jobs`` of joblib's loky worker processes on this machine (``n_jobs = 1``: in this process).
+    Shipping small fits to dask workers of *this* machine costs more than it gains (measured on the
+    tiny project with ``local:2`` on 2 cores: the model stage took 33-36 s with the folds on the
+    workers, 14-16 s in threads).  Loky processes rather than threads: plot-sized fits are mostly
+    Python holding the GIL (py-spy: 85 % of the model stage's samples in ``cv._fit_predict``), so
+    two threads kept 1.15 cores busy; the loky workers stay alive between calls (no start-up per
+    call) and each task carries its own seed, so the results are the same (small demo: model stage
+    35-40 s -> 20 s, ``benchmarks/README.md``; ``tests/test_parallel.py``).
     """
     if cluster_for(n_jobs) is not None:
         from joblib import parallel_config
 
         with parallel_config(backend="dask"):  # registers joblib's dask backend, bound to the default client
             return Parallel(n_jobs=-1)
-    return Parallel(n_jobs=n_jobs, prefer="threads")
+    if n_jobs == 1:
+        return Parallel(n_jobs=1)
+    return Parallel(n_jobs=n_jobs, backend="loky", batch_size=1)

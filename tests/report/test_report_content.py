@@ -126,3 +126,24 @@ def test_every_part_built_and_chinese_report_in_chinese(out):
     assert len(heads["zh"]) == len(heads["en"]) >= 11
     assert all(has_cjk(h) for h in heads["zh"])
     assert not any(has_cjk(h) for h in heads["en"])
+
+
+def test_inventory_size_is_the_data_on_disk(out, report_cfg):
+    """The annex's MiB is the raw inputs' and outputs' bytes (the files on disk), without the stage manifests,
+    whose size follows the run (times, workspace path): an interrupted and re-run project reports the same."""
+    import sqlite3
+
+    from minecarbon.catalog.build import catalog_path
+
+    with sqlite3.connect(catalog_path(report_cfg)) as con:
+        ds = pd.read_sql("select kind, path from datasets", con)
+    assert set(ds["kind"]) >= {"raw", "output", "manifest"}
+    total = 0
+    for kind, rel in zip(ds["kind"], ds["path"]):
+        if kind == "manifest":
+            continue
+        base = report_cfg.workspace if rel.startswith("outputs/") else report_cfg.root
+        total += (base / rel).stat().st_size
+    mib = f"{total / 2 ** 20:.1f}"
+    assert f"({mib} MiB of data)" in _text(out / "report" / "report.html")
+    assert f"数据共 {mib} MiB" in _text(out / "report" / "report_zh.html")

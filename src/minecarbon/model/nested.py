@@ -149,7 +149,7 @@ def _plan(jobs: Sequence[FitJob]) -> tuple[list[_Plan], list[_Search]]:
 def run_jobs(jobs: Sequence[FitJob], n_jobs: int = 1, label: str = "model fits") -> list[FitResult]:
     """Run every job's fits in two joblib rounds (see the module docstring); results in the order of ``jobs``.
 
-    ``n_jobs``: threads of this process (or the workers of the active dask.distributed cluster, see
+    ``n_jobs``: loky worker processes of this machine (or the workers of the active dask.distributed cluster, see
     :func:`minecarbon.parallel.joblib_parallel`); the results do not depend on it.
     """
     plans, searches = _plan(jobs)
@@ -229,7 +229,7 @@ def nested_cv(model, grid: dict[str, Sequence] | None, X: np.ndarray, y: np.ndar
     groups : group label of each sample (see :func:`.cv.spatial_groups`); None: plain k-fold.
     folds, repeats, inner_folds : outer folds, repeats with new fold assignments, inner folds.
     seed : seeds fold assignment (learners carry their own seed).
-    n_jobs : fits run in this many threads (results do not depend on it).
+    n_jobs : fits run in this many loky worker processes (1: in this process; results do not depend on it).
     clip_min : predictions are clipped at this value (e.g. 0: AGC is never negative).
     """
     job = FitJob(model, grid, X, y, groups, folds=folds, repeats=repeats, inner_folds=inner_folds, seed=seed,

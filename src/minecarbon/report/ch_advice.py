@@ -120,7 +120,9 @@ class AdviceChapters:
 
         self.para("inventory.p_intro", db=catalog_path(self.cfg).relative_to(self.cfg.workspace).as_posix(),
                   raw=len(raw), out=len(out), man=len(man),
-                  mb=self.n(ds["size_bytes"].astype(float).sum() / 2 ** 20, 1),
+                  # data only: a manifest's size follows its run (times, the workspace path), so a total with
+                  # them would make two runs with the same outputs report differently
+                  mb=self.n((raw["size_bytes"].astype(float).sum() + out["size_bytes"].astype(float).sum()) / 2 ** 20, 1),
                   archive=t(f"inventory.archive.{self.cfg.report.archive}"))
         rows = [[str(r["output_id"]), str(r["path"]), self.n(float(r["size_bytes"]) / 1024, 1), str(r["sha256"])[:16]]
                 for _, r in raw.iterrows()]
