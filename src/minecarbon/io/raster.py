@@ -65,6 +65,31 @@ def open_raster(path: str | Path, what: str = "raster", chunks: int | bool | Non
     return da
 
 
+def open_raster_fitting(path: str | Path, what: str = "raster", chunks: int = 512, require_projected: bool = True,
+                        masked: bool = True, max_bytes: int | None = None) -> xr.DataArray:
+    """:func:`open_raster`, read into memory (numpy-backed, one read of the file) when the raster fits.
+
+    A raster of at most ``max_bytes`` (default :data:`IN_MEMORY_MAX_BYTES`, as read: after the nodata
+    mask) is read whole, so that the functions given it run their numpy path - no dask graph, no
+    scheduler - as the file tools do for one-file inputs; a larger one is opened lazily in ``chunks``
+    px dask chunks exactly as ``open_raster(path, what, chunks, ...)`` does.  The values are the
+    same either way.
+    """
+    limit = IN_MEMORY_MAX_BYTES if max_bytes is None else max_bytes
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):  # the whole-raster read decompresses its blocks on every core
+        da = open_raster(path, what=what, chunks=None, require_projected=require_projected, masked=masked)
+        if da.nbytes <= limit:
+            try:
+                return da.load()
+            except Exception as exc:  # noqa: BLE001 - GDAL's read errors (rasterio._err.CPLE_*) name no file
+                if not type(exc).__module__.startswith("rasterio"):
+                    raise
+                raise InputError(f"{what} {path} cannot be read: it is damaged or truncated ({exc}). Copy it "
+                                 f"again, or re-export it from the GIS.") from None
+    da.close()
+    return open_raster(path, what=what, chunks=chunks, require_projected=require_projected, masked=masked)
+
+
 def damaged_block(path: str | Path) -> str | None:
     """Where a GeoTIFF is damaged, in words, or None when every block reads back intact.
 

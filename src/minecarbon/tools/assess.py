@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..assess.trend import TREND_BANDS
-
 log = logging.getLogger(__name__)
 
 CHUNK_PX = 1024
@@ -110,12 +108,14 @@ def run_trend_tool(stack_path: Path, out_path: Path, years: list[int] | None = N
                    stable_slope: float = 0.0, min_years: int = 3) -> dict:
     """Sen + Mann-Kendall per pixel of a yearly stack (bands = years in order); returns a summary."""
     from ..assess import mann_kendall_sen
-    from ..assess.trend import TREND_CLASSES
+    from ..assess.trend import TREND_BANDS, TREND_CLASSES
     from ..errors import InputError
-    from ..io import open_raster, write_raster
+    from ..io import open_raster_fitting, write_raster
 
     _not_an_input(out_path, stack_path)
-    da = open_raster(stack_path, what="stack", chunks=CHUNK_PX, require_projected=False)
+    # a stack that fits in memory is read once and computed with numpy (the kernel on every core, no dask
+    # graph nor scheduler); a larger one in dask chunks of CHUNK_PX
+    da = open_raster_fitting(stack_path, what="stack", chunks=CHUNK_PX, require_projected=False)
     names = [str(b) for b in da["band"].values]
     if years is None:
         years = years_from_descriptions(names)
@@ -132,8 +132,8 @@ def run_trend_tool(stack_path: Path, out_path: Path, years: list[int] | None = N
     stack = da.rename({"band": "year"}).assign_coords(year=years)
     res = mann_kendall_sen(stack, min_years=min_years, alpha=alpha, stable_slope=stable_slope)
     out = res.sel(stat=list(TREND_BANDS)).rename({"stat": "band"}).astype(np.float32)
-    if _fits_in_memory(out):  # one read of the stack: the result is computed once, written and summarised
-        out = out.compute()
+    if out.chunks is None or _fits_in_memory(out):  # one read of the stack: computed once, written, summarised
+        out = out.compute()  # (numpy-backed: computed already)
         if not (out.sel(band="n").values > 0).any():
             raise _no_data(stack_path, "stack")  # no year of any pixel is valid
     else:

@@ -2,7 +2,9 @@
 
 Each ``run_*`` reads one raster, calls the feature library and writes one
 Cloud-Optimized GeoTIFF (float32, NaN = nodata) whose band descriptions name
-the layers, in dask chunks; it returns a summary (a dict).
+the layers, in dask chunks; it returns a summary (a dict).  ``run_texture``
+reads a raster that fits in ``io.raster.IN_MEMORY_MAX_BYTES`` whole and
+computes it with numpy (no dask graph nor scheduler; the same file).
 ``minecarbon tool ...`` (:mod:`minecarbon.cli.tools_features`) only parses
 options and prints it.
 """
@@ -23,11 +25,14 @@ def _check_paths(src: Path, out: Path) -> None:
                          f"overwritten).")
 
 
-def _open(path: Path, what: str, chunk_px: int, projected: bool):
+def _open(path: Path, what: str, chunk_px: int, projected: bool, in_memory: bool = False):
+    """The raster in dask chunks of ``chunk_px``; with ``in_memory``, read whole (numpy-backed) when it fits
+    in ``io.raster.IN_MEMORY_MAX_BYTES``."""
     from ..errors import CRSError
-    from ..io import open_raster
+    from ..io import open_raster, open_raster_fitting
 
-    da = open_raster(path, what=what, chunks=chunk_px, require_projected=projected, masked=True)
+    opener = open_raster_fitting if in_memory else open_raster
+    da = opener(path, what=what, chunks=chunk_px, require_projected=projected, masked=True)
     if da.rio.crs is None:
         raise CRSError(f"{what} {path} has no CRS. Assign it first, e.g. 'gdal_edit.py -a_srs EPSG:32649 "
                        f"{Path(path).name}'.")
@@ -35,12 +40,15 @@ def _open(path: Path, what: str, chunk_px: int, projected: bool):
 
 
 def _not_empty(layers, what: str, path: Path) -> None:
-    import dask
     import numpy as np
 
     from ..errors import InputError
 
-    flags = dask.compute(*[np.isfinite(layer).any().data for layer in layers])
+    flags = [np.isfinite(layer).any().data for layer in layers]
+    if any(hasattr(f, "dask") for f in flags):
+        import dask
+
+        flags = dask.compute(*flags)
     if not any(bool(f) for f in flags):
         raise InputError(f"{what} {path}: every pixel is nodata (or masked by its QA band). Check the nodata "
                          f"value (--nodata), the scale/offset, and the QA band (--no-qa-mask).")
@@ -108,7 +116,7 @@ def run_texture(src: Path, out: Path, window: int = 7, levels: int = 32, distanc
     from ..errors import InputError
 
     _check_paths(src, out)
-    img = _open(src, "raster", chunk_px, projected=False)
+    img = _open(src, "raster", chunk_px, projected=False, in_memory=True)  # fits: numpy, no dask graph
     names = [str(b) for b in img["band"].values]
     if band is not None:
         if band.isdigit() and band not in names:
