@@ -22,7 +22,8 @@ works in (chosen from the opened rasters), the monitoring area (from the
 boundary), canopy band names unique across files, the covariates of the
 cumulative effect, plots inside the area, trees of known plots, species
 against the allometry table, scans named after plots, ALS tiles over the
-area, the plot sheet against ``[model]`` and the scenes.
+area, the plot sheet against ``[model]`` and the scenes; the labelled layers of ``[classify]`` on the images'
+grid with the classify stage's rules (:mod:`minecarbon.inputs.samples`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 from ..config import ProjectConfig, load_config
 from ..errors import ConfigError, MissingInputError, Problem, format_problems
 from ._context import _Context
+from .classify import _check_classify
 from .field import _check_model_plots, _check_plots, _check_tally, _check_trees, _load_allometry
 from .layers import _check_boundary, _check_layers, _check_plan_restoration, _check_zones
 from .lidar import _check_als, _check_scan_positions, _check_tls
@@ -126,6 +128,7 @@ def check_config(cfg: ProjectConfig, project_file: str | None = None) -> list[Pr
             (ctx.project_file, "[lidar].als", _check_als),
             (ctx.project_file, "[model]", _check_model_plots),
             (ctx.project_file, "[images].scenes", _check_scenes),
+            (ctx.project_file, "[classify]", _check_classify),
         ]
         for file, where, step in steps:
             before = len(ctx.problems)

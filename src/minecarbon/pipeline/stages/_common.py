@@ -10,31 +10,14 @@ import xarray as xr
 
 from ...config import ProjectConfig
 from ...errors import InputError
-from ...grid import align, grid_from_reference, monitoring_area
-from ...inputs.polygons import BOUNDARY_RULES, read_polygons, run_target_from
+from ...grid import align
+from ...inputs.grid import project_grid  # noqa: F401  (moved to inputs: check builds the same grid)
+from ...inputs.polygons import run_target_from
 from ...inputs.rasters import FOREST_TYPE
 from ...io import open_raster
-from ...io.crs import same_crs, to_pyproj
-from ...io.raster import check_overlap
 from ...units import L1_NODATA  # noqa: F401  (re-exported for the stages)
 
 log = logging.getLogger(__name__)
-
-
-def project_grid(cfg: ProjectConfig) -> tuple[xr.DataArray, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """(template grid, boundary, monitoring area) of a project."""
-    ref_path = cfg.year_path(cfg.images.path, cfg.project.base)
-    ref = open_raster(ref_path, what=f"image {cfg.project.base} (reference grid)")
-    crs = cfg.project.crs or ref.rio.crs
-    boundary, _, _ = read_polygons(cfg.path(cfg.area.boundary), BOUNDARY_RULES, file=str(cfg.area.boundary),
-                                   target_crs=crs, target_from=run_target_from(cfg, crs))  # check's rules
-    area = monitoring_area(boundary, cfg.area.buffer_m)
-    bounds = tuple(area.total_bounds)
-    if not same_crs(ref.rio.crs, crs):
-        ref = ref.rio.reproject(to_pyproj(crs, "[project].crs").to_wkt())
-    check_overlap(ref, bounds, f"image {cfg.project.base}")
-    return grid_from_reference(ref, bounds), boundary, area
-
 
 
 def forest_type_pattern(cfg: ProjectConfig) -> str:

@@ -48,7 +48,16 @@ from ...config import ProjectConfig
 from ...errors import InputError
 from ...features import surface_reflectance
 from ...grid import align_to, pad_template, pixel_area_m2
-from ...io import open_raster, read_table, read_vector, write_raster, write_table
+from ...inputs.samples import (
+    classified_years,
+    classify_enabled,
+    genus_alias,
+    labelled_points,
+    outside_grid_text,
+    rowcol,
+    species_table,
+)
+from ...io import open_raster, read_table, write_raster, write_table
 from ...io.atomic import atomic_write_text
 from ...io.raster import check_overlap
 from ...model.cv import spatial_groups
@@ -67,12 +76,7 @@ LEVELS = ("forest", "leaf_habit", "species", "species_chained")
 def enabled(cfg: ProjectConfig) -> bool:
     """True when the stage classifies (no forest-type maps given, ``[classify].run = "always"``, or model groups
     by dominant species)."""
-    return not cfg.inputs.forest_type or cfg.classify.run == "always" or cfg.model.groups == "species"
-
-
-def classified_years(cfg: ProjectConfig) -> list[int]:
-    """The years the stage classifies: ``[classify].years``, default every project year."""
-    return sorted(cfg.classify.years) if cfg.classify.years is not None else list(cfg.project.years)
+    return classify_enabled(cfg)
 
 
 def series_path(cfg: ProjectConfig, year: int, month: int):
@@ -82,43 +86,8 @@ def series_path(cfg: ProjectConfig, year: int, month: int):
 # ---------------------------------------------------------------------------
 # code list and samples
 # ---------------------------------------------------------------------------
-def species_table(cfg: ProjectConfig) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The species code list and a lookup (code, Chinese and Latin name, 'nonforest') -> label."""
-    path = cfg.path(cfg.classify.species_codes) if cfg.classify.species_codes else None
-    if path is None:
-        raise InputError("[classify].species_codes is not set: give the CSV of dominant species (code, name_zh, "
-                         "name_latin) whose codes the species maps use.")
-    tab = read_table(path, ("code",), what="species code list")
-    codes = pd.to_numeric(tab["code"], errors="coerce")
-    bad = codes.isna() | (codes < 1) | (codes > 254) | (codes != codes.round())
-    if bad.any():
-        raise InputError(f"Species code list {path}: code is not an integer 1-254 on line(s) "
-                         f"{', '.join(str(i + 2) for i in np.flatnonzero(bad))}. Correct these rows.")
-    tab["code"] = codes.astype(int)
-    look = {"nonforest": NONFOREST, "0": NONFOREST, "非林地": NONFOREST}
-    for r in tab.itertuples(index=False):
-        for col in ("code", "name_zh", "name_latin"):
-            v = getattr(r, col, None)
-            if v is not None and not (isinstance(v, float) and np.isnan(v)):
-                look[str(v).strip()] = str(int(r.code))
-    return tab, look
-
-
-def _genus_alias(name: str, look: dict[str, str]) -> str:
-    """A genus-level name ('Populus spp.', 'Populus sp.') matches the code list's genus ('Populus')."""
-    if name in look:
-        return name
-    for suffix in (" spp.", " spp", " sp.", " sp"):
-        if name.endswith(suffix) and name[: -len(suffix)].strip() in look:
-            return name[: -len(suffix)].strip()
-    return name
-
-
-def _rowcol(tmpl: xr.DataArray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = tmpl.rio.transform()
-    col = np.floor((x - t.c) / t.a).astype(int)
-    row = np.floor((y - t.f) / t.e).astype(int)
-    return row, col
+_genus_alias = genus_alias
+_rowcol = rowcol
 
 
 def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
@@ -127,7 +96,6 @@ def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd
     Samples of years outside ``[classify].years`` (when set) are left out (logged)."""
     from ...project.readers import read_plot_sheet
 
-    years = set(cfg.project.years)
     frames = []
     sheet = read_plot_sheet(cfg)
     tpath = cfg.path(cfg.inputs.trees)
@@ -146,29 +114,8 @@ def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd
                                 "y": sheet["y"].to_numpy(float), "label": [look[r] for r in raw],
                                 "forest_type": pd.to_numeric(sheet.get("forest_type"), errors="coerce")
                                 if "forest_type" in sheet else np.nan}))
-    spath = cfg.path(cfg.classify.samples)
-    lay = read_vector(spath, what="labelled samples ([classify].samples)", target_crs=tmpl.rio.crs,
-                      required=("year", "label"))
-    if len(lay):
-        pts = lay.geometry.representative_point()
-        yr = pd.to_numeric(lay["year"], errors="coerce")
-        bad = yr.isna() | ~yr.isin(list(years))
-        if bad.any():
-            raise InputError(f"Labelled samples {spath}: 'year' is not a project year "
-                             f"({cfg.project.start_year}-{cfg.project.end_year}) on feature(s) "
-                             f"{', '.join(str(i + 1) for i in np.flatnonzero(bad.to_numpy())[:10])}. Correct them.")
-        lab = lay["label"].astype(str).str.strip()
-        lab = lab.str.replace(r"\.0$", "", regex=True)
-        off = ~lab.isin(list(look))
-        if off.any():
-            raise InputError(f"Labelled samples {spath}: label(s) {', '.join(sorted(set(lab[off]))[:10])} (feature(s) "
-                             f"{', '.join(str(i + 1) for i in np.flatnonzero(off.to_numpy())[:10])}) are not in the "
-                             f"species code list {cfg.classify.species_codes} nor 'nonforest'. Fix the labels or add "
-                             f"the species to the list.")
-        frames.append(pd.DataFrame({"source": "samples", "id": [f"sample {i + 1}" for i in range(len(lay))],
-                                    "year": yr.to_numpy(int), "x": pts.x.to_numpy(), "y": pts.y.to_numpy(),
-                                    "label": [look[v] for v in lab], "forest_type": np.nan}))
-    df = pd.concat(frames, ignore_index=True)
+    lay = labelled_points(cfg, "samples", tmpl, look)  # the layer's rules: inputs.samples, as check runs them
+    df = frames[0]
     if cfg.classify.years is not None:
         keep = df["year"].isin(classified_years(cfg))
         if not keep.all():
@@ -178,9 +125,9 @@ def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd
     h, w = tmpl.shape[-2:]
     out = ~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))
     if out.any():
-        ids = ", ".join(f"{s} {i}" for s, i in zip(df.loc[out, "source"], df.loc[out, "id"]))
-        raise InputError(f"{int(out.sum())} sample(s) lie outside the images' grid (the monitoring area): {ids[:400]}. "
-                         f"Check their coordinates and CRS, or drop them.")
+        raise InputError(" ".join(outside_grid_text(df[out])))
+    if lay is not None and len(lay):
+        df = pd.concat([df, lay[df.columns]], ignore_index=True)
     return df
 
 
@@ -195,39 +142,12 @@ def _validation(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str],
     if not cfg.classify.validation:
         return None
     vpath = cfg.path(cfg.classify.validation)
-    lay = read_vector(vpath, what="validation points ([classify].validation)", target_crs=tmpl.rio.crs,
-                      required=("year", "label"))
-    if not len(lay):
-        raise InputError(f"Validation points {vpath} ([classify].validation) hold no feature. Give the points of a "
-                         f"random sample of the monitoring area, or remove [classify].validation.")
+    df = labelled_points(cfg, "validation", tmpl, look)  # the layer's rules: inputs.samples, as check runs them
 
     def feats(mask: np.ndarray) -> str:
         idx = np.flatnonzero(mask)
         return ", ".join(str(i + 1) for i in idx[:10]) + (f" ... ({len(idx)} in all)" if len(idx) > 10 else "")
 
-    years = classified_years(cfg)
-    yr = pd.to_numeric(lay["year"], errors="coerce")
-    bad = (yr.isna() | ~yr.isin(years)).to_numpy()
-    if bad.any():
-        raise InputError(f"Validation points {vpath}: 'year' is not a classified year ({', '.join(map(str, years))}; "
-                         f"[classify].years or the project years) on feature(s) {feats(bad)}. Correct the years, "
-                         f"drop these points, or classify their years.")
-    lab = lay["label"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-    lab = lab.map(lambda v: _genus_alias(v, look))
-    off = (~lab.isin(list(look))).to_numpy()
-    if off.any():
-        raise InputError(f"Validation points {vpath}: label(s) {', '.join(sorted(set(lab[off]))[:10])} (feature(s) "
-                         f"{feats(off)}) are not in the species code list {cfg.classify.species_codes} nor "
-                         f"'nonforest'. Fix the labels or add the species to the list.")
-    pts = lay.geometry.representative_point()
-    df = pd.DataFrame({"id": [f"feature {i + 1}" for i in range(len(lay))], "year": yr.to_numpy(int),
-                       "x": pts.x.to_numpy(), "y": pts.y.to_numpy(), "label": [look[v] for v in lab]})
-    df["row"], df["col"] = _rowcol(tmpl, df["x"].to_numpy(), df["y"].to_numpy())
-    h, w = tmpl.shape[-2:]
-    out = (~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))).to_numpy()
-    if out.any():
-        raise InputError(f"Validation points {vpath}: feature(s) {feats(out)} lie outside the images' grid (the "
-                         f"monitoring area). Check their coordinates and CRS, or drop them.")
     key = ["year", "row", "col"]
     shared = df[key].merge(samples[key + ["source", "id"]].drop_duplicates(key), on=key, how="left")["id"].notna()
     if shared.any():

@@ -52,7 +52,7 @@ def type_names(cfg: ProjectConfig) -> dict[int, str]:
     """Group code -> name: forest types (``[forest_type_codes]``) or, with ``[model].groups = "species"``, the
     species of ``[classify].species_codes`` (Latin names; 0 non-forest)."""
     if cfg.model.groups == "species":
-        from .classify import species_table
+        from ...inputs.samples import species_table
 
         tab, _ = species_table(cfg)
         names = {int(r["code"]): str(r.get("name_latin", r["code"])) for r in tab.to_dict("records")}

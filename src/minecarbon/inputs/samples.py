@@ -1,0 +1,235 @@
+"""The labelled point layers of ``[classify]``, declared once: ``[classify].samples`` and ``[classify].validation``.
+
+Both need the attributes ``year`` and ``label``:
+
+* ``year``: a project year (samples; those of years outside ``[classify].years`` are left out, logged) or a
+  classified year (validation points);
+* ``label``: a species of ``[classify].species_codes`` by code, Chinese or Latin name (validation points also
+  by genus, 'Populus spp.'), or ``nonforest``;
+* every kept point inside the images' grid (:func:`minecarbon.inputs.grid.project_grid`); a validation layer
+  holds at least one point.
+
+:func:`labelled_points` reads a layer with these rules or raises :class:`~minecarbon.errors.InputError` naming
+the file, the feature numbers and the fix (its ``problems`` hold the same text as a
+:class:`~minecarbon.errors.Problem`); the classify stage reads the layers with it and ``minecarbon check``
+lists its problems, so ``check`` and ``run`` agree by construction.  What needs the plots as well (a validation
+point on the pixel of a training sample or plot) stays in the stage.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import ProjectConfig
+from ..errors import InputError, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
+__all__ = ["LABELLED_LAYERS", "NONFOREST", "classified_years", "classify_enabled", "genus_alias",
+           "labelled_points", "rowcol", "species_table"]
+
+log = logging.getLogger("minecarbon.pipeline.stages.classify")
+
+NONFOREST = "nonforest"
+
+LABELLED_LAYERS = {"samples": ("classify.samples", "labelled samples ([classify].samples)"),
+                   "validation": ("classify.validation", "validation points ([classify].validation)")}
+"""The labelled layers by name: (config key, name in messages)."""
+
+
+def classify_enabled(cfg: ProjectConfig) -> bool:
+    """True when the classify stage classifies (no forest-type maps given, ``[classify].run = "always"``, or
+    model groups by dominant species)."""
+    return not cfg.inputs.forest_type or cfg.classify.run == "always" or cfg.model.groups == "species"
+
+
+def classified_years(cfg: ProjectConfig) -> list[int]:
+    """The years the classify stage classifies: ``[classify].years``, default every project year."""
+    return sorted(cfg.classify.years) if cfg.classify.years is not None else list(cfg.project.years)
+
+
+def species_table(cfg: ProjectConfig) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The species code list and a lookup (code, Chinese and Latin name, 'nonforest') -> label."""
+    from ..io import read_table
+
+    path = cfg.path(cfg.classify.species_codes) if cfg.classify.species_codes else None
+    if path is None:
+        raise InputError("[classify].species_codes is not set: give the CSV of dominant species (code, name_zh, "
+                         "name_latin) whose codes the species maps use.")
+    tab = read_table(path, ("code",), what="species code list")
+    codes = pd.to_numeric(tab["code"], errors="coerce")
+    bad = codes.isna() | (codes < 1) | (codes > 254) | (codes != codes.round())
+    if bad.any():
+        raise InputError(f"Species code list {path}: code is not an integer 1-254 on line(s) "
+                         f"{', '.join(str(i + 2) for i in np.flatnonzero(bad))}. Correct these rows.")
+    tab["code"] = codes.astype(int)
+    look = {"nonforest": NONFOREST, "0": NONFOREST, "非林地": NONFOREST}
+    for r in tab.itertuples(index=False):
+        for col in ("code", "name_zh", "name_latin"):
+            v = getattr(r, col, None)
+            if v is not None and not (isinstance(v, float) and np.isnan(v)):
+                look[str(v).strip()] = str(int(r.code))
+    return tab, look
+
+
+def genus_alias(name: str, look: dict[str, str]) -> str:
+    """A genus-level name ('Populus spp.', 'Populus sp.') matches the code list's genus ('Populus')."""
+    if name in look:
+        return name
+    for suffix in (" spp.", " spp", " sp.", " sp"):
+        if name.endswith(suffix) and name[: -len(suffix)].strip() in look:
+            return name[: -len(suffix)].strip()
+    return name
+
+
+def rowcol(tmpl: "xr.DataArray", x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of points on a grid."""
+    t = tmpl.rio.transform()
+    col = np.floor((x - t.c) / t.a).astype(int)
+    row = np.floor((y - t.f) / t.e).astype(int)
+    return row, col
+
+
+def _feats(mask: np.ndarray) -> str:
+    idx = np.flatnonzero(mask)
+    return ", ".join(str(i + 1) for i in idx[:10]) + (f" ... ({len(idx)} in all)" if len(idx) > 10 else "")
+
+
+def _fail(path: Path, where: str, message: str, fix: str) -> None:
+    """Raise the :class:`InputError` of one problem: its text is the message and the fix."""
+    raise InputError(f"{message} {fix}", problems=[Problem(str(path), where, message, fix)])
+
+
+def labelled_points(cfg: ProjectConfig, which: str, grid: "xr.DataArray | None" = None,
+                    look: dict[str, str] | None = None) -> pd.DataFrame | None:
+    """Read ``[classify].samples`` (``which="samples"``) or ``[classify].validation`` with their rules.
+
+    Parameters
+    ----------
+    cfg : ProjectConfig
+    which : {"samples", "validation"}
+    grid : DataArray, optional
+        The project grid (default :func:`minecarbon.inputs.grid.project_grid`).
+    look : dict, optional
+        The species lookup of :func:`species_table` (default: read it).
+
+    Returns
+    -------
+    DataFrame or None
+        None when the layer is not set. Samples: source ('samples'), id ('sample N'), year, x, y, label
+        (species code as text or 'nonforest'), forest_type (NaN), row, col; of the classified years only.
+        Validation points: id ('feature N'), year, x, y, label, row, col.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the feature numbers and the fix; ``problems`` holds the same text.
+    """
+    key, what = LABELLED_LAYERS[which]
+    value = cfg.classify.samples if which == "samples" else cfg.classify.validation
+    if not value:
+        return None
+    path = cfg.path(value)
+    if grid is None:
+        from .grid import project_grid
+
+        grid = project_grid(cfg)[0]
+    if look is None:
+        look = species_table(cfg)[1]
+    from ..io import read_vector
+
+    lay = read_vector(path, what=what, target_crs=grid.rio.crs, required=("year", "label"))
+    h, w = grid.shape[-2:]
+    if which == "samples":
+        years = set(cfg.project.years)
+        cols = ["source", "id", "year", "x", "y", "label", "forest_type"]
+        if not len(lay):
+            return pd.DataFrame({c: [] for c in cols + ["row", "col"]})
+        pts = lay.geometry.representative_point()
+        yr = pd.to_numeric(lay["year"], errors="coerce")
+        bad = yr.isna() | ~yr.isin(list(years))
+        if bad.any():
+            _fail(path, f"feature(s) {', '.join(str(i + 1) for i in np.flatnonzero(bad.to_numpy())[:10])}, "
+                  "attribute year",
+                  f"Labelled samples {path}: 'year' is not a project year "
+                  f"({cfg.project.start_year}-{cfg.project.end_year}) on feature(s) "
+                  f"{', '.join(str(i + 1) for i in np.flatnonzero(bad.to_numpy())[:10])}.", "Correct them.")
+        lab = lay["label"].astype(str).str.strip()
+        lab = lab.str.replace(r"\.0$", "", regex=True)
+        off = ~lab.isin(list(look))
+        if off.any():
+            feats = ', '.join(str(i + 1) for i in np.flatnonzero(off.to_numpy())[:10])
+            _fail(path, f"feature(s) {feats}, attribute label",
+                  f"Labelled samples {path}: label(s) {', '.join(sorted(set(lab[off]))[:10])} (feature(s) "
+                  f"{feats}) are not in the species code list {cfg.classify.species_codes} nor 'nonforest'.",
+                  "Fix the labels or add the species to the list.")
+        df = pd.DataFrame({"source": "samples", "id": [f"sample {i + 1}" for i in range(len(lay))],
+                           "year": yr.to_numpy(int), "x": pts.x.to_numpy(), "y": pts.y.to_numpy(),
+                           "label": [look[v] for v in lab], "forest_type": np.nan})
+        if cfg.classify.years is not None:
+            keep = df["year"].isin(classified_years(cfg))
+            if not keep.all():
+                log.info("classify: %d samples of years outside [classify].years left out", int((~keep).sum()))
+            df = df[keep].reset_index(drop=True)
+        df["row"], df["col"] = rowcol(grid, df["x"].to_numpy(), df["y"].to_numpy())
+        out = ~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))
+        if out.any():
+            _fail(path, f"feature(s) {', '.join(df.loc[out, 'id'].str.replace('sample ', ''))[:300]}",
+                  *outside_grid_text(df[out]))
+        return df
+
+    if not len(lay):
+        _fail(path, "(file)", f"Validation points {path} ([classify].validation) hold no feature.",
+              "Give the points of a random sample of the monitoring area, or remove [classify].validation.")
+    years = classified_years(cfg)
+    yr = pd.to_numeric(lay["year"], errors="coerce")
+    bad = (yr.isna() | ~yr.isin(years)).to_numpy()
+    if bad.any():
+        _fail(path, f"feature(s) {_feats(bad)}, attribute year",
+              f"Validation points {path}: 'year' is not a classified year ({', '.join(map(str, years))}; "
+              f"[classify].years or the project years) on feature(s) {_feats(bad)}.",
+              "Correct the years, drop these points, or classify their years.")
+    lab = lay["label"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    lab = lab.map(lambda v: genus_alias(v, look))
+    off = (~lab.isin(list(look))).to_numpy()
+    if off.any():
+        _fail(path, f"feature(s) {_feats(off)}, attribute label",
+              f"Validation points {path}: label(s) {', '.join(sorted(set(lab[off]))[:10])} (feature(s) "
+              f"{_feats(off)}) are not in the species code list {cfg.classify.species_codes} nor 'nonforest'.",
+              "Fix the labels or add the species to the list.")
+    pts = lay.geometry.representative_point()
+    df = pd.DataFrame({"id": [f"feature {i + 1}" for i in range(len(lay))], "year": yr.to_numpy(int),
+                       "x": pts.x.to_numpy(), "y": pts.y.to_numpy(), "label": [look[v] for v in lab]})
+    df["row"], df["col"] = rowcol(grid, df["x"].to_numpy(), df["y"].to_numpy())
+    out = (~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))).to_numpy()
+    if out.any():
+        _fail(path, f"feature(s) {_feats(out)}",
+              f"Validation points {path}: feature(s) {_feats(out)} lie outside the images' grid (the "
+              f"monitoring area).", "Check their coordinates and CRS, or drop them.")
+    return df
+
+
+def outside_grid_text(out: pd.DataFrame) -> tuple[str, str]:
+    """(message, fix) for samples (columns source, id) outside the images' grid."""
+    ids = ", ".join(f"{s} {i}" for s, i in zip(out["source"], out["id"]))
+    return (f"{len(out)} sample(s) lie outside the images' grid (the monitoring area): {ids[:400]}.",
+            "Check their coordinates and CRS, or drop them.")
+
+
+def labelled_problems(cfg: ProjectConfig, which: str, grid: Any = None, look: dict[str, str] | None = None
+                      ) -> list[Problem]:
+    """The problems of a labelled layer (empty when it reads): what ``check`` lists, never raising an
+    :class:`InputError` (other exceptions propagate to the caller's guard)."""
+    try:
+        labelled_points(cfg, which, grid, look)
+    except InputError as exc:
+        path = cfg.path(cfg.classify.samples if which == "samples" else cfg.classify.validation)
+        return list(exc.problems) or [Problem(str(path), "(file)", str(exc), "Correct the layer (what it must "
+                                              "hold: docs/check.md, '[classify]').")]
+    return []
