@@ -96,7 +96,8 @@ def rowcol(tmpl: "xr.DataArray", x: np.ndarray, y: np.ndarray) -> tuple[np.ndarr
     return row, col
 
 
-def _feats(mask: np.ndarray) -> str:
+def feature_numbers(mask: np.ndarray) -> str:
+    """The 1-based numbers of the features where ``mask`` is true, the first ten (and how many in all)."""
     idx = np.flatnonzero(mask)
     return ", ".join(str(i + 1) for i in idx[:10]) + (f" ... ({len(idx)} in all)" if len(idx) > 10 else "")
 
@@ -191,17 +192,17 @@ def labelled_points(cfg: ProjectConfig, which: str, grid: "xr.DataArray | None" 
     yr = pd.to_numeric(lay["year"], errors="coerce")
     bad = (yr.isna() | ~yr.isin(years)).to_numpy()
     if bad.any():
-        _fail(path, f"feature(s) {_feats(bad)}, attribute year",
+        _fail(path, f"feature(s) {feature_numbers(bad)}, attribute year",
               f"Validation points {path}: 'year' is not a classified year ({', '.join(map(str, years))}; "
-              f"[classify].years or the project years) on feature(s) {_feats(bad)}.",
+              f"[classify].years or the project years) on feature(s) {feature_numbers(bad)}.",
               "Correct the years, drop these points, or classify their years.")
     lab = lay["label"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
     lab = lab.map(lambda v: genus_alias(v, look))
     off = (~lab.isin(list(look))).to_numpy()
     if off.any():
-        _fail(path, f"feature(s) {_feats(off)}, attribute label",
+        _fail(path, f"feature(s) {feature_numbers(off)}, attribute label",
               f"Validation points {path}: label(s) {', '.join(sorted(set(lab[off]))[:10])} (feature(s) "
-              f"{_feats(off)}) are not in the species code list {cfg.classify.species_codes} nor 'nonforest'.",
+              f"{feature_numbers(off)}) are not in the species code list {cfg.classify.species_codes} nor 'nonforest'.",
               "Fix the labels or add the species to the list.")
     pts = lay.geometry.representative_point()
     df = pd.DataFrame({"id": [f"feature {i + 1}" for i in range(len(lay))], "year": yr.to_numpy(int),
@@ -209,8 +210,8 @@ def labelled_points(cfg: ProjectConfig, which: str, grid: "xr.DataArray | None" 
     df["row"], df["col"] = rowcol(grid, df["x"].to_numpy(), df["y"].to_numpy())
     out = (~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))).to_numpy()
     if out.any():
-        _fail(path, f"feature(s) {_feats(out)}",
-              f"Validation points {path}: feature(s) {_feats(out)} lie outside the images' grid (the "
+        _fail(path, f"feature(s) {feature_numbers(out)}",
+              f"Validation points {path}: feature(s) {feature_numbers(out)} lie outside the images' grid (the "
               f"monitoring area).", "Check their coordinates and CRS, or drop them.")
     return df
 

@@ -51,6 +51,7 @@ from ...grid import align_to, pad_template, pixel_area_m2
 from ...inputs.samples import (
     classified_years,
     classify_enabled,
+    feature_numbers,
     genus_alias,
     labelled_points,
     outside_grid_text,
@@ -144,16 +145,12 @@ def _validation(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str],
     vpath = cfg.path(cfg.classify.validation)
     df = labelled_points(cfg, "validation", tmpl, look)  # the layer's rules: inputs.samples, as check runs them
 
-    def feats(mask: np.ndarray) -> str:
-        idx = np.flatnonzero(mask)
-        return ", ".join(str(i + 1) for i in idx[:10]) + (f" ... ({len(idx)} in all)" if len(idx) > 10 else "")
-
     key = ["year", "row", "col"]
     shared = df[key].merge(samples[key + ["source", "id"]].drop_duplicates(key), on=key, how="left")["id"].notna()
     if shared.any():
         both = df.loc[shared.to_numpy(), key].merge(samples[key + ["source", "id"]], on=key)
         which = ", ".join(f"{s} {i}" for s, i in zip(both["source"], both["id"]))
-        raise InputError(f"Validation points {vpath}: feature(s) {feats(shared.to_numpy())} lie on the pixel of a "
+        raise InputError(f"Validation points {vpath}: feature(s) {feature_numbers(shared.to_numpy())} lie on the pixel of a "
                          f"training sample or plot of the same year ({which[:300]}): the validation sample must be "
                          f"independent of the samples the maps are learned from. Drop these validation points (or "
                          f"those samples).")
