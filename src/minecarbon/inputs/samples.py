@@ -96,6 +96,19 @@ def rowcol(tmpl: "xr.DataArray", x: np.ndarray, y: np.ndarray) -> tuple[np.ndarr
     return row, col
 
 
+def on_grid(cfg: ProjectConfig, df: pd.DataFrame, grid: Any) -> tuple[pd.DataFrame, pd.Series]:
+    """Samples (columns year, x, y) of the classified years (others left out, logged), with their ``row`` and
+    ``col`` on ``grid``, and the mask of those outside it."""
+    if cfg.classify.years is not None:
+        keep = df["year"].isin(classified_years(cfg))
+        if not keep.all():
+            log.info("classify: %d samples of years outside [classify].years left out", int((~keep).sum()))
+        df = df[keep].reset_index(drop=True)
+    df["row"], df["col"] = rowcol(grid, df["x"].to_numpy(), df["y"].to_numpy())
+    h, w = grid.shape[-2:]
+    return df, ~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))
+
+
 def feature_numbers(mask: np.ndarray) -> str:
     """The 1-based numbers of the features where ``mask`` is true, the first ten (and how many in all)."""
     idx = np.flatnonzero(mask)
@@ -173,13 +186,7 @@ def labelled_points(cfg: ProjectConfig, which: str, grid: "xr.DataArray | None" 
         df = pd.DataFrame({"source": "samples", "id": [f"sample {i + 1}" for i in range(len(lay))],
                            "year": yr.to_numpy(int), "x": pts.x.to_numpy(), "y": pts.y.to_numpy(),
                            "label": [look[v] for v in lab], "forest_type": np.nan})
-        if cfg.classify.years is not None:
-            keep = df["year"].isin(classified_years(cfg))
-            if not keep.all():
-                log.info("classify: %d samples of years outside [classify].years left out", int((~keep).sum()))
-            df = df[keep].reset_index(drop=True)
-        df["row"], df["col"] = rowcol(grid, df["x"].to_numpy(), df["y"].to_numpy())
-        out = ~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))
+        df, out = on_grid(cfg, df, grid)
         if out.any():
             _fail(path, f"feature(s) {', '.join(df.loc[out, 'id'].str.replace('sample ', ''))[:300]}",
                   *outside_grid_text(df[out]))

@@ -54,11 +54,11 @@ from ...inputs.samples import (
     feature_numbers,
     genus_alias,
     labelled_points,
+    on_grid,
     outside_grid_text,
-    rowcol,
     species_table,
 )
-from ...io import open_raster, read_table, write_raster, write_table
+from ...io import open_raster, read_table, write_table
 from ...io.atomic import atomic_write_text
 from ...io.raster import check_overlap
 from ...model.cv import spatial_groups
@@ -87,8 +87,6 @@ def series_path(cfg: ProjectConfig, year: int, month: int):
 # ---------------------------------------------------------------------------
 # code list and samples
 # ---------------------------------------------------------------------------
-_genus_alias = genus_alias
-_rowcol = rowcol
 
 
 def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
@@ -104,7 +102,7 @@ def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd
     trees["plot_id"] = trees["plot_id"].astype(str).str.strip()
     by_plot = dict(list(trees.groupby("plot_id")))
     dom = [dominant_species(by_plot.get(pid)) for pid in sheet["plot_id"]]
-    raw = ["nonforest" if d is None else _genus_alias(d, look) for d in dom]
+    raw = ["nonforest" if d is None else genus_alias(d, look) for d in dom]
     unknown = sorted({r for r in raw if r not in look})
     if unknown:
         raise InputError(f"Tree table {tpath}: dominant species {', '.join(unknown)} of some plots are not in the "
@@ -116,15 +114,7 @@ def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd
                                 "forest_type": pd.to_numeric(sheet.get("forest_type"), errors="coerce")
                                 if "forest_type" in sheet else np.nan}))
     lay = labelled_points(cfg, "samples", tmpl, look)  # the layer's rules: inputs.samples, as check runs them
-    df = frames[0]
-    if cfg.classify.years is not None:
-        keep = df["year"].isin(classified_years(cfg))
-        if not keep.all():
-            log.info("classify: %d samples of years outside [classify].years left out", int((~keep).sum()))
-        df = df[keep].reset_index(drop=True)
-    df["row"], df["col"] = _rowcol(tmpl, df["x"].to_numpy(), df["y"].to_numpy())
-    h, w = tmpl.shape[-2:]
-    out = ~(df["row"].between(0, h - 1) & df["col"].between(0, w - 1))
+    df, out = on_grid(cfg, frames[0], tmpl)
     if out.any():
         raise InputError(" ".join(outside_grid_text(df[out])))
     if lay is not None and len(lay):
