@@ -1,5 +1,7 @@
-"""The compiled barycentric transforms equal scipy's ``Delaunay.transform`` bit for bit (issue #18), and the TIN
-DTM built with them equals the one scipy builds alone."""
+"""The compiled barycentric transforms equal scipy's ``Delaunay.transform`` bit for bit where this machine's
+BLAS computes them as the loop does (issue #18), within 1e-12 everywhere, and the TIN DTM and interpolation
+equal scipy's alone either way: where the loop does not match (``matches_scipy()`` is False, e.g. OpenBLAS's
+kernels on some AMD CPUs differ in the last bit of ~3 % of the entries), scipy computes the transforms."""
 
 from __future__ import annotations
 
@@ -27,12 +29,15 @@ def _clouds():
 
 @pytest.mark.parametrize("name,pts", list(_clouds()), ids=lambda v: v if isinstance(v, str) else "")
 def test_transforms_equal_scipy_bit_for_bit(name, pts):
-    assert bary.matches_scipy()
     tri = Delaunay(pts)
     ours = bary.transforms(tri.points, tri.simplices)
     ref = Delaunay(pts).transform  # scipy's three LAPACK calls per triangle
     assert ours.shape == ref.shape
-    assert np.array_equal(ours, ref, equal_nan=True), name
+    assert np.array_equal(np.isnan(ours), np.isnan(ref)), name
+    scale = np.nanmax(np.abs(ref), axis=(1, 2), keepdims=True)  # per triangle
+    assert np.nanmax(np.abs(ours - ref) / scale) <= 1e-12, name  # the same numbers up to rounding, on any machine
+    if bary.matches_scipy():  # this machine's BLAS rounds as the loop does: the loop is used, bit for bit
+        assert np.array_equal(ours, ref, equal_nan=True), name
 
 
 def test_degenerate_triangles_go_to_scipy():
@@ -52,7 +57,8 @@ def test_interpolation_with_them_equals_scipys():
     q = rng.uniform(-20.0, 520.0, (50000, 2))  # some outside the hull: NaN in both
     tri = Delaunay(pts)
     bary.set_transforms(tri)
-    assert tri._transform is not None  # set here, not computed by scipy
+    # set here where the loop matches this machine's scipy bit for bit; else left to scipy
+    assert (tri._transform is not None) == bary.matches_scipy()
     ours = LinearNDInterpolator(tri, z)(q)
     ref = LinearNDInterpolator(pts, z)(q)
     assert np.array_equal(ours, ref, equal_nan=True)
