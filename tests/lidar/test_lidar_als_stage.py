@@ -186,7 +186,7 @@ def test_streamed_tiles_equal_the_pooled_returns(als_project, monkeypatch, keep_
     from minecarbon.lidar.cloud import PointCloud
     from minecarbon.pipeline.stages import _als_tiles
     from minecarbon.pipeline.stages._als import MAX_HEIGHT_M, als_paths, pooled_returns
-    from minecarbon.pipeline.stages._common import project_grid
+    from minecarbon.inputs.grid import project_grid
 
     cfg, _ = als_project
     assert _als_tiles.decoded_fit(als_paths(cfg), cfg.workspace.parent)  # a few small tiles fit on any disk
@@ -238,7 +238,7 @@ def _tile_passes(cfg):
     """The stage's three passes over the tiles: tile extents, pixels hit, CHM and canopy metrics."""
     from minecarbon.pipeline.stages import _als_tiles as tiles
     from minecarbon.pipeline.stages._als import MAX_HEIGHT_M, TILE_BUFFER_M, _to_crs, als_paths, dtm_cell_m
-    from minecarbon.pipeline.stages._common import project_grid
+    from minecarbon.inputs.grid import project_grid
 
     lid = cfg.lidar
     tmpl, _, _ = project_grid(cfg)

@@ -15,7 +15,7 @@ from minecarbon.config import load_config
 from minecarbon.grid import pad_template
 from minecarbon.pipeline.stages import classify as stage
 from minecarbon.pipeline.stages._classify_inputs import chunked_reflectance, on_lattice
-from minecarbon.pipeline.stages._common import project_grid
+from minecarbon.inputs.grid import project_grid
 
 YEAR = 2016
 

@@ -20,7 +20,7 @@ from minecarbon.cli.main import main
 from minecarbon.config import load_config
 from minecarbon.io.crs import same_crs
 from minecarbon.pipeline.core import MANIFEST
-from minecarbon.pipeline.stages._common import project_grid
+from minecarbon.inputs.grid import project_grid
 
 UTM49 = CRS.from_epsg(32649)
 SPELLINGS = {

@@ -56,7 +56,7 @@ from ...memory import available_memory_bytes
 from ...progress import track
 from ..core import Context, Output
 from ._als_tiles import read_tile, workers
-from ._common import project_grid
+from ...inputs.grid import project_grid
 
 log = logging.getLogger(__name__)
 

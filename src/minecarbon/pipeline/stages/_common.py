@@ -11,7 +11,6 @@ import xarray as xr
 from ...config import ProjectConfig
 from ...errors import InputError
 from ...grid import align
-from ...inputs.grid import project_grid  # noqa: F401  (moved to inputs: check builds the same grid)
 from ...inputs.polygons import run_target_from
 from ...inputs.rasters import FOREST_TYPE
 from ...io import open_raster

@@ -48,6 +48,7 @@ from ...config import ProjectConfig
 from ...errors import InputError
 from ...features import surface_reflectance
 from ...grid import align_to, pad_template, pixel_area_m2
+from ...inputs.grid import project_grid
 from ...inputs.samples import (
     classified_years,
     classify_enabled,
@@ -65,7 +66,6 @@ from ...model.cv import spatial_groups
 from ...plots import dominant_species
 from ...progress import track
 from ..core import Context, Output, Stage
-from ._common import project_grid
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ def _validation(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str],
     if shared.any():
         both = df.loc[shared.to_numpy(), key].merge(samples[key + ["source", "id"]], on=key)
         which = ", ".join(f"{s} {i}" for s, i in zip(both["source"], both["id"]))
-        raise InputError(f"Validation points {vpath}: feature(s) {feature_numbers(shared.to_numpy())} lie on the pixel of a "
-                         f"training sample or plot of the same year ({which[:300]}): the validation sample must be "
+        raise InputError(f"Validation points {vpath}: feature(s) {feature_numbers(shared.to_numpy())} lie on "
+                         f"the pixel of a training sample or plot of the same year ({which[:300]}): the validation sample must be "
                          f"independent of the samples the maps are learned from. Drop these validation points (or "
                          f"those samples).")
     return df
@@ -340,23 +340,13 @@ def _estimate_rows(year: int, level: str, est: accuracy.AreaAccuracy, source: st
              "oa_ci95": est.oa_ci, "note": note, "source": source} for c in t.index]
 
 
-def _values_at(path, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Band 1 of a written raster at the pixels (rows, cols), read block by block (only the blocks that hold
-    points; never the whole grid)."""
-    import rasterio
-    from rasterio.windows import Window
+def _values_at(path, rows: np.ndarray, cols: np.ndarray, chunk_px: int) -> np.ndarray:
+    """Band 1 of a written class raster at the pixels (rows, cols), codes kept (no nodata mask): only the chunks
+    that hold points are read (``features.normalize.values_at``, dask's vindex), never the whole grid."""
+    from ...features.normalize import values_at
 
-    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
-    with rasterio.open(path) as src:
-        bh, bw = src.block_shapes[0]
-        out = np.empty(len(rows), dtype=src.dtypes[0])
-        key = (rows // bh) * (src.width // bw + 1) + cols // bw
-        for k in np.unique(key):
-            sel = key == k
-            r0, c0 = int(rows[sel][0] // bh * bh), int(cols[sel][0] // bw * bw)
-            win = Window(c0, r0, min(bw, src.width - c0), min(bh, src.height - r0))
-            out[sel] = src.read(1, window=win)[rows[sel] - r0, cols[sel] - c0]
-    return out
+    da = open_raster(path, what="written class map", chunks=chunk_px, masked=False, require_projected=False)
+    return values_at(da.isel(band=0, drop=True), np.asarray(rows), np.asarray(cols)).astype(np.int64)
 
 
 def _validation_rows(ctx: Context, year: int, val: pd.DataFrame, evergreen: set[str], counts: dict,
@@ -366,8 +356,8 @@ def _validation_rows(ctx: Context, year: int, val: pd.DataFrame, evergreen: set[
     from ...classify.validation import map_classes, reference_classes, validate_level
 
     r, c = val["row"].to_numpy(), val["col"].to_numpy()
-    got = map_classes(_values_at(ctx.out("species", year=year), r, c),
-                      _values_at(ctx.out("leaf_habit", year=year), r, c))
+    got = map_classes(_values_at(ctx.out("species", year=year), r, c, ctx.cfg.run.chunk_px),
+                      _values_at(ctx.out("leaf_habit", year=year), r, c, ctx.cfg.run.chunk_px))
     ref = reference_classes(val["label"], evergreen)
     nf = counts["nonforest"] * px_ha
     mapped = {"forest": pd.Series({"forest": counts["forest"] * px_ha, NONFOREST: nf}),
@@ -565,7 +555,9 @@ def _classify(ctx: Context) -> None:
                          "flagged_px": fo_n["flagged"]})
         if val is not None and (val["year"] == year).any():
             a, k, e = _validation_rows(ctx, year, val[val["year"] == year], evergreen, fo_n, classes, px_ha)
-            val_acc, val_conf, val_areas = val_acc + a, val_conf + k, val_areas + e
+            val_acc += a
+            val_conf += k
+            val_areas += e
         lay = (samples["source"] == "samples").to_numpy() & (samples["year"] == year).to_numpy()
         if val is None and lay.sum() >= 2:
             mapped_f = pd.Series({"forest": n_f * px_ha, NONFOREST: n_nf * px_ha})

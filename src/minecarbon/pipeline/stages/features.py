@@ -28,6 +28,7 @@ from ... import features
 from ...errors import InputError
 from ...features import normalize
 from ...grid import align_to, pad_template, rasterize  # noqa: F401  (their home is minecarbon.grid)
+from ...inputs.grid import project_grid
 from ...inputs.rasters import DEM, IMAGE
 from ...io import open_raster, read_vector, write_table
 from ...io.stack import _write_chunks, write_stack  # noqa: F401  (write_stack: also this module's name)
@@ -35,7 +36,7 @@ from ...io.raster import check_overlap
 from ...progress import track
 from ...project.plans import stack_spec
 from ..core import Context, Output, Stage
-from ._common import classify_upstream, forest_type_pattern, is_forest, project_grid, read_forest_type
+from ._common import classify_upstream, forest_type_pattern, is_forest, read_forest_type
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from ...errors import InputError
 from ...grid import pixel_area_m2, rasterize
 from ...io import write_raster, write_table, write_vector
 from ...inputs import DISTURBANCE, PLANNED, RECLAMATION
+from ...inputs.grid import project_grid
 from ..core import Context, Output, Stage
-from ._common import (L1_NODATA, _as_da, _read_optional_layer, classify_upstream, is_forest, project_grid,
-                      read_forest_type)
+from ._common import L1_NODATA, _as_da, _read_optional_layer, classify_upstream, is_forest, read_forest_type
 
 log = logging.getLogger(__name__)
 
