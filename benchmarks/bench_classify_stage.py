@@ -38,7 +38,8 @@ def _phases():
     acc: dict[str, list[float]] = {}
 
     def rss() -> float:
-        return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) / 2**20
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 2**20
 
     def switch(name: str) -> None:
         t, c = time.perf_counter(), time.process_time()
@@ -89,7 +90,8 @@ def _child(toml: str, chunk: int) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     run_pipeline(cfg, ["classify"], force=True)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
     info = json.loads((cfg.workspace / "outputs" / "classify" / "classify.json").read_text(encoding="utf-8"))
     print(json.dumps({"chunk_px": chunk, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                       "peak_rss_gib": round(hwm / 2**20, 2),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import platform
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -51,3 +54,44 @@ def test_tool_chm_with_absurd_resolution(tmp_path):
     assert res.exit_code == 2, res.output
     assert "TiB of memory" in res.output and str(p) in res.output.replace("\n", "")
     assert "Internal error" not in res.output and "MemoryError" not in res.output
+
+
+_FRAGMENT = """
+import sys, numpy as np
+from minecarbon.memory import bound_heap
+print(bound_heap() if sys.argv[1] == "bound" else "default")
+def rss():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS")) * 1024
+big = np.ones(1 << 20); del big   # a freed 8 MiB mapped buffer: glibc's dynamic threshold rises above 1 MiB
+r0 = rss()
+bufs, keep = [], []
+for i in range(256):
+    bufs.append(np.ones(1 << 17))  # 1 MiB
+    keep.append(np.ones(64))       # small and kept: pins the heap between the large ones
+del bufs
+print((rss() - r0) / 2**20)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator")
+def test_bound_heap_returns_freed_buffers(tmp_path):
+    # 256 freed 1 MiB buffers between kept small ones: with glibc's dynamic threshold they stay resident (heap
+    # holes), with bound_heap each was mapped on its own and went back to the system when freed
+    import subprocess
+    import sys
+
+    script = tmp_path / "fragment.py"
+    script.write_text(_FRAGMENT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    out = {m: subprocess.run([sys.executable, str(script), m], capture_output=True, text=True, env=env,
+                             check=True).stdout.split() for m in ("default", "bound")}
+    assert out["bound"][0] == "True"
+    assert float(out["default"][1]) > 128  # the retention the setting removes (MiB still resident)
+    assert float(out["bound"][1]) < 16
+
+
+def test_bound_heap_keeps_the_users_setting(monkeypatch):
+    from minecarbon.memory import bound_heap
+
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "262144")
+    assert bound_heap() is False

@@ -5,15 +5,51 @@ grid becomes; a typo (``--resolution 0.0001``) or coordinates in the wrong
 units (an ALS tile in degrees among tiles in metres) can ask for terabytes.
 :func:`check_grid` raises an :class:`InputError` giving the numbers before
 numpy tries (and fails with a bare ``MemoryError``).
+
+:func:`bound_heap` makes the C allocator give freed chunk-sized buffers back to the system, so that a process's
+resident memory follows what it holds, not the most it ever held in pieces.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["available_memory_bytes", "check_grid"]
+__all__ = ["HEAP_ENV", "available_memory_bytes", "bound_heap", "check_grid"]
+
+MMAP_THRESHOLD_BYTES = 64 * 1024
+"""Buffers of at least this size are mapped from the system one by one and returned to it when freed (glibc's
+``M_MMAP_THRESHOLD``).
+
+glibc starts at 128 KiB but raises the threshold (up to 32 MiB) each time a mapped buffer is freed, after which
+buffers of chunk size (a 128-px chunk of 13 files x 6 bands is 5 MiB) come from its heaps and arenas, where freed
+pieces are kept for reuse and fragment: the classify stage's resident peak then grew with the scene although the
+memory it held did not (memray: 552 MiB held at the peak on small, 560 MiB on medium; resident 0.675 vs 0.758
+GiB). A fixed threshold turns the dynamic adjustment off (glibc ``mallopt``; benchmarks/README.md "Session 9")."""
+
+HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD_BYTES)}
+"""The same setting for worker processes started by minecarbon (glibc reads it when a process starts)."""
+
+
+def bound_heap(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Fix glibc's mmap threshold at ``threshold`` bytes in this process (see :data:`MMAP_THRESHOLD_BYTES`).
+
+    Returns True when set; False on other C libraries (nothing to do) and when the user set
+    ``MALLOC_MMAP_THRESHOLD_`` in the environment (their choice is kept).
+    """
+    import ctypes
+    import platform
+
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_mmap_threshold = -3  # malloc.h
+    return bool(libc.mallopt(m_mmap_threshold, int(threshold)))
 
 SHARE = 0.8
 """At most this share of the available memory may go to one grid."""

@@ -66,3 +66,26 @@ def test_rule_uses_the_fraction_where_rvi_overlaps():
     both = learn_rule(x, e, g)
     assert both.balanced_accuracy == 1.0 and both.rule == "and"
     np.testing.assert_array_equal(both.is_evergreen(x, g), e)
+
+
+@pytest.mark.parametrize("rule", ["and", "or"])
+def test_combined_ba_equals_the_boolean_cube(rule):
+    # the counts by 0/1 matrix products equal those of every combined call counted directly (the (cx, cg, n)
+    # boolean cube), bit for bit: ties in the values, both call directions, unequal class sizes
+    from minecarbon.classify.leaf_habit import combined_ba
+
+    rng = np.random.default_rng(11)
+    n = 301
+    e = rng.random(n) < 0.37
+    x = np.round(rng.normal(3 + e, 0.6), 1)  # rounded: many ties
+    g = np.round(rng.normal(0.3 + 0.3 * e, 0.15), 2)
+    cx, cg = np.unique(x)[:-1] + 0.05, np.unique(g)[:-1] + 0.005
+    px = x[None, :] > cx[:, None]
+    pg = g[None, :] < cg[:, None]
+    comb = (px[:, None, :] & pg[None, :, :]) if rule == "and" else (px[:, None, :] | pg[None, :, :])
+    want = 0.5 * ((comb & e).sum(-1) / e.sum() + (~comb & ~e).sum(-1) / (~e).sum())
+    got = combined_ba(px, pg, e, rule)
+    assert got.shape == (cx.size, cg.size)
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="rule"):
+        combined_ba(px, pg, e, "xor")

@@ -204,7 +204,7 @@ def fit_hierarchy(forest_X, forest, rvi_off, leaf_off, leaf_on, evergreen, speci
 
 def _map_block(z: np.ndarray, h: Hierarchy) -> np.ndarray:
     shape = z.shape[:-1]
-    Z = z.reshape(-1, z.shape[-1]).astype(np.float64)
+    Z = z.reshape(-1, z.shape[-1]).astype(np.float64, copy=False)  # reshape copies the (y, x, band) view once
     a, b = h.n_forest_features, h.n_forest_features + 1
     fX, rvi, off, sX = Z[:, :a], Z[:, a], Z[:, b:b + h.n_bands], Z[:, b + h.n_bands:]
     out = np.zeros((Z.shape[0], 5), dtype=np.float32)

@@ -117,9 +117,27 @@ def _cuts(x: np.ndarray, max_cuts: int = 256) -> np.ndarray:
     return c
 
 
-def _ba(pred: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """Balanced accuracy of boolean predictions (..., n) against e (n,)."""
-    return 0.5 * ((pred & e).sum(-1) / e.sum() + (~pred & ~e).sum(-1) / (~e).sum())
+def combined_ba(px: np.ndarray, pg: np.ndarray, e: np.ndarray, rule: str) -> np.ndarray:
+    """Balanced accuracy (cx, cg) of the rule ``px[i] and/or pg[j]`` against ``e`` for every pair of cuts.
+
+    ``px`` (cx, n) and ``pg`` (cg, n): the samples' evergreen calls of each cut of the two variables. The counts
+    come from products of 0/1 matrices (``(px * e) @ pg.T`` = evergreen samples called evergreen by both; "or" by
+    inclusion-exclusion), exact integers in float64, so the accuracies equal those of the (cx, cg, n) boolean
+    cube of every combined call, without the cube (65,536 x n booleans and its temporaries at 256 cuts each).
+    """
+    pxf, pgf = px.astype(np.float64), pg.astype(np.float64)
+    ef, df = e.astype(np.float64), (~e).astype(np.float64)
+    ev_both = (pxf * ef) @ pgf.T  # evergreen samples called evergreen by both cuts
+    de_both = (pxf * df) @ pgf.T  # deciduous samples called evergreen by both cuts
+    if rule == "and":
+        ev_called, de_called = ev_both, de_both
+    elif rule == "or":
+        ev_called = (pxf @ ef)[:, None] + (pgf @ ef)[None, :] - ev_both
+        de_called = (pxf @ df)[:, None] + (pgf @ df)[None, :] - de_both
+    else:
+        raise ValueError(f"rule must be 'and' or 'or', not {rule!r}")
+    ne, nd = int(e.sum()), int((~e).sum())
+    return 0.5 * (ev_called / ne + (nd - de_called) / nd)
 
 
 @dataclass(frozen=True)
@@ -168,8 +186,7 @@ def learn_rule(rvi_off: Sequence[float], evergreen: Sequence[bool], gv_off: Sequ
     pg = (g[None, :] > cg[:, None]) if t_gv.evergreen_above else (g[None, :] < cg[:, None])
     best: LeafHabitRule | None = None
     for rule in ("and", "or"):  # the standard's combination first: it wins ties
-        comb = (px[:, None, :] & pg[None, :, :]) if rule == "and" else (px[:, None, :] | pg[None, :, :])
-        ba = _ba(comb, e)
+        ba = combined_ba(px, pg, e, rule)
         ii, jj = np.nonzero(ba >= ba.max() - 1e-12)
         k = int(np.argmin((ii - ii.mean()) ** 2 + (jj - jj.mean()) ** 2))  # middle of the tying cuts
         i, j = int(ii[k]), int(jj[k])

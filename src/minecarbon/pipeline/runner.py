@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 from ..config import ProjectConfig
 from ..errors import StageError
+from ..memory import bound_heap
 from ..provenance import read_manifest
 from .core import Stage, StageResult, is_up_to_date, run_stage, write_settings
 from .lock import workspace_lock
@@ -63,6 +64,7 @@ def run_pipeline(cfg: ProjectConfig, stages: Iterable[str] | None = None, force:
     """
     progress = progress or (lambda msg: None)
     selected = resolve_stages(stages)
+    bound_heap()  # resident memory follows the chunks held, not the most ever held (memory.MMAP_THRESHOLD_BYTES)
     cfg.workspace.mkdir(parents=True, exist_ok=True)
     with workspace_lock(cfg.workspace):  # one run at a time per workspace
         return _run_locked(cfg, selected, force, progress, on_stage)

@@ -33,6 +33,7 @@ from typing import Iterable, Iterator
 import dask
 
 from ..errors import ConfigError
+from ..memory import HEAP_ENV
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ def use_scheduler(name: str) -> Iterator[SchedulerInfo]:
         distributed = _distributed()
         n = n or os.cpu_count() or 1
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=max(1, (os.cpu_count() or 1) // n),
-                                           processes=True, dashboard_address=":0")
+                                           processes=True, dashboard_address=":0", env=dict(HEAP_ENV))
         try:
             with distributed.Client(cluster) as client:
                 yield SchedulerInfo(name, client, client.dashboard_link, n)
@@ -200,9 +201,19 @@ def _process_pool():
     import dask.multiprocessing
 
     pool = ProcessPoolExecutor(dask.config.get("num_workers", None) or os.cpu_count() or 1,
-                               mp_context=dask.multiprocessing.get_context(),
-                               initializer=dask.multiprocessing.initialize_worker_process)
+                               mp_context=dask.multiprocessing.get_context(), initializer=_init_worker)
     try:
         yield pool
     finally:
         pool.shutdown()
+
+
+def _init_worker() -> None:
+    """Start of a ``processes`` worker: dask's own set-up, and the heap bound of the main process
+    (:func:`~minecarbon.memory.bound_heap`)."""
+    import dask.multiprocessing
+
+    from ..memory import bound_heap
+
+    dask.multiprocessing.initialize_worker_process()
+    bound_heap()
