@@ -201,36 +201,57 @@ def _median(keep, n, a, b):
         b[j + 1] = v
     # lo: the largest sample value with at most k1 values below it (-inf when none)
     q = _SAMPLE // 2
-    if _count_below(keep, n, b[q]) <= k1:
-        while q + 1 < _SAMPLE and _count_below(keep, n, b[q + 1]) <= k1:
+    c = _count_below(keep, n, b[q])
+    if c <= k1:
+        while q + 1 < _SAMPLE:
+            c2 = _count_below(keep, n, b[q + 1])
+            if c2 > k1:
+                break
             q += 1
+            c = c2
         lo = b[q]
+        below = c
     else:
-        q -= 1
-        while q >= 0 and _count_below(keep, n, b[q]) > k1:
+        lo = -np.inf
+        below = np.int64(0)
+        while q > 0:
             q -= 1
-        lo = b[q] if q >= 0 else -np.inf
+            c = _count_below(keep, n, b[q])
+            if c <= k1:
+                lo = b[q]
+                below = c
+                break
     # hi: the smallest sample value with more than k2 values up to it (+inf when none)
     q = _SAMPLE // 2
-    if _count_upto(keep, n, b[q]) > k2:
-        while q - 1 >= 0 and _count_upto(keep, n, b[q - 1]) > k2:
+    c = _count_upto(keep, n, b[q])
+    if c > k2:
+        while q > 0:
+            c2 = _count_upto(keep, n, b[q - 1])
+            if c2 <= k2:
+                break
             q -= 1
+            c = c2
         hi = b[q]
+        upto = c
     else:
-        q += 1
-        while q < _SAMPLE and _count_upto(keep, n, b[q]) <= k2:
+        hi = np.inf
+        upto = n
+        while q + 1 < _SAMPLE:
             q += 1
-        hi = b[q] if q < _SAMPLE else np.inf
-    # the values in [lo, hi]: ranks below..below+m-1 of keep, k1 and k2 among them
-    below = np.int64(0)
-    m = np.int64(0)
-    for i in range(n):
-        v = keep[i]
-        a[m] = v
-        below += v < lo
-        m += (v >= lo) & (v <= hi)
+            c = _count_upto(keep, n, b[q])
+            if c > k2:
+                hi = b[q]
+                upto = c
+                break
+    # the values in [lo, hi]: ranks below..upto-1 of keep, k1 and k2 among them
+    m = upto - below
     if m > _BRACKET_MAX:
         return _median_select(keep, n, a, b)
+    j = np.int64(0)
+    for i in range(n):
+        v = keep[i]
+        a[j] = v
+        j += (v >= lo) & (v <= hi)
     _insertion_sort(a, m)
     if k1 == k2:
         return a[k1 - below]
@@ -266,19 +287,29 @@ def _pixel(y, t, min_n, out, xv, tv, keep, sa, sb, work):
             keep[k] = d / (tv[j] - ti)
             k += 1
     s = float(si)
-    # tie groups (exact equality)
-    for i in range(n):
-        work[i] = xv[i]
-    _insertion_sort(work, n)
+    # tie groups (exact equality) and the middle values of x, from each value's counts of smaller and equal
+    # values (its place in a stable sort: smaller ones, then equal ones before it)
     ties = 0.0
-    run = 1
-    for i in range(1, n + 1):
-        if i < n and work[i] == work[i - 1]:
-            run += 1
-        else:
-            if run > 1:
-                ties += run * (run - 1.0) * (2.0 * run + 5.0)
-            run = 1
+    h = n // 2
+    xlo = np.nan
+    xhi = np.nan
+    for j in range(n):
+        v = xv[j]
+        lt = np.int64(0)
+        eq = np.int64(0)
+        for i in range(n):
+            w = xv[i]
+            lt += w < v
+            eq += w == v
+        eqb = np.int64(0)
+        for i in range(j):
+            eqb += xv[i] == v
+        ties += (eq - 1.0) * (2.0 * eq + 5.0)
+        pos = lt + eqb
+        if pos == h:
+            xhi = v
+        if pos == h - 1:
+            xlo = v
     var_s = (n * (n - 1.0) * (2.0 * n + 5.0) - ties) / 18.0
     if s > 0:
         z = (s - 1.0) / math.sqrt(var_s)
@@ -290,12 +321,11 @@ def _pixel(y, t, min_n, out, xv, tv, keep, sa, sb, work):
     tau = s / (0.5 * n * (n - 1))
     slope = _median(keep, k, sa, sb)
     # medians of x (work is sorted) and of t - t0 (tv is increasing)
-    h = n // 2
     if n % 2 == 1:
-        med_x = work[h]
+        med_x = xhi
         med_t = tv[h] - t[0]
     else:
-        med_x = (work[h - 1] + work[h]) / 2.0
+        med_x = (xlo + xhi) / 2.0
         med_t = ((tv[h - 1] - t[0]) + (tv[h] - t[0])) / 2.0
     out[0] = slope
     out[1] = med_x - med_t * slope
@@ -375,7 +405,9 @@ def mann_kendall_sen_array(values: np.ndarray, years, min_years: int = 3, alpha:
     if a.shape[-1] != t.size:
         raise InputError(f"{a.shape[-1]} layers but {t.size} years were given; give one year per layer.")
     lead = a.shape[:-1]
-    flat = np.ascontiguousarray(a.reshape(-1, t.size), dtype=np.float64)
+    # float32 stays float32 (the kernel widens each value to float64, exactly): half the copy of a float64 one
+    dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
+    flat = np.ascontiguousarray(a.reshape(-1, t.size), dtype=dtype)
     if parallel and flat.shape[0] >= 256:
         nchunks = max(1, min(flat.shape[0], 64 * numba.get_num_threads()))
         res = _run_parallel(flat, t, int(min_years), float(alpha), float(stable_slope), nchunks)
