@@ -24,7 +24,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .defaults import FIELD_DEFAULTS
 from .errors import ConfigError, MissingInputError, Problem
+
+# the defaults the CLI's tool options share (minecarbon.defaults: no pydantic at a command's start-up)
+_PLOTS, _MODEL, _ASSESS = (FIELD_DEFAULTS[k] for k in ("plots", "model", "assess"))
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -184,19 +188,19 @@ class PlotsConfig(_Model):
                                   "shipped one); default: the shipped verified table.")
     carbon_fractions: dict[str, CarbonFractionOverride] = Field(
         default_factory=dict, description="Carbon fraction per species group where the table has none.")
-    dbh_error_cm: float = Field(0.5, ge=0, le=10, description="SD of the absolute DBH measurement error "
+    dbh_error_cm: float = Field(_PLOTS["dbh_error_cm"], ge=0, le=10, description="SD of the absolute DBH measurement error "
                                 "(cm) in the Monte Carlo; our default, measure it on the tally plots.")
-    height_error_rel: float = Field(0.05, ge=0, le=0.5, description="Relative SD of the height "
+    height_error_rel: float = Field(_PLOTS["height_error_rel"], ge=0, le=0.5, description="Relative SD of the height "
                                     "measurement error in the Monte Carlo (0.05 = 5 %); our default.")
     residual_error: bool = Field(True, description="Propagate the equations' residual error where the "
                                  "allometry table gives residual_sd_log.")
-    mc_draws: int = Field(500, ge=10, le=100000, description="Monte Carlo draws per plot.")
-    mc_seed: int = Field(0, description="Seed of the Monte Carlo (results are reproducible).")
+    mc_draws: int = Field(_PLOTS["mc_draws"], ge=10, le=100000, description="Monte Carlo draws per plot.")
+    mc_seed: int = Field(_PLOTS["mc_seed"], description="Seed of the Monte Carlo (results are reproducible).")
     sample_design: Literal["purposive", "probability"] = Field(
         "purposive", description="How the plots were placed: 'probability' (random or stratified random within "
         "assessment units, e.g. 'minecarbon plots plan') makes the model-assisted unit intervals design-based; "
         "'purposive' labels the same intervals model-based.")
-    dbh_out_of_range: Literal["warn", "error"] = "warn"
+    dbh_out_of_range: Literal["warn", "error"] = _PLOTS["dbh_out_of_range"]
     tree_source: Literal["tally", "tls"] = Field(
         "tally", description="Trees of the plot AGC: 'tally' = the tree table [inputs].trees; 'tls' = plots "
         "with a TLS scan ([inputs].tls) take their scanned trees (the lidar stage's tree list), the other "
@@ -370,10 +374,10 @@ class ModelConfig(_Model):
     """
 
     learners: list[LearnerName] = Field(
-        default_factory=lambda: ["svm", "rf", "gbdt", "xgb", "mlr"],
+        default_factory=lambda: list(_MODEL["learners"]),
         description="Learners compared (svm, rf, gbdt, xgb; mlr = multiple linear regression baseline).")
     learner: LearnerName | None = Field(None, description="Shortcut for a single learner (learners = [learner]).")
-    n_estimators: int = Field(100, ge=10, le=5000, description="Trees of rf, gbdt and xgb.")
+    n_estimators: int = Field(_MODEL["n_estimators"], ge=10, le=5000, description="Trees of rf, gbdt and xgb.")
     selection: Literal["none", "correlation", "rf_importance", "permutation", "pca"] = Field(
         "correlation", description="Feature selection inside every CV fold (Appendix C): correlation with AGC + "
         "collinearity pruning, random-forest impurity or permutation importance, PCA, or none.")
@@ -387,18 +391,18 @@ class ModelConfig(_Model):
     grids: dict[LearnerName, dict[str, list[float | int | str | bool | None]]] = Field(
         default_factory=dict, description="Replace a learner's grid, e.g. [model.grids.svm] C = [1, 10, 100]. "
         "Keys are the learner's own parameters (scikit-learn / xgboost names).")
-    cv_folds: int = Field(5, ge=2, le=20, description="Outer cross-validation folds (k).")
-    cv_repeats: int = Field(1, ge=1, le=50, description="Repeats of the k-fold CV with new fold assignments.")
-    cv_inner_folds: int = Field(3, ge=2, le=10, description="Folds of the inner (tuning) CV.")
+    cv_folds: int = Field(_MODEL["cv_folds"], ge=2, le=20, description="Outer cross-validation folds (k).")
+    cv_repeats: int = Field(_MODEL["cv_repeats"], ge=1, le=50, description="Repeats of the k-fold CV with new fold assignments.")
+    cv_inner_folds: int = Field(_MODEL["cv_inner_folds"], ge=2, le=10, description="Folds of the inner (tuning) CV.")
     cv_scheme: Literal["spatial", "random"] = Field("spatial", description="spatial: plots grouped in blocks that "
                                                      "never straddle train/test; random: plain shuffled k-fold.")
-    cv_block_m: float = Field(1000.0, gt=0, description="Side of the spatial CV blocks (m).")
+    cv_block_m: float = Field(_MODEL["cv_block_m"], gt=0, description="Side of the spatial CV blocks (m).")
     cv_link_m: float = Field(100.0, ge=0, description="Plots closer than this (m) always share a fold.")
     per_type: bool = Field(True, description="Choose a model per forest type (else one pooled model).")
     groups: Literal["forest_type", "species"] = Field(
         "forest_type", description="What 'per type' means: the forest type (default), or the dominant species "
         "of the classify stage's maps (species groups; needs [classify], docs/classify.md).")
-    min_plots_per_type: int = Field(15, ge=2, description="A forest type with fewer plots uses the pooled model "
+    min_plots_per_type: int = Field(_MODEL["min_plots_per_type"], ge=2, description="A forest type with fewer plots uses the pooled model "
                                     "(with a warning).")
     own_model_margin_se: float = Field(
         1.0, ge=0, description="A forest type gets its own model only if its cross-validated MSE beats the best "
@@ -431,7 +435,7 @@ class ModelConfig(_Model):
         if v > 1 and v % 2 == 0:
             raise ValueError(f"temporal_filter_years must be odd (a window centred on each year), got {v}")
         return v
-    seed: int = Field(0, description="Seeds folds and learners (results are reproducible).")
+    seed: int = Field(_MODEL["seed"], description="Seeds folds and learners (results are reproducible).")
     n_jobs: int = Field(-1, description="Worker processes for the cross-validation and grid-search fits "
                         "(-1: all cores; 1: in the run's process); results do not depend on it.")
 
@@ -473,15 +477,15 @@ class AssessConfig(_Model):
 
     reference_year: int | None = Field(None, description="Default: base year.")
     compare_year: int | None = Field(None, description="Default: end year.")
-    degree_min_agc_t_ha: float = Field(1.0, ge=0, description="Change degree is nodata where the "
+    degree_min_agc_t_ha: float = Field(_ASSESS["degree_min_agc_t_ha"], ge=0, description="Change degree is nodata where the "
                                        "reference AGC is below this (avoids division by ~0).")
     # -- trend (Sen + Mann-Kendall) -------------------------------------------
-    trend_alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the Mann-Kendall "
+    trend_alpha: float = Field(_ASSESS["trend_alpha"], gt=0, lt=1, description="Significance level of the Mann-Kendall "
                                "test for the trend classes.")
     trend_stable_slope_t_ha_yr: float = Field(
-        0.0, ge=0, description="Half-width of the 'stable' Sen-slope band (t C/ha/yr); 0 = only a zero "
+        _ASSESS["trend_stable_slope_t_ha_yr"], ge=0, description="Half-width of the 'stable' Sen-slope band (t C/ha/yr); 0 = only a zero "
         "slope is stable. A site choice; the standard gives none.")
-    trend_min_years: int = Field(3, ge=3, description="Pixels with fewer valid years get no trend.")
+    trend_min_years: int = Field(_ASSESS["trend_min_years"], ge=3, description="Pixels with fewer valid years get no trend.")
     # -- cumulative effect -----------------------------------------------------
     cumulative_start_year: int | None = Field(None, description="Start of the cumulative-effect period "
                                               "(default: reference_year).")

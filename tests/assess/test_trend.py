@@ -148,3 +148,77 @@ def test_meteoswiss_sen_slope_with_gaps_and_day_spacing(realdata_dir):
     assert np.isnan(vals).sum() > 1000  # real gaps
     r = mann_kendall_sen_array(vals[None, :], days, parallel=False)[0]
     assert r[I["slope"]] == pytest.approx(expected, rel=1e-12)
+
+
+# --- Sen's median: the bracketed selection (issue 18) against numpy and the quickselect -----------------------
+def _medians(values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    from minecarbon.assess.trend import _median, _median_select
+
+    ours, quick = [], []
+    for v in values:
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        keep = v.copy()
+        a, b = np.empty(max(1, v.size)), np.empty(max(1, v.size))
+        ours.append(_median(keep, v.size, a, b))
+        assert keep.tobytes() == v.tobytes()  # left intact
+        quick.append(_median_select(keep, v.size, a, b))
+    return np.array(ours), np.array(quick)
+
+
+def test_sen_median_equals_numpy_median_bit_for_bit(rng):
+    cases = []
+    for n in (1, 2, 3, 10, 29, 30, 31, 45, 190, 191, 435, 1000):  # below / above the sample, odd and even
+        cases += [rng.normal(0, 1, n), np.round(rng.normal(0, 2, n)),  # ties
+                  np.sort(rng.normal(0, 1, n)), np.sort(rng.normal(0, 1, n))[::-1],  # sorted input
+                  np.full(n, 3.5), rng.choice([-1.0, 2.0], n),  # one value, two values
+                  rng.standard_cauchy(n) * 1e6, rng.normal(0, 1, n) * 1e-300]
+        if n >= 30:
+            v = rng.normal(0, 1, n)
+            v[[(2 * q + 1) * n // 30 for q in range(15)]] = -1e3  # every sample value the minimum: the fallback
+            cases.append(v)
+            w = rng.normal(0, 1, n)
+            w[n // 2:] = np.inf  # infinite slopes (huge values over short gaps)
+            cases.append(w)
+    # + 0.0: no -0.0, which compares equal to 0.0, so that a sort may return either (a pairwise slope is
+    # never -0.0: x_j - x_i is +0.0 for equal values)
+    cases = [v + 0.0 for v in cases]
+    ours, quick = _medians(cases)
+    ref = np.array([np.median(v) for v in cases])
+    assert ours.tobytes() == ref.tobytes()
+    assert ours.tobytes() == quick.tobytes()
+
+
+def test_kernel_slope_and_intercept_equal_numpy_bit_for_bit(rng):
+    a = _adversarial(rng)
+    a[:, 0] = np.where(np.isnan(a[:, 0]), 1.0, a[:, 0])  # the first year valid: the intercept's origin
+    years = np.arange(2005, 2025, dtype=float)
+    r = mann_kendall_sen_array(a, years)
+    for i in range(a.shape[0]):
+        x = a[i]
+        ok = np.isfinite(x)
+        if ok.sum() < 3:
+            continue
+        xv, tv = x[ok], years[ok]
+        u, v = np.triu_indices(xv.size, 1)
+        slope = np.median((xv[v] - xv[u]) / (tv[v] - tv[u]))
+        intercept = np.median(xv) - np.median(tv - years[0]) * slope
+        assert r[i, I["slope"]].tobytes() == np.float64(slope).tobytes(), i
+        assert r[i, I["intercept"]].tobytes() == np.float64(intercept).tobytes(), i
+
+
+def test_numpy_stack_function_equals_the_dataarray_function(rng):
+    from minecarbon.assess.trend import mann_kendall_sen_stack
+
+    a = _adversarial(rng, n_px=600).T.reshape(20, 20, 30).astype(np.float32)
+    years = np.arange(2005, 2025)
+    da = make_da(a).assign_coords(year=years)
+    ref = mann_kendall_sen(da, alpha=0.1, stable_slope=0.01, min_years=4)
+    got = mann_kendall_sen_stack(a, years, alpha=0.1, stable_slope=0.01, min_years=4)
+    assert got.dtype == np.float64 and got.shape == ref.shape
+    assert got.tobytes() == ref.values.tobytes()
+    with pytest.raises(InputError, match=r"The stack \(s\.tif\) has 20 layers but 2 years"):
+        mann_kendall_sen_stack(a, [1, 2], what="The stack (s.tif)")
+    with pytest.raises(InputError, match="strictly increasing"):
+        mann_kendall_sen_stack(a, years[::-1])
+    with pytest.raises(InputError, match="alpha"):
+        mann_kendall_sen_stack(a, years, alpha=1.5)

@@ -48,6 +48,22 @@ def test_parse_years_and_cli_defaults_come_from_config() -> None:
     assert defaults["degree_min"] == fields["degree_min_agc_t_ha"].default == 1.0
 
 
+def test_the_cli_defaults_module_is_what_the_config_declares() -> None:
+    """``minecarbon.defaults`` (no pydantic at a command's start-up) against the project-file models."""
+    from minecarbon.cli.options import config_default
+    from minecarbon.config import AssessConfig, ModelConfig, PlotsConfig
+    from minecarbon.defaults import FIELD_DEFAULTS
+
+    models = {"assess": AssessConfig, "model": ModelConfig, "plots": PlotsConfig}
+    assert set(FIELD_DEFAULTS) == set(models)
+    for section, fields in FIELD_DEFAULTS.items():
+        for name in fields:
+            info = models[section].model_fields[name]
+            declared = info.default_factory() if info.default_factory is not None else info.default
+            assert config_default(section, name) == declared, (section, name)
+    assert config_default("model", "learners") is not config_default("model", "learners")  # a new list each time
+
+
 def test_fit_defaults_come_from_config() -> None:
     from minecarbon.cli.tools_model import fit_cmd
     from minecarbon.config import ModelConfig

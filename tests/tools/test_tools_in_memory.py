@@ -57,6 +57,7 @@ def grey(tmp_path: Path) -> Path:
 def _in_chunks(monkeypatch) -> None:
     """Every raster larger than 0 bytes: the dask path (opened in 32 px chunks, written chunk by chunk)."""
     monkeypatch.setattr("minecarbon.io.raster.IN_MEMORY_MAX_BYTES", 0)
+    monkeypatch.setattr("minecarbon.io.geotiff.IN_MEMORY_MAX_BYTES", 0)
     monkeypatch.setattr(tools_assess, "CHUNK_PX", 32)
 
 
@@ -84,7 +85,23 @@ def test_open_raster_fitting_names_a_damaged_file(tmp_path: Path, stack: Path) -
         open_raster_fitting(p, "stack", require_projected=False)
 
 
-def test_trend_tool_numpy_and_dask_write_the_same_bytes(tmp_path: Path, stack: Path, monkeypatch) -> None:
+@pytest.fixture
+def stack_int16(tmp_path: Path) -> Path:
+    """Integer AGC with a nodata value and tags of its own (carried into the output)."""
+    rng = np.random.default_rng(19)
+    a = (500 + np.arange(len(YEARS))[:, None, None] * rng.normal(0, 3, (H, W)) + rng.normal(0, 20, (len(YEARS), H, W)))
+    a = a.astype(np.int16)
+    a[rng.random(a.shape) < 0.05] = -9999
+    p = _write(tmp_path / "stack_i16.tif", a, [f"agc_{y}" for y in YEARS])
+    with rasterio.open(p, "r+") as dst:
+        dst.nodata = -9999
+        dst.update_tags(source="plots 2024", scale="0.1", version="1e3")
+    return p
+
+
+@pytest.mark.parametrize("which", ["stack", "stack_int16"])
+def test_trend_tool_numpy_and_dask_write_the_same_bytes(tmp_path: Path, which: str, request, monkeypatch) -> None:
+    stack = request.getfixturevalue(which)
     a = run_trend_tool(stack, tmp_path / "numpy.tif")
     with monkeypatch.context() as m:
         _in_chunks(m)
@@ -92,7 +109,11 @@ def test_trend_tool_numpy_and_dask_write_the_same_bytes(tmp_path: Path, stack: P
     assert (tmp_path / "numpy.tif").read_bytes() == (tmp_path / "dask.tif").read_bytes()
     a.pop("output"), b.pop("output")
     assert a == b
-    assert a["pixels_too_few_years"] > 0 and 0 < a["pixels_with_trend"] < H * W
+    if which == "stack":
+        assert a["pixels_too_few_years"] > 0 and 0 < a["pixels_with_trend"] < H * W
+    else:
+        with rasterio.open(tmp_path / "numpy.tif") as src:
+            assert src.tags()["source"] == "plots 2024" and src.tags()["version"] == "1000.0"
 
 
 def test_texture_tool_numpy_and_dask_write_the_same_bytes(tmp_path: Path, grey: Path, monkeypatch) -> None:
@@ -117,6 +138,13 @@ def _modules_after(code: str) -> set[str]:
 def _cli(*args: str) -> str:
     return ("from minecarbon.cli.main import main\ntry:\n    main(" + repr(list(args)) + ")\n"
             "except SystemExit as e:\n    assert not e.code, e.code\n")
+
+
+def test_the_trend_tool_on_a_raster_in_memory_imports_no_array_library(tmp_path: Path, stack: Path) -> None:
+    mods = _modules_after(_cli("tool", "trend", str(stack), str(tmp_path / "out.tif")))
+    assert (tmp_path / "out.tif").is_file()
+    for heavy in ("xarray", "rioxarray", "dask", "pandas", "distributed"):
+        assert heavy not in mods, heavy
 
 
 def test_help_imports_no_array_library() -> None:

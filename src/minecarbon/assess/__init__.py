@@ -23,13 +23,13 @@ __getattr__, __dir__ = attach(__name__, {
     ".cumulative": ["EFFECT_CLASSES", "IdealModel", "cumulative_effect", "effect_grades", "fit_ideal_model",
                     "ideal_trajectory"],
     ".hotspot": ["footprint", "gi_star"],
-    ".trend": ["TREND_CLASSES", "mann_kendall_sen", "mann_kendall_sen_array"],
+    ".trend": ["TREND_CLASSES", "mann_kendall_sen", "mann_kendall_sen_array", "mann_kendall_sen_stack"],
     ".zonal": ["polygon_zonal_stats", "zonal_stats"],
 })
 
 __all__ = [
     "change_amount", "change_degree", "change_sd",
-    "mann_kendall_sen", "mann_kendall_sen_array", "TREND_CLASSES",
+    "mann_kendall_sen", "mann_kendall_sen_array", "mann_kendall_sen_stack", "TREND_CLASSES",
     "fit_ideal_model", "ideal_trajectory", "cumulative_effect", "effect_grades", "IdealModel", "EFFECT_CLASSES",
     "fisher_jenks", "natural_breaks", "classify", "NaturalBreaks",
     "zonal_stats", "polygon_zonal_stats",

@@ -39,22 +39,27 @@ code  class                   rule
 Pixels with fewer than ``min_years`` valid years get NaN for every statistic
 except ``n``.
 
-The kernel is compiled with numba (pairwise loops, quickselect medians); for
-dask-backed stacks it runs block by block through ``xarray.apply_ufunc`` (the
-``year`` dimension must be in one chunk), so chunked and unchunked results are
-identical.
+The kernel is compiled with numba (pairwise loops; Sen's median from a sorted
+bracket of the pairwise slopes, exact); for dask-backed stacks it runs block by
+block through ``xarray.apply_ufunc`` (the ``year`` dimension must be in one
+chunk), so chunked and unchunked results are identical.  :func:`mann_kendall_sen_stack`
+is the same computation on a numpy (year, y, x) stack; this module imports
+xarray only when a DataArray function runs, so that numpy path (the file tool's
+for a stack that fits in memory) needs neither xarray nor dask.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-import xarray as xr
 
 from ..errors import InputError
-from ._common import describe, finish, is_dask
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 STATS = ("slope", "intercept", "z", "p", "tau", "s", "var_s", "n", "trend")
 """Names along the ``stat`` dimension of :func:`mann_kendall_sen`."""
@@ -119,8 +124,19 @@ def _select(a, b, n, k):
 
 
 @numba.njit(cache=True, nogil=True)
-def _median(keep, n, a, b):
-    """Median of keep[0:n] (left intact; a, b scratch): the mean of the two middle values for even n."""
+def _insertion_sort(a, n):
+    for i in range(1, n):
+        v = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > v:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = v
+
+
+@numba.njit(cache=True, nogil=True)
+def _median_select(keep, n, a, b):
+    """Median of keep[0:n] by quickselect (left intact; a, b scratch): the mean of the two middle values for even n."""
     for i in range(n):
         a[i] = keep[i]
     if n % 2 == 1:
@@ -139,14 +155,107 @@ def _median(keep, n, a, b):
 
 
 @numba.njit(cache=True, nogil=True)
-def _insertion_sort(a, n):
-    for i in range(1, n):
-        v = a[i]
-        j = i - 1
-        while j >= 0 and a[j] > v:
-            a[j + 1] = a[j]
+def _count_below(keep, n, p):
+    c = np.int64(0)
+    for i in range(n):
+        c += keep[i] < p
+    return c
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_upto(keep, n, p):
+    c = np.int64(0)
+    for i in range(n):
+        c += keep[i] <= p
+    return c
+
+
+_SAMPLE = 15
+"""Sample size of :func:`_median`'s bracket."""
+
+_BRACKET_MAX = 48
+"""Largest bracket :func:`_median` sorts; a wider one (rare) goes to the quickselect."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _median(keep, n, a, b):
+    """Median of keep[0:n] (left intact; a, b scratch): the mean of the two middle values for even n.
+
+    Exact, whatever the values: the middle ranks are bracketed between two values of a sample of
+    keep (counts of the values below / up to each, which the compiler vectorises), the values inside
+    the bracket (a few) are copied and sorted, and the middle ones read off; a bracket wider than
+    :data:`_BRACKET_MAX` values falls back to :func:`_median_select`.  The same values as a full sort
+    gives, so the same median.
+    """
+    if n < 2 * _SAMPLE:
+        return _median_select(keep, n, a, b)
+    k1 = (n - 1) // 2  # the middle ranks (equal for odd n)
+    k2 = n // 2
+    # a sample at a regular stride, sorted (insertion: 15 values)
+    for q in range(_SAMPLE):
+        v = keep[(2 * q + 1) * n // (2 * _SAMPLE)]
+        j = q - 1
+        while j >= 0 and b[j] > v:
+            b[j + 1] = b[j]
             j -= 1
-        a[j + 1] = v
+        b[j + 1] = v
+    # lo: the largest sample value with at most k1 values below it (-inf when none)
+    q = _SAMPLE // 2
+    c = _count_below(keep, n, b[q])
+    if c <= k1:
+        while q + 1 < _SAMPLE:
+            c2 = _count_below(keep, n, b[q + 1])
+            if c2 > k1:
+                break
+            q += 1
+            c = c2
+        lo = b[q]
+        below = c
+    else:
+        lo = -np.inf
+        below = np.int64(0)
+        while q > 0:
+            q -= 1
+            c = _count_below(keep, n, b[q])
+            if c <= k1:
+                lo = b[q]
+                below = c
+                break
+    # hi: the smallest sample value with more than k2 values up to it (+inf when none)
+    q = _SAMPLE // 2
+    c = _count_upto(keep, n, b[q])
+    if c > k2:
+        while q > 0:
+            c2 = _count_upto(keep, n, b[q - 1])
+            if c2 <= k2:
+                break
+            q -= 1
+            c = c2
+        hi = b[q]
+        upto = c
+    else:
+        hi = np.inf
+        upto = n
+        while q + 1 < _SAMPLE:
+            q += 1
+            c = _count_upto(keep, n, b[q])
+            if c > k2:
+                hi = b[q]
+                upto = c
+                break
+    # the values in [lo, hi]: ranks below..upto-1 of keep, k1 and k2 among them
+    m = upto - below
+    if m > _BRACKET_MAX:
+        return _median_select(keep, n, a, b)
+    j = np.int64(0)
+    for i in range(n):
+        v = keep[i]
+        a[j] = v
+        j += (v >= lo) & (v <= hi)
+    _insertion_sort(a, m)
+    if k1 == k2:
+        return a[k1 - below]
+    return (a[k1 - below] + a[k2 - below]) / 2.0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -178,19 +287,29 @@ def _pixel(y, t, min_n, out, xv, tv, keep, sa, sb, work):
             keep[k] = d / (tv[j] - ti)
             k += 1
     s = float(si)
-    # tie groups (exact equality)
-    for i in range(n):
-        work[i] = xv[i]
-    _insertion_sort(work, n)
+    # tie groups (exact equality) and the middle values of x, from each value's counts of smaller and equal
+    # values (its place in a stable sort: smaller ones, then equal ones before it)
     ties = 0.0
-    run = 1
-    for i in range(1, n + 1):
-        if i < n and work[i] == work[i - 1]:
-            run += 1
-        else:
-            if run > 1:
-                ties += run * (run - 1.0) * (2.0 * run + 5.0)
-            run = 1
+    h = n // 2
+    xlo = np.nan
+    xhi = np.nan
+    for j in range(n):
+        v = xv[j]
+        lt = np.int64(0)
+        eq = np.int64(0)
+        for i in range(n):
+            w = xv[i]
+            lt += w < v
+            eq += w == v
+        eqb = np.int64(0)
+        for i in range(j):
+            eqb += xv[i] == v
+        ties += (eq - 1.0) * (2.0 * eq + 5.0)
+        pos = lt + eqb
+        if pos == h:
+            xhi = v
+        if pos == h - 1:
+            xlo = v
     var_s = (n * (n - 1.0) * (2.0 * n + 5.0) - ties) / 18.0
     if s > 0:
         z = (s - 1.0) / math.sqrt(var_s)
@@ -202,12 +321,11 @@ def _pixel(y, t, min_n, out, xv, tv, keep, sa, sb, work):
     tau = s / (0.5 * n * (n - 1))
     slope = _median(keep, k, sa, sb)
     # medians of x (work is sorted) and of t - t0 (tv is increasing)
-    h = n // 2
     if n % 2 == 1:
-        med_x = work[h]
+        med_x = xhi
         med_t = tv[h] - t[0]
     else:
-        med_x = (work[h - 1] + work[h]) / 2.0
+        med_x = (xlo + xhi) / 2.0
         med_t = ((tv[h - 1] - t[0]) + (tv[h] - t[0])) / 2.0
     out[0] = slope
     out[1] = med_x - med_t * slope
@@ -287,7 +405,9 @@ def mann_kendall_sen_array(values: np.ndarray, years, min_years: int = 3, alpha:
     if a.shape[-1] != t.size:
         raise InputError(f"{a.shape[-1]} layers but {t.size} years were given; give one year per layer.")
     lead = a.shape[:-1]
-    flat = np.ascontiguousarray(a.reshape(-1, t.size), dtype=np.float64)
+    # float32 stays float32 (the kernel widens each value to float64, exactly): half the copy of a float64 one
+    dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
+    flat = np.ascontiguousarray(a.reshape(-1, t.size), dtype=dtype)
     if parallel and flat.shape[0] >= 256:
         nchunks = max(1, min(flat.shape[0], 64 * numba.get_num_threads()))
         res = _run_parallel(flat, t, int(min_years), float(alpha), float(stable_slope), nchunks)
@@ -296,25 +416,65 @@ def mann_kendall_sen_array(values: np.ndarray, years, min_years: int = 3, alpha:
     return res.reshape(*lead, _NSTAT)
 
 
+def check_trend_options(min_years: int, alpha: float, stable_slope: float) -> None:
+    """Raise :class:`InputError` for a ``min_years``, ``alpha`` or ``stable_slope`` out of range."""
+    if min_years < 3:
+        raise InputError(f"min_years must be at least 3, not {min_years}.")
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must be between 0 and 1, not {alpha}.")
+    if stable_slope < 0:
+        raise InputError(f"stable_slope must be >= 0, not {stable_slope}.")
+
+
+def check_years(years, n_layers: int, what: str = "The stack") -> np.ndarray:
+    """The years as float64, checked: one per layer, at least 3, finite and strictly increasing."""
+    t = np.asarray(years, dtype=np.float64).ravel()
+    if t.size != n_layers:
+        raise InputError(f"{what} has {n_layers} layers but {t.size} years were given; give exactly one year "
+                         f"per layer.")
+    if t.size < 3:
+        raise InputError(f"{what} has {t.size} year(s); a Mann-Kendall trend needs at least 3. Use the two-date "
+                         f"change instead, or add years.")
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        raise InputError(f"The years {t.tolist()} of {what[0].lower() + what[1:]} must be finite and strictly "
+                         f"increasing; order the layers by year.")
+    return t
+
+
+def trend_attrs(years: np.ndarray, min_years: int, alpha: float, stable_slope: float) -> dict:
+    """The attributes of a trend result (also the tags of a written trend raster), in their order."""
+    return dict(alpha=float(alpha), stable_slope=float(stable_slope), min_years=int(min_years),
+                years=[float(v) for v in years],
+                trend_classes="2 significant increase, 1 slight increase, 0 stable, -1 slight decrease, "
+                              "-2 significant decrease")
+
+
+def mann_kendall_sen_stack(stack: np.ndarray, years, min_years: int = 3, alpha: float = 0.05,
+                           stable_slope: float = 0.0, what: str = "The stack") -> np.ndarray:
+    """:func:`mann_kendall_sen` of a numpy (year, y, x) stack: a (stat, y, x) float64 array, ``stat`` = :data:`STATS`.
+
+    The same checks and the same kernel (every numba thread) as :func:`mann_kendall_sen` on a numpy-backed
+    DataArray, so the same numbers; ``what`` names the stack in error messages.
+    """
+    check_trend_options(min_years, alpha, stable_slope)
+    a = np.asarray(stack)
+    t = check_years(years, a.shape[0], what)
+    res = mann_kendall_sen_array(np.moveaxis(a, 0, -1), t, min_years, alpha, stable_slope)
+    return np.moveaxis(res, -1, 0)
+
+
 def _years_of(stack: xr.DataArray, dim: str, years) -> np.ndarray:
+    from ._common import describe
+
     if years is not None:
-        t = np.asarray(years, dtype=np.float64)
+        t = years
     else:
         try:
             t = np.asarray(stack[dim].values, dtype=np.float64)
         except (TypeError, ValueError):
             raise InputError(f"The {dim!r} coordinate of {describe(stack, 'the stack')} is not numeric "
                              f"({stack[dim].values[:3]}...); give the years explicitly.") from None
-    if t.size != stack.sizes[dim]:
-        raise InputError(f"{describe(stack, 'The stack')} has {stack.sizes[dim]} layers but {t.size} years were "
-                         f"given; give exactly one year per layer.")
-    if t.size < 3:
-        raise InputError(f"{describe(stack, 'The stack')} has {t.size} year(s); a Mann-Kendall trend needs at "
-                         f"least 3. Use the two-date change instead, or add years.")
-    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
-        raise InputError(f"The years {t.tolist()} of {describe(stack, 'the stack')} must be finite and strictly "
-                         f"increasing; order the layers by year.")
-    return t
+    return check_years(t, stack.sizes[dim], describe(stack, "The stack"))
 
 
 def mann_kendall_sen(stack: xr.DataArray, years=None, dim: str = "year", min_years: int = 3,
@@ -340,14 +500,13 @@ def mann_kendall_sen(stack: xr.DataArray, years=None, dim: str = "year", min_yea
     InputError
         Fewer than 3 years, years not increasing, bad parameters.
     """
+    import xarray as xr
+
+    from ._common import describe, finish, is_dask
+
     if dim not in stack.dims:
         raise InputError(f"{describe(stack, 'The stack')} has no {dim!r} dimension (dims: {stack.dims}).")
-    if min_years < 3:
-        raise InputError(f"min_years must be at least 3, not {min_years}.")
-    if not 0 < alpha < 1:
-        raise InputError(f"alpha must be between 0 and 1, not {alpha}.")
-    if stable_slope < 0:
-        raise InputError(f"stable_slope must be >= 0, not {stable_slope}.")
+    check_trend_options(min_years, alpha, stable_slope)
     t = _years_of(stack, dim, years)
     dask_backed = is_dask(stack)
     if dask_backed and len(stack.chunks[stack.get_axis_num(dim)]) > 1:
@@ -362,7 +521,4 @@ def mann_kendall_sen(stack: xr.DataArray, years=None, dim: str = "year", min_yea
     out = out.assign_coords(stat=list(STATS)).transpose("stat", *[d for d in stack.dims if d != dim])
     units = stack.attrs.get("units", "")
     return finish(out, stack, "mann_kendall_sen", f"{units}/yr (slope)" if units else "per year (slope)",
-                  "Sen's slope and Mann-Kendall test", alpha=float(alpha), stable_slope=float(stable_slope),
-                  min_years=int(min_years), years=[float(v) for v in t],
-                  trend_classes="2 significant increase, 1 slight increase, 0 stable, -1 slight decrease, "
-                                "-2 significant decrease")
+                  "Sen's slope and Mann-Kendall test", **trend_attrs(t, min_years, alpha, stable_slope))

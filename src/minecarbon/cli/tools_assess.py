@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from ..config import AssessConfig
 from ..tools.assess import (
     parse_years,
     run_breaks_tool,
@@ -39,12 +38,12 @@ def _emit(summary: dict, as_json: bool, lines: list[str]) -> None:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--years", help="Year of each band, e.g. 2005-2024 or 2005,2006,2008 (default: from the band "
               "descriptions).")
-@click.option("--alpha", type=float, default=config_default(AssessConfig, "trend_alpha"), show_default=True,
+@click.option("--alpha", type=float, default=config_default("assess", "trend_alpha"), show_default=True,
               help="Significance level of the test.")
-@click.option("--stable-slope", type=float, default=config_default(AssessConfig, "trend_stable_slope_t_ha_yr"),
+@click.option("--stable-slope", type=float, default=config_default("assess", "trend_stable_slope_t_ha_yr"),
               show_default=True,
               help="Half-width of the 'stable' slope band (value units per year).")
-@click.option("--min-years", type=int, default=config_default(AssessConfig, "trend_min_years"), show_default=True,
+@click.option("--min-years", type=int, default=config_default("assess", "trend_min_years"), show_default=True,
               help="Fewer valid years: no trend.")
 @json_option
 @handle_errors
@@ -122,7 +121,7 @@ def zonal_cmd(values: Path, zones: Path, out: Path, field: str | None, all_touch
 @click.argument("a", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("b", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--degree-min", type=float, default=config_default(AssessConfig, "degree_min_agc_t_ha"),
+@click.option("--degree-min", type=float, default=config_default("assess", "degree_min_agc_t_ha"),
               show_default=True,
               help="Change degree is nodata where A is below this.")
 @click.option("--band", type=int, help="Band number (1-based) of multi-band rasters.")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..config import ModelConfig
 from .main import handle_errors, tool
 from .options import config_default, json_option
 
@@ -16,13 +15,13 @@ from .options import config_default, json_option
 @click.argument("table", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--target", required=True, help="Column of the response, e.g. agc_t_ha.")
 @click.option("--features", required=True, help="Comma-separated feature columns.")
-@click.option("--learners", default=",".join(config_default(ModelConfig, "learners")), show_default=True,
+@click.option("--learners", default=",".join(config_default("model", "learners")), show_default=True,
               help="Comma-separated learners: svm, rf, gbdt, xgb, mlr.")
-@click.option("--cv", "folds", type=click.IntRange(2, 10000), default=config_default(ModelConfig, "cv_folds"),
+@click.option("--cv", "folds", type=click.IntRange(2, 10000), default=config_default("model", "cv_folds"),
               show_default=True, help="Outer folds (k); the number of rows gives leave-one-out.")
-@click.option("--repeats", type=click.IntRange(1, 50), default=config_default(ModelConfig, "cv_repeats"), show_default=True,
+@click.option("--repeats", type=click.IntRange(1, 50), default=config_default("model", "cv_repeats"), show_default=True,
               help="Repeats of the k-fold CV.")
-@click.option("--inner", "inner_folds", type=click.IntRange(2, 10), default=config_default(ModelConfig, "cv_inner_folds"),
+@click.option("--inner", "inner_folds", type=click.IntRange(2, 10), default=config_default("model", "cv_inner_folds"),
               show_default=True,
               help="Folds of the inner grid search.")
 @click.option("--no-grid", is_flag=True, help="No grid search (each learner's defaults).")
@@ -32,16 +31,16 @@ from .options import config_default, json_option
 @click.option("--y", "y_col", default="y", show_default=True, help="Northing column (m) for spatial-block CV.")
 @click.option("--cv-scheme", type=click.Choice(["auto", "spatial", "random"]), default="auto", show_default=True,
               help="auto: spatial blocks when the coordinate columns exist, else plain k-fold.")
-@click.option("--block-m", type=float, default=config_default(ModelConfig, "cv_block_m"), show_default=True,
+@click.option("--block-m", type=float, default=config_default("model", "cv_block_m"), show_default=True,
               help="Spatial block side (m).")
 @click.option("--by", "type_col", help="Column of forest type (or group): also choose a model per group.")
-@click.option("--min-per-type", type=click.IntRange(2, None), default=config_default(ModelConfig, "min_plots_per_type"),
+@click.option("--min-per-type", type=click.IntRange(2, None), default=config_default("model", "min_plots_per_type"),
               show_default=True,
               help="With --by: groups with fewer rows use the pooled model.")
-@click.option("--trees", "n_estimators", type=click.IntRange(10, 5000), default=config_default(ModelConfig, "n_estimators"),
+@click.option("--trees", "n_estimators", type=click.IntRange(10, 5000), default=config_default("model", "n_estimators"),
               show_default=True,
               help="Trees of rf, gbdt and xgb.")
-@click.option("--seed", type=int, default=config_default(ModelConfig, "seed"), show_default=True)
+@click.option("--seed", type=int, default=config_default("model", "seed"), show_default=True)
 @click.option("--clip/--no-clip", default=True, show_default=True,
               help="Clip predictions at 0 before scoring (AGC is never negative, as the map stage does). "
                    "--no-clip scores the learners' raw predictions, as R's lm with leave-one-out does.")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from ..config import PlotsConfig
 from ..tools.plots import run_allometry_tool
 from .main import handle_errors, main, tool
 from .options import config_default, json_option
@@ -50,14 +49,14 @@ def _parse_carbon_fractions(values: tuple[str, ...]) -> dict[str, tuple[float, s
 @click.option("--carbon-fraction", "carbon_fraction", multiple=True, metavar="GROUP=VALUE:SOURCE",
               help="Carbon fraction of a species group the table has none for (repeatable).")
 @click.option("--dbh-out-of-range", type=click.Choice(["warn", "error"]),
-              default=config_default(PlotsConfig, "dbh_out_of_range"), show_default=True)
-@click.option("--draws", type=click.IntRange(10, 100000), default=config_default(PlotsConfig, "mc_draws"), show_default=True,
+              default=config_default("plots", "dbh_out_of_range"), show_default=True)
+@click.option("--draws", type=click.IntRange(10, 100000), default=config_default("plots", "mc_draws"), show_default=True,
               help="Monte Carlo draws (with --plots).")
-@click.option("--dbh-error-cm", type=click.FloatRange(0, 10), default=config_default(PlotsConfig, "dbh_error_cm"),
+@click.option("--dbh-error-cm", type=click.FloatRange(0, 10), default=config_default("plots", "dbh_error_cm"),
               show_default=True)
-@click.option("--height-error-rel", type=click.FloatRange(0, 0.5), default=config_default(PlotsConfig, "height_error_rel"),
+@click.option("--height-error-rel", type=click.FloatRange(0, 0.5), default=config_default("plots", "height_error_rel"),
               show_default=True)
-@click.option("--seed", type=int, default=config_default(PlotsConfig, "mc_seed"), show_default=True)
+@click.option("--seed", type=int, default=config_default("plots", "mc_seed"), show_default=True)
 @json_option
 @handle_errors
 def allometry_command(trees: Path, out: Path, table: Path | None, plots_path: Path | None,

@@ -17,9 +17,27 @@ import xarray as xr
 from rasterio.errors import RasterioIOError
 from rasterio.io import MemoryFile
 
-from ..errors import CRSError, GridError, InputError, MissingInputError
+from ..errors import CRSError, GridError, InputError
 from .atomic import atomic_path
+from .geotiff import (  # noqa: F401  (the codec and COG settings, defined beside the numpy reader / writer)
+    BLOCK_PX,
+    CODECS,
+    DEFAULT_CODEC,
+    IN_MEMORY_MAX_BYTES,
+    OVERVIEW_MIN_PX,
+    ZSTD_LEVEL,
+    check_projected,
+    compression_options,
+    damaged,
+    require_file,
+    unreadable,
+)
+from .geotiff import cog_options as _cog_options
 from .locks import chunk_write_lock
+
+__all__ = ["open_raster", "open_raster_fitting", "damaged_block", "band", "write_raster", "write_rasters",
+           "check_overlap", "compression_options", "CODECS", "DEFAULT_CODEC", "ZSTD_LEVEL", "BLOCK_PX",
+           "IN_MEMORY_MAX_BYTES", "OVERVIEW_MIN_PX"]
 
 
 def open_raster(path: str | Path, what: str = "raster", chunks: int | bool | None = 512,
@@ -39,9 +57,7 @@ def open_raster(path: str | Path, what: str = "raster", chunks: int | bool | Non
     MissingInputError, InputError, CRSError
     """
     path = Path(path)
-    if not path.is_file():
-        raise MissingInputError(f"{what} {path} does not exist. Check the path (or {{year}} pattern) "
-                                f"in the project file.")
+    require_file(path, what)
     try:
         with rasterio.open(path) as src:
             descriptions = list(src.descriptions)
@@ -49,16 +65,9 @@ def open_raster(path: str | Path, what: str = "raster", chunks: int | bool | Non
         da = rioxarray.open_rasterio(path, masked=masked,
                                      chunks={"band": 1, "x": chunks, "y": chunks} if chunks else None)
     except (RasterioIOError, rasterio.errors.RasterioError) as exc:
-        raise InputError(f"{what} {path} cannot be read as a raster ({exc}). Check that it is a "
-                         f"GeoTIFF and not truncated (re-export it from the GIS).") from None
+        raise unreadable(path, what, exc) from None
     if require_projected:
-        if crs is None:
-            raise CRSError(f"{what} {path} has no CRS. Assign the right projected CRS, e.g. "
-                           f"'gdal_edit.py -a_srs EPSG:32649 {path.name}'.")
-        if crs.is_geographic:
-            raise CRSError(f"{what} {path} is in a geographic CRS ({crs.to_string()}, degrees); areas and "
-                           f"distances need metres. Reproject it to a projected CRS (e.g. UTM, "
-                           f"'gdalwarp -t_srs EPSG:32649').")
+        check_projected(crs, path, what)
     names = [d if d else f"band_{i + 1}" for i, d in enumerate(descriptions)]
     da = da.assign_coords(band=names)
     da.attrs["source_path"] = str(path)
@@ -84,8 +93,7 @@ def open_raster_fitting(path: str | Path, what: str = "raster", chunks: int = 51
             except Exception as exc:  # noqa: BLE001 - GDAL's read errors (rasterio._err.CPLE_*) name no file
                 if not type(exc).__module__.startswith("rasterio"):
                     raise
-                raise InputError(f"{what} {path} cannot be read: it is damaged or truncated ({exc}). Copy it "
-                                 f"again, or re-export it from the GIS.") from None
+                raise damaged(path, what, exc) from None
     da.close()
     return open_raster(path, what=what, chunks=chunks, require_projected=require_projected, masked=masked)
 
@@ -142,64 +150,6 @@ def band(da: xr.DataArray, name: str, what: str = "raster") -> xr.DataArray:
         raise InputError(f"{what} {src} has no band {name!r} (bands: {', '.join(names)}). Set the band "
                          f"description in the file or map it in the project file ([images].bands).")
     return da.sel(band=name)
-
-
-CODECS = ("ZSTD", "DEFLATE", "LERC")
-"""GeoTIFF codecs :func:`write_raster` offers.  All are lossless (LERC with ``MAX_Z_ERROR=0``)."""
-
-DEFAULT_CODEC = "ZSTD"
-"""The codec of every output raster unless a caller picks another.  Measured by
-``benchmarks/bench_write.py`` (see benchmarks/README.md, "GeoTIFF writing"): ZSTD level 1
-with GDAL's floating-point / horizontal-differencing predictor writes several times faster
-than DEFLATE at equal or smaller size."""
-
-ZSTD_LEVEL = 1
-"""ZSTD level: levels above 1 cost several times the time for a few per cent of size."""
-
-BLOCK_PX = 256
-"""Tile size of every GeoTIFF written here."""
-
-IN_MEMORY_MAX_BYTES = 128 * 2**20
-"""Arrays up to this size (uncompressed) are computed once and written straight to the COG; larger
-dask arrays are written chunk by chunk into a tiled GeoTIFF on disk, which GDAL then copies into the COG."""
-
-OVERVIEW_MIN_PX = 1024
-"""Overviews only for rasters with a side longer than this: a smaller raster is at most
-4 x 4 tiles, which a viewer draws at full resolution without them."""
-
-
-def compression_options(dtype, codec: str | None = None, level: bool = True) -> dict:
-    """GDAL creation options of ``codec`` for ``dtype``: the floating-point predictor for floats,
-    horizontal differencing for integers (LERC has its own, lossless with ``MAX_Z_ERROR=0``)."""
-    codec = (codec or DEFAULT_CODEC).upper()
-    if codec not in CODECS:
-        raise ValueError(f"Unknown GeoTIFF codec {codec!r}; use one of {', '.join(CODECS)}.")
-    if codec == "LERC":
-        return {"compress": "LERC_ZSTD", "max_z_error": 0}
-    floating = np.issubdtype(np.dtype(dtype), np.floating)
-    opts = {"compress": codec, "predictor": 3 if floating else 2}
-    if codec == "ZSTD" and level:
-        opts["zstd_level"] = ZSTD_LEVEL
-    return opts
-
-
-def _cog_options(dtype, codec: str | None, overviews: bool | None, shape: tuple[int, int]) -> dict:
-    """Creation options of GDAL's COG driver (its option names: ``LEVEL``, ``PREDICTOR=FLOATING_POINT``...)."""
-    gt = compression_options(dtype, codec)
-    opts = {"compress": gt["compress"], "blocksize": BLOCK_PX, "num_threads": "ALL_CPUS", "BIGTIFF": "IF_SAFER"}
-    if "predictor" in gt:
-        opts["predictor"] = "FLOATING_POINT" if gt["predictor"] == 3 else "STANDARD"
-    if "zstd_level" in gt:
-        opts["level"] = gt["zstd_level"]
-    if "max_z_error" in gt:
-        opts["max_z_error"] = 0
-    if overviews is None:
-        overviews = max(shape) > OVERVIEW_MIN_PX
-    opts["overviews"] = "AUTO" if overviews else "NONE"
-    if overviews:
-        floating = np.issubdtype(np.dtype(dtype), np.floating)
-        opts["overview_resampling"] = "average" if floating else "nearest"
-    return opts
 
 
 def write_raster(da: xr.DataArray, path: str | Path, band_names: Sequence[str] | None = None,

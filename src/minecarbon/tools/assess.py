@@ -106,29 +106,74 @@ def years_from_descriptions(names: list[str]) -> list[int] | None:
 # ---------------------------------------------------------------------------
 def run_trend_tool(stack_path: Path, out_path: Path, years: list[int] | None = None, alpha: float = 0.05,
                    stable_slope: float = 0.0, min_years: int = 3) -> dict:
-    """Sen + Mann-Kendall per pixel of a yearly stack (bands = years in order); returns a summary."""
-    from ..assess import mann_kendall_sen
+    """Sen + Mann-Kendall per pixel of a yearly stack (bands = years in order); returns a summary.
+
+    A stack that fits in memory (``io.geotiff.IN_MEMORY_MAX_BYTES``) is read whole with rasterio, computed by
+    :func:`~minecarbon.assess.trend.mann_kendall_sen_stack` (the kernel on every core) and written by
+    :func:`~minecarbon.io.geotiff.write_cog`: no xarray, rioxarray nor dask in the process.  A larger one (or
+    one whose tags only rioxarray reads faithfully) goes through :func:`~minecarbon.assess.mann_kendall_sen` on
+    dask chunks of ``CHUNK_PX``.  Either way the same file, byte for byte.
+    """
     from ..assess.trend import TREND_BANDS, TREND_CLASSES
-    from ..errors import InputError
-    from ..io import open_raster_fitting, write_raster
+    from ..io.geotiff import read_array
 
     _not_an_input(out_path, stack_path)
-    # a stack that fits in memory is read once and computed with numpy (the kernel on every core, no dask
-    # graph nor scheduler); a larger one in dask chunks of CHUNK_PX
-    da = open_raster_fitting(stack_path, what="stack", chunks=CHUNK_PX, require_projected=False)
-    names = [str(b) for b in da["band"].values]
+    ga = read_array(stack_path, what="stack", require_projected=False)
+    if ga is None or ga.tags is None:
+        return _trend_in_chunks(stack_path, out_path, years, alpha, stable_slope, min_years)
+    from ..assess.trend import STATS, mann_kendall_sen_stack, trend_attrs
+    from ..io.geotiff import write_cog
+
+    years, t = _trend_years(stack_path, ga.names, years)
+    res = mann_kendall_sen_stack(ga.values, t, min_years, alpha, stable_slope,
+                                 what=f"The stack ({stack_path})")
+    out = res[[STATS.index(b) for b in TREND_BANDS]].astype(np.float32)
+    del res
+    n = out[TREND_BANDS.index("n")]
+    if not (n > 0).any():
+        raise _no_data(stack_path, "stack")  # no year of any pixel is valid
+    write_cog(out, out_path, list(TREND_BANDS), ga.crs, ga.transform,
+              tags={**ga.tags, **trend_attrs(t, min_years, alpha, stable_slope)})
+    cls = out[TREND_BANDS.index("trend")]
+    slope = out[TREND_BANDS.index("slope")]
+    counts = {TREND_CLASSES[c][0]: int((cls == c).sum()) for c in sorted(TREND_CLASSES, reverse=True)}
+    finite = np.isfinite(slope)
+    return {"output": str(out_path), "bands": list(TREND_BANDS), "years": [int(y) for y in years],
+            "pixels": int(slope.size), "pixels_with_trend": int(finite.sum()),
+            "pixels_too_few_years": int(((n < min_years) & (n > 0)).sum()),
+            "alpha": alpha, "stable_slope": stable_slope, "class_counts": counts,
+            "median_slope": float(np.nanmedian(slope)) if finite.any() else None}
+
+
+def _trend_years(stack_path: Path, names: list[str], years: list[int] | None) -> tuple[list[int], np.ndarray]:
+    """The years of the stack's bands (given, or read from the band descriptions), checked against the bands."""
+    from ..errors import InputError
+
     if years is None:
         years = years_from_descriptions(names)
         if years is None:
             raise InputError(f"Cannot read the years from the band descriptions of {stack_path} ({', '.join(names[:5])}"
                              f"{'...' if len(names) > 5 else ''}); give them with --years 2005-2024 or "
                              f"--years 2005,2006,...")
-    if len(years) != da.sizes["band"]:
-        raise InputError(f"{stack_path} has {da.sizes['band']} bands but {len(years)} years were given "
+    if len(years) != len(names):
+        raise InputError(f"{stack_path} has {len(names)} bands but {len(years)} years were given "
                          f"({years[:5]}...); give one year per band, in band order.")
-    if da.sizes["band"] < 3:
-        raise InputError(f"{stack_path} has {da.sizes['band']} band(s); a Mann-Kendall trend needs at least 3 "
+    if len(names) < 3:
+        raise InputError(f"{stack_path} has {len(names)} band(s); a Mann-Kendall trend needs at least 3 "
                          f"years. Use 'minecarbon tool change' for two dates.")
+    return years, np.asarray(years, dtype=np.float64)
+
+
+def _trend_in_chunks(stack_path: Path, out_path: Path, years: list[int] | None, alpha: float, stable_slope: float,
+                     min_years: int) -> dict:
+    """:func:`run_trend_tool` on a stack opened through rioxarray (dask chunks of ``CHUNK_PX`` when it does not fit
+    in memory)."""
+    from ..assess import mann_kendall_sen
+    from ..assess.trend import TREND_BANDS, TREND_CLASSES
+    from ..io import open_raster_fitting, write_raster
+
+    da = open_raster_fitting(stack_path, what="stack", chunks=CHUNK_PX, require_projected=False)
+    years, _ = _trend_years(stack_path, [str(b) for b in da["band"].values], years)
     stack = da.rename({"band": "year"}).assign_coords(year=years)
     res = mann_kendall_sen(stack, min_years=min_years, alpha=alpha, stable_slope=stable_slope)
     out = res.sel(stat=list(TREND_BANDS)).rename({"stat": "band"}).astype(np.float32)
