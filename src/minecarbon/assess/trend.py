@@ -113,13 +113,7 @@ def _select(a, b, n, k):
         else:
             return p
         src, dst = dst, src
-    for i in range(1, n):
-        v = src[i]
-        j = i - 1
-        while j >= 0 and src[j] > v:
-            src[j + 1] = src[j]
-            j -= 1
-        src[j + 1] = v
+    _insertion_sort(src, n)
     return src[k]
 
 
