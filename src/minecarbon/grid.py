@@ -50,7 +50,9 @@ def grid_from_reference(ref: xr.DataArray, bounds: tuple[float, float, float, fl
     ys = top - (np.arange(height) + 0.5) * res_y
     tmpl = xr.DataArray(np.zeros((height, width), dtype=np.float32), dims=("y", "x"),
                         coords={"y": ys, "x": xs})
-    tmpl = tmpl.rio.write_crs(ref.rio.crs).rio.write_transform(transform)
+    # in place: rioxarray's copies are deep, and a copy of the zeros is a grid-sized array written to memory
+    # (the zeros themselves stay untouched pages that are never resident)
+    tmpl.rio.write_crs(ref.rio.crs, inplace=True).rio.write_transform(transform, inplace=True)
     return tmpl
 
 
@@ -188,4 +190,4 @@ def pad_template(tmpl: xr.DataArray, margin: int) -> xr.DataArray:
     ys = transform.f + (np.arange(h + 2 * margin) + 0.5) * transform.e
     out = xr.DataArray(np.zeros((h + 2 * margin, w + 2 * margin), np.float32), dims=("y", "x"),
                        coords={"y": ys, "x": xs})
-    return out.rio.write_crs(tmpl.rio.crs).rio.write_transform(transform)
+    return out.rio.write_crs(tmpl.rio.crs, inplace=True).rio.write_transform(transform, inplace=True)
