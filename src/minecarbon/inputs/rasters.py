@@ -63,6 +63,12 @@ SAMPLE_PX = 1024
 
 GDAL_READONLY = {"GDAL_PAM_ENABLED": "NO"}  # never write .aux.xml beside the inputs
 
+CHECK_CACHE_MB = 256
+"""GDAL's block cache (MB) while a raster's content is checked. Each sample window decodes a whole tile of every
+band into the cache, which GDAL empties only when the file closes: with its default (5 % of the machine's memory)
+sampling one 5000 x 5000 six-band composite held about 300 MiB (memray, the large simulated scene), so the memory
+of ``check`` and of ``run``'s input checks grew with the size of the files."""
+
 
 @dataclass
 class RasterFile:
@@ -260,7 +266,7 @@ def _check_one_raster(o: Any, rep: Report, r: RasterFile) -> None:
     if not wanted:
         return
     # content: nodata and plausible values
-    with rasterio.Env(**GDAL_READONLY), rasterio.open(r.path) as src:
+    with rasterio.Env(**GDAL_READONLY, GDAL_CACHEMAX=CHECK_CACHE_MB * 2**20), rasterio.open(r.path) as src:
         empty_bands = []
         samples: dict[str, np.ndarray] = {}
         for label, idx in wanted:

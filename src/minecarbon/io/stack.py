@@ -36,8 +36,10 @@ def write_stack(stack: xr.DataArray, path: Path) -> Path:
     with **no overviews**: GDAL's overview building on a pixel-interleaved stack of ~50 float32
     bands thrashes its block cache once the stack is larger than the cache (measured: 18 s
     without overviews, 745 s with them, for 1620 x 1620 x 48 with a 256 MB cache).  Feature
-    stacks are model inputs, not maps to browse, so they need no overviews.  GDAL's block
-    cache is capped at 512 MB.
+    stacks are model inputs, not maps to browse, so they need no overviews.  The block cache
+    setting below is read by rasterio as bytes (an int goes to GDAL's ``GDALSetCacheMax`` as is),
+    so the stack is written with practically no block cache, as it was when the times above were
+    measured; a cache of 512 MB as once intended has not been measured (session 9 found the unit).
     """
     with rasterio.Env(GDAL_CACHEMAX=512):
         return write_raster(stack, Path(path), dtype="float32", units="mixed", overviews=False)

@@ -464,16 +464,19 @@ def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset
             "evergreen": int(total[-3]), "deciduous": int(total[-2]), "flagged": int(total[-1])}
 
 
-GDAL_CACHE_MB = 64
-"""GDAL's block cache (MB) while the stage runs. Its default, 5 % of the machine's memory, fills with the decoded
-tiles of the 37 files a year reads, so the stage's memory grew with the scene (measured on medium, 2022-2024, 128-px
-chunks: peak 1.21 GiB with the default cache on a 23 GiB machine, 1.12 GiB with 64 MB; CPU time the same)."""
+GDAL_CACHE_BYTES = 64
+"""GDAL's block cache while the stage runs: 64 **bytes**, i.e. practically none (rasterio hands an int to GDAL's
+``GDALSetCacheMax`` as bytes). Its default, 5 % of the machine's memory, fills with the decoded tiles of the 13
+files a year reads, so the stage's memory grew with the scene (medium, 2022-2024, 128-px chunks: peak 1.21 GiB with
+the default cache on a 23 GiB machine, 1.12 GiB with this setting, CPU time the same). The setting was meant as
+64 MB; session 9 found the unit and measured a real 64 MB cache on medium: peak 0.73 vs 0.64 GiB, CPU 101 vs 97 s
+(load 2-3), so the measured setting is kept (benchmarks/README.md, "Session 9: the classify stage's memory")."""
 
 
 def _run_classify(ctx: Context) -> None:
     import rasterio
 
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
         _classify(ctx)
 
 
