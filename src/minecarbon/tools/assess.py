@@ -114,7 +114,7 @@ def run_trend_tool(stack_path: Path, out_path: Path, years: list[int] | None = N
     one whose tags only rioxarray reads faithfully) goes through :func:`~minecarbon.assess.mann_kendall_sen` on
     dask chunks of ``CHUNK_PX``.  Either way the same file, byte for byte.
     """
-    from ..assess.trend import TREND_BANDS, TREND_CLASSES
+    from ..assess.trend import TREND_BANDS
     from ..io.geotiff import read_array
 
     _not_an_input(out_path, stack_path)
@@ -134,15 +134,22 @@ def run_trend_tool(stack_path: Path, out_path: Path, years: list[int] | None = N
         raise _no_data(stack_path, "stack")  # no year of any pixel is valid
     write_cog(out, out_path, list(TREND_BANDS), ga.crs, ga.transform,
               tags={**ga.tags, **trend_attrs(t, min_years, alpha, stable_slope)})
-    cls = out[TREND_BANDS.index("trend")]
-    slope = out[TREND_BANDS.index("slope")]
+    return _trend_summary(out_path, years, out[TREND_BANDS.index("trend")], n, out[TREND_BANDS.index("slope")],
+                          min_years, alpha, stable_slope)
+
+
+def _trend_summary(out_path: Path, years: list[int], cls, n, slope, min_years: int, alpha: float,
+                   stable_slope: float) -> dict:
+    """The trend tool's summary from the written bands (numpy arrays, or DataArrays: dask ones computed here)."""
+    from ..assess.trend import TREND_BANDS, TREND_CLASSES
+
     counts = {TREND_CLASSES[c][0]: int((cls == c).sum()) for c in sorted(TREND_CLASSES, reverse=True)}
     finite = np.isfinite(slope)
     return {"output": str(out_path), "bands": list(TREND_BANDS), "years": [int(y) for y in years],
             "pixels": int(slope.size), "pixels_with_trend": int(finite.sum()),
             "pixels_too_few_years": int(((n < min_years) & (n > 0)).sum()),
             "alpha": alpha, "stable_slope": stable_slope, "class_counts": counts,
-            "median_slope": float(np.nanmedian(slope)) if finite.any() else None}
+            "median_slope": float(np.nanmedian(np.asarray(slope))) if bool(finite.any()) else None}
 
 
 def _trend_years(stack_path: Path, names: list[str], years: list[int] | None) -> tuple[list[int], np.ndarray]:
@@ -169,7 +176,7 @@ def _trend_in_chunks(stack_path: Path, out_path: Path, years: list[int] | None, 
     """:func:`run_trend_tool` on a stack opened through rioxarray (dask chunks of ``CHUNK_PX`` when it does not fit
     in memory)."""
     from ..assess import mann_kendall_sen
-    from ..assess.trend import TREND_BANDS, TREND_CLASSES
+    from ..assess.trend import TREND_BANDS
     from ..io import open_raster_fitting, write_raster
 
     da = open_raster_fitting(stack_path, what="stack", chunks=CHUNK_PX, require_projected=False)
@@ -187,15 +194,8 @@ def _trend_in_chunks(stack_path: Path, out_path: Path, years: list[int] | None, 
     from ..io import open_raster as _open
 
     written = out if out.chunks is None else _open(out_path, chunks=CHUNK_PX, require_projected=False)
-    cls = written.sel(band="trend")
-    n = written.sel(band="n")
-    counts = {TREND_CLASSES[c][0]: int((cls == c).sum().compute()) for c in sorted(TREND_CLASSES, reverse=True)}
-    slope = written.sel(band="slope")
-    return {"output": str(out_path), "bands": list(TREND_BANDS), "years": [int(y) for y in years],
-            "pixels": int(np.prod(stack.shape[1:])), "pixels_with_trend": int(np.isfinite(slope).sum().compute()),
-            "pixels_too_few_years": int(((n < min_years) & (n > 0)).sum().compute()),
-            "alpha": alpha, "stable_slope": stable_slope, "class_counts": counts,
-            "median_slope": float(np.nanmedian(slope.values)) if np.isfinite(slope).any() else None}
+    return _trend_summary(out_path, years, written.sel(band="trend"), written.sel(band="n"),
+                          written.sel(band="slope"), min_years, alpha, stable_slope)
 
 
 def run_hotspot_tool(in_path: Path, out_path: Path, distance_m: float | None = None, window: int | None = None,
