@@ -150,3 +150,53 @@ def test_write_rasters_computes_a_shared_upstream_chunk_once(tmp_path):
     assert len(calls) == 4  # 2 x 2 chunks, each computed once for both files and the maxima
     with rasterio.open(tmp_path / "b.tif") as src:
         np.testing.assert_array_equal(src.read(1), (da.values * 1.5 * 2).astype("float32"))
+
+
+def test_strips_are_whole_chunk_rows_of_at_most_max_chunks():
+    from minecarbon.io.raster import strips
+
+    rows = [128] * 5 + [50]  # 690 px in 6 chunk rows, 4 chunks per row
+    assert strips(rows, 4, 8) == [slice(0, 256), slice(256, 512), slice(512, 690)]
+    assert strips(rows, 4, 3) == [slice(i * 128, min(i * 128 + 128, 690)) for i in range(6)]  # at least one row
+    assert strips(rows, 4, None) == [slice(0, 690)]
+    assert strips(rows, 4, 1000) == [slice(0, 690)]
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_write_rasters_in_strips_same_bytes_each_chunk_once(tmp_path, scheduler):
+    """Strips of chunk rows, one dask pass each: the files ``write_raster`` writes (1 and 3 bands), the strip's
+    summaries from ``also(rows)`` in strip order, and every upstream chunk computed once (threads)."""
+    from minecarbon.io.raster import write_rasters
+
+    calls = []
+
+    def upstream(block, block_info=None):
+        calls.append(tuple(block_info[0]["array-location"][-2]))
+        return block * 1.5
+
+    da = _da(600, bands=3).chunk({"band": -1, "y": 200, "x": 200})
+    up = da.copy(data=da.data.map_blocks(upstream, dtype="float32", meta=np.array((), dtype="float32")))
+    one = up.isel(band=0).rio.write_crs(da.rio.crs)
+    classes = xr.where(one > 90, 1, 0).astype("uint8").rio.write_crs(da.rio.crs)
+    seen = []
+
+    def sums(rows):
+        seen.append((rows.start, rows.stop))
+        return [dask.delayed(np.nansum)(b) for b in one.isel(y=rows).data.to_delayed(optimize_graph=False).ravel()]
+
+    with dask.config.set(scheduler=scheduler):
+        paths, got = write_rasters(
+            [(classes, tmp_path / "a.tif", {"band_names": ["cls"], "nodata": 255, "dtype": "uint8", "units": "class"}),
+             (up.rio.write_crs(da.rio.crs), tmp_path / "b.tif", {"units": "t"})], also=sums, max_chunks=3)
+    assert seen == [(0, 200), (200, 400), (400, 600)]  # 3 chunks a row, 3 strips
+    assert len(got) == 9
+    np.testing.assert_allclose(got, [np.nansum(da.values[0, r:r + 200, c:c + 200] * 1.5)
+                                     for r in (0, 200, 400) for c in (0, 200, 400)], rtol=1e-6)
+    if scheduler == "threads":
+        assert sorted(calls) == sorted((r, r + 200) for r in (0, 200, 400) for _ in range(3))  # each chunk once
+    ref_a = write_raster(classes.compute(), tmp_path / "ref_a.tif", ["cls"], nodata=255, dtype="uint8", units="class")
+    ref_b = write_raster(up.compute().rio.write_crs(da.rio.crs), tmp_path / "ref_b.tif", units="t")
+    assert _sha(paths[0]) == _sha(ref_a) and _sha(paths[1]) == _sha(ref_b)
+    with rasterio.open(paths[1]) as src:
+        assert src.count == 3 and src.descriptions == ("b0", "b1", "b2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "b.tif", "ref_a.tif", "ref_b.tif"]

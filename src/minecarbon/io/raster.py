@@ -7,7 +7,7 @@ become the ``band`` coordinate so that bands are addressed by name.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import rasterio
@@ -36,8 +36,8 @@ from .geotiff import cog_options as _cog_options
 from .locks import chunk_write_lock
 
 __all__ = ["open_raster", "open_raster_fitting", "damaged_block", "band", "write_raster", "write_rasters",
-           "check_overlap", "compression_options", "CODECS", "DEFAULT_CODEC", "ZSTD_LEVEL", "BLOCK_PX",
-           "IN_MEMORY_MAX_BYTES", "OVERVIEW_MIN_PX"]
+           "strips", "STRIP_CHUNKS", "check_overlap", "compression_options", "CODECS", "DEFAULT_CODEC", "ZSTD_LEVEL",
+           "BLOCK_PX", "IN_MEMORY_MAX_BYTES", "OVERVIEW_MIN_PX"]
 
 
 def open_raster(path: str | Path, what: str = "raster", chunks: int | bool | None = 512,
@@ -226,28 +226,57 @@ def _prepared(da: xr.DataArray, path: Path, band_names: Sequence[str] | None, no
     return da, names
 
 
-def write_rasters(outputs: Sequence[tuple[xr.DataArray, str | Path, dict]], also: Sequence = ()) -> tuple[list[Path], tuple]:
-    """Write several rasters computed by one dask graph in a single pass, chunk by chunk; compute ``also`` with them.
+STRIP_CHUNKS = 64
+"""Chunks :func:`write_rasters` computes per pass (whole rows of chunks, at least one row): one dask graph per strip
+of the rasters, so the graph the scheduler holds, and what it keeps of it, is bounded by the chunk size rather than
+growing with the scene (benchmarks/README.md, "Session 10: the classify stage's maps in strips")."""
+
+
+def strips(row_chunks: Sequence[int], n_cols: int, max_chunks: int | None = STRIP_CHUNKS) -> list[slice]:
+    """Pixel-row slices of whole chunk rows, each holding at most ``max_chunks`` chunks (at least one row).
+
+    ``row_chunks``: the chunk heights along y; ``n_cols``: chunks per row; None: one strip of every row.
+    """
+    edges = np.concatenate([[0], np.cumsum(row_chunks)]).astype(int)
+    n_rows = len(row_chunks)
+    per = n_rows if max_chunks is None else max(1, int(max_chunks) // max(1, n_cols))
+    return [slice(int(edges[i]), int(edges[min(i + per, n_rows)])) for i in range(0, n_rows, per)]
+
+
+def write_rasters(outputs: Sequence[tuple[xr.DataArray, str | Path, dict]],
+                  also: Sequence | Callable[[slice], Sequence] = (),
+                  max_chunks: int | None = STRIP_CHUNKS) -> tuple[list[Path], tuple]:
+    """Write several rasters computed by one dask graph, chunk by chunk, in strips; compute ``also`` with them.
 
     ``outputs``: ``(da, path, options)`` with the options of :func:`write_raster` (``band_names``, ``nodata``,
     ``dtype``, ``units``, ``codec``, ``overviews``). The arrays may share their upstream tasks (e.g. the layers of
-    one classification): one ``dask.compute`` stores every chunk of every array into a tiled GeoTIFF (windowed,
-    under :func:`.locks.chunk_write_lock`) and evaluates the dask objects of ``also`` (small per-chunk summaries),
-    so each shared chunk is computed once and no array is ever held whole. Then GDAL's COG driver copies each
-    tiled file into its final path, atomically. Pixel values and files are those :func:`write_raster` writes.
-    Returns the paths and the computed values of ``also``.
+    one classification) and must share their chunks along y. Each strip of whole chunk rows (:func:`strips`, at most
+    ``max_chunks`` chunks; None: the whole raster in one pass) is one ``dask.compute`` that stores every chunk of
+    every array of the strip into a tiled GeoTIFF (windowed, under :func:`.locks.chunk_write_lock`) and evaluates
+    the strip's summaries: ``also(rows)`` when ``also`` is a function of the strip's pixel rows (a slice) returning
+    dask objects, whose values are returned in strip order; a sequence of dask objects is evaluated with a single
+    pass of the whole raster. So each shared chunk is computed once, no array is ever held whole, and the graph in
+    flight is bounded by ``max_chunks``. Then GDAL's COG driver copies each tiled file into its final path,
+    atomically. Pixel values and files are those :func:`write_raster` writes. Returns the paths and the computed
+    values of ``also``.
     """
     import contextlib
 
     import dask
+    import dask.array as dsa
+    from rioxarray.raster_writer import RasterioWriter
 
     prepared = []
     for da, path, opts in outputs:
         path = Path(path)
         arr, names = _prepared(da, path, opts.get("band_names"), opts.get("nodata"), opts.get("dtype"))
         prepared.append((arr, path, names, opts))
+    streamed = [arr for arr, *_ in prepared if arr.chunks is not None]
+    if (also and not callable(also)) or not streamed or len({a.chunks[-2] for a in streamed}) > 1:
+        max_chunks = None
+    parts = strips(streamed[0].chunks[-2], len(streamed[0].chunks[-1]), max_chunks) if streamed else [slice(None)]
     with contextlib.ExitStack() as stack:
-        tiled, tasks, cleanups = [], [], []
+        tiled, sources, targets, cleanups = [], [], [], []
         for arr, path, names, opts in prepared:
             tmp = stack.enter_context(atomic_path(path))
             t = tmp.with_name(tmp.name + ".tiled.tif")
@@ -261,9 +290,21 @@ def write_rasters(outputs: Sequence[tuple[xr.DataArray, str | Path, dict]], also
             if arr.chunks is None:
                 arr.rio.to_raster(t, **kw)
             else:
-                tasks.append(arr.rio.to_raster(t, lock=lock, windowed=True, compute=False, **kw))
+                # rioxarray creates the file (profile, nodata, tags); its own store of the whole array is not used:
+                # the strips store what it would (the CF-encoded data in the file's data type), strip by strip
+                arr.rio.to_raster(t, lock=lock, windowed=True, compute=False, **kw)
+                with rasterio.open(t) as made:
+                    file_dtype = made.dtypes[0]
+                sources.append(xr.conventions.encode_cf_variable(arr.variable).data.astype(file_dtype))
+                targets.append((RasterioWriter(str(t)), lock))
+        results: list = []
         try:
-            results = dask.compute(*tasks, *also)[len(tasks):]
+            for rows in parts:
+                stores = [dsa.store(src[..., rows, :], w, lock=lk, compute=False,
+                                    regions=(slice(None),) * (src.ndim - 2) + (rows, slice(None)))
+                          for src, (w, lk) in zip(sources, targets)]
+                extra = list(also(rows) if callable(also) else also)
+                results += list(dask.compute(*stores, *extra)[len(stores):])
         finally:
             for unlock in cleanups:
                 unlock()

@@ -415,7 +415,8 @@ def _tally(fo: np.ndarray, si: np.ndarray, lh: np.ndarray, n_clear: np.ndarray, 
 
 def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset,
                      sp_code: np.ndarray, ft_code: np.ndarray, nonforest: int, min_clear: int) -> dict:
-    """Write one year's maps chunk by chunk (one dask pass for all four rasters) and count the mapped pixels.
+    """Write one year's maps chunk by chunk (one dask pass per strip of chunk rows for all four rasters) and count
+    the mapped pixels.
 
     The hierarchy's layers are never held whole: each chunk is classified once, coded
     (:func:`_code_layers`), written into every output (:func:`~minecarbon.io.raster.write_rasters`) and counted
@@ -448,13 +449,17 @@ def _write_year_maps(ctx: Context, year: int, tmpl: xr.DataArray, ds: xr.Dataset
                 {"band_names": ["species_probability", "margin", "n_clear"], "dtype": "float32",
                  "units": "1, 1, count"})]
     n_classes = len(sp_code)
-    if fo.chunks is None:
-        tallies = [dask.delayed(_tally)(fo.values, si.values, lh.values, n_clear.values, n_classes, min_clear)]
-    else:
+
+    def tallies(rows: slice) -> list:
+        """The pixel counts of the chunks of a strip of rows, computed with the strip's maps."""
+        layers = [v.isel(y=rows) for v in (fo, si, lh, n_clear)]
+        if fo.chunks is None:
+            return [dask.delayed(_tally)(*(v.values for v in layers), n_classes, min_clear)]
         # optimize_graph=False: an optimised copy of each layer's graph would fuse the classification of a chunk
         # into the tally's own tasks and compute it again for each layer counted (measured: 3 times)
-        blocks = [v.data.to_delayed(optimize_graph=False).ravel() for v in (fo, si, lh, n_clear)]
-        tallies = [dask.delayed(_tally)(a, b, c, d, n_classes, min_clear) for a, b, c, d in zip(*blocks)]
+        blocks = [v.data.to_delayed(optimize_graph=False).ravel() for v in layers]
+        return [dask.delayed(_tally)(a, b, c, d, n_classes, min_clear) for a, b, c, d in zip(*blocks)]
+
     paths, counts = write_rasters(outputs, also=tallies)
     for p in paths:
         ctx.produced(p)

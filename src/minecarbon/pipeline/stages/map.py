@@ -174,9 +174,10 @@ def _filter_years(ctx: Context, raw_dir, window: int, chunks) -> None:
     """Running median over the years of the unfiltered maps (:mod:`minecarbon.model.temporal_filter`); writes the
     final yearly maps and removes the unfiltered ones.  No multi-band temporary is written and read back: a
     filtered stack of up to :data:`~minecarbon.io.raster.IN_MEMORY_MAX_BYTES` is computed once and each year
-    written from memory; a larger one in one chunked pass (:func:`minecarbon.io.raster.write_rasters`) that
-    computes each chunk's filtered years once and writes them straight into their own maps, so memory stays
-    bounded by the chunk size times the number of years.  The files are the same either way."""
+    written from memory; a larger one chunk by chunk, one pass per strip of chunk rows
+    (:func:`minecarbon.io.raster.write_rasters`), that computes each chunk's filtered years once and writes them
+    straight into their own maps, so memory stays bounded by the chunk size times the number of years.  The files
+    are the same either way."""
     import shutil
 
     from ...io.raster import IN_MEMORY_MAX_BYTES, write_rasters
