@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,6 +31,7 @@ samples = "inputs/samples.gpkg"
 validation = "inputs/validation.gpkg"
 species_codes = "inputs/species_codes.csv"
 evergreen = ["油松"]
+min_per_class = 2
 """
 
 CODES = pd.DataFrame({"code": [1, 2, 3, 4], "name_zh": ["油松", "侧柏", "刺槐", "杨树"],
@@ -46,6 +48,10 @@ def classify_project(root: Path, samples: gpd.GeoDataFrame | None = None,
     toml = build_project(root)
     toml.write_text(toml.read_text(encoding="utf-8") + CLASSIFY, encoding="utf-8")
     CODES.to_csv(root / "inputs" / "species_codes.csv", index=False, encoding="utf-8-sig")
+    (root / "inputs" / "series").mkdir()
+    for y in (2018, 2019, 2020):  # the monthly composites: the year's image for every month
+        for m in range(1, 13):
+            shutil.copy(root / "inputs" / "images" / f"sr_{y}.tif", root / "inputs" / "series" / f"sr_{y}-{m:02d}.tif")
     if samples is None:
         samples = _points([(500150.0, 4000150.0), (500450.0, 4000450.0), (500750.0, 4000750.0)],
                           year=[2018, 2019, 2020], label=["油松", "Robinia pseudoacacia", "nonforest"])
@@ -145,3 +151,75 @@ def test_not_classifying_skips_the_layers(tmp_path):
     toml = classify_project(tmp_path, samples=_points([(500150.0, 4000150.0)], year=[2018]))
     toml.write_text(toml.read_text(encoding="utf-8").replace('run = "always"', 'run = "auto"'), encoding="utf-8")
     assert check_project(toml) == []
+
+
+def test_missing_monthly_composites_named_by_check_and_by_the_stage_before_it_samples(tmp_path):
+    """Two months of 2019 missing: ``check`` names the year and the months (one problem), the classify stage raises
+    the same problem before its sampling; a year left out of ``[classify].years`` needs no composites."""
+    from minecarbon.errors import MissingInputError
+    from minecarbon.pipeline.stages import classify
+
+    toml = classify_project(tmp_path)
+    for m in (3, 11):
+        (tmp_path / "inputs" / "series" / f"sr_2019-{m:02d}.tif").unlink()
+    p = _the_problem(toml, "inputs/series/sr_2019-03.tif")
+    assert p.code == "missing-file" and p.where == "(file)"
+    assert p.message == "2 of the 12 monthly composites of 2019 ([classify].series) do not exist: month(s) 03, 11"
+    _cli_reports(toml, "monthly composites of 2019 ([classify].series) do not exist: month(s) 03, 11",
+                 "Provide all 12 months of every classified year")
+    cfg = load_config(toml)
+    with pytest.raises(MissingInputError, match=r"month\(s\) 03, 11") as err:
+        classify._require_series(cfg, classify.classified_years(cfg))
+    assert [q.message for q in err.value.problems] == [p.message]
+    classify._require_series(cfg, [2018, 2020])  # the other years are complete
+    toml.write_text(toml.read_text(encoding="utf-8").replace('run = "always"', 'run = "always"\nyears = [2018, 2020]'),
+                    encoding="utf-8")
+    problems = check_project(toml)  # (2019's validation point and sample now have problems of their own)
+    assert problems and not [q for q in problems if q.file.startswith("inputs/series/")], format_problems(problems)
+
+
+def test_monthly_composite_without_crs_is_named(tmp_path):
+    """A monthly composite is opened by ``check`` like the yearly images: no CRS is a problem of that file."""
+    import rasterio
+
+    toml = classify_project(tmp_path)
+    bad = tmp_path / "inputs" / "series" / "sr_2020-07.tif"
+    with rasterio.open(bad) as src:
+        data, profile = src.read(), {**src.profile, "crs": None}
+    with rasterio.open(bad, "w", **profile) as dst:
+        dst.write(data)
+    problems = [q for q in check_project(toml) if q.file == "inputs/series/sr_2020-07.tif"]
+    assert len(problems) == 1 and problems[0].is_error
+    assert problems[0].message == "the monthly composite 2020-07 has no CRS"
+
+
+def test_too_few_samples_per_class_named_by_check_as_the_stage_says(tmp_path):
+    """The hand-made project trains on its 10 plots and 3 samples; with min_per_class = 4 two classes are short:
+    ``check`` says so before a run, in the stage's words (:func:`~minecarbon.inputs.samples.too_few_samples`)."""
+    from minecarbon.inputs.grid import project_grid
+    from minecarbon.inputs.samples import evergreen_labels, too_few_samples, training_samples
+    from minecarbon.pipeline.stages import classify
+
+    toml = classify_project(tmp_path)
+    toml.write_text(toml.read_text(encoding="utf-8").replace("min_per_class = 2", "min_per_class = 4"),
+                    encoding="utf-8")
+    cfg = load_config(toml)
+    _, look = classify.species_table(cfg)
+    labels = training_samples(cfg, project_grid(cfg)[0], look)["label"].to_numpy(str)
+    counts = {k: int((labels == k).sum()) for k in set(labels)}
+    short = {k: v for k, v in counts.items() if v < 4}
+    assert short and len(labels) == 13  # 10 plots + 3 samples
+    p = _the_problem(toml, "inputs/samples.gpkg")
+    assert (p.message, p.fix) == too_few_samples(cfg, labels, evergreen_labels(cfg, look))
+    assert p.message.startswith("Too few usable samples per class for the classification: ")
+    for k, v in short.items():
+        assert f"{k} ({v})" in p.message
+    _cli_reports(toml, "Too few usable samples per class", "(at least 4 per class, [classify].min_per_class")
+
+
+def test_evergreen_not_in_the_code_list_named_by_check(tmp_path):
+    toml = classify_project(tmp_path)
+    toml.write_text(toml.read_text(encoding="utf-8").replace('evergreen = ["油松"]', 'evergreen = ["Ginkgo"]'),
+                    encoding="utf-8")
+    p = _the_problem(toml, str(toml))
+    assert p.where == "[classify].evergreen" and "'Ginkgo' is not a species of the code list" in p.message

@@ -789,6 +789,10 @@ class ProjectConfig(_Model):
         """Resolve a ``{year}`` pattern for one year."""
         return self.path(pattern.replace("{year}", str(year)))  # type: ignore[return-value]
 
+    def series_path(self, year: int, month: int) -> Path:
+        """The monthly composite of ``[classify].series`` (a ``{year}`` and ``{month}`` pattern; month 01-12)."""
+        return self.year_path(str(self.classify.series).replace("{month}", f"{month:02d}"), year)
+
     @property
     def workspace(self) -> Path:
         return self.path(self.project.workspace)  # type: ignore[return-value]
@@ -820,8 +824,8 @@ class ProjectConfig(_Model):
         if self.classify.series:
             for y in self.project.years:
                 for m in range(1, 13):
-                    p = self.path(self.classify.series.replace("{year}", str(y)).replace("{month}", f"{m:02d}"))
-                    if p is not None and p.exists():
+                    p = self.series_path(y, m)
+                    if p.exists():
                         out[f"classify.series[{y}-{m:02d}]"] = p
         for name, pat in sorted(self.assess.cumulative_covariates.items()):
             for y in self.project.years:

@@ -373,7 +373,8 @@ def test_bad_input_too_few_samples_for_a_class(project, tmp_path):
 
 def test_bad_input_missing_monthly_composite(project, tmp_path):
     msg = _bad(project, tmp_path, series=str(tmp_path / "none" / "LC08_SR_{year}-{month}.tif"))
-    assert "Monthly composites of" in msg and "LC08_SR_" in msg
+    assert "12 of the 12 monthly composites of 2012 ([classify].series) do not exist" in msg and "LC08_SR_" in msg
+    assert "Also incomplete: 4 more year(s)" in msg
 
 
 def test_bad_input_unknown_evergreen_species(project, tmp_path):

@@ -16,7 +16,7 @@ from .rasters import RasterFile, year_files
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import ProjectConfig
 
-__all__ = ["covariate_files", "project_files"]
+__all__ = ["covariate_files", "project_files", "series_files"]
 
 
 def project_files(cfg: "ProjectConfig", show: Callable[[Any], str], pf: str) -> tuple[list[RasterFile], list[Problem]]:
@@ -79,6 +79,37 @@ def project_files(cfg: "ProjectConfig", show: Callable[[Any], str], pf: str) -> 
                     f"([inputs].forest_type) does not exist",
                     f"Provide it, or correct the pattern {cfg.inputs.forest_type!r} in {pf}; at least the "
                     f"base year is required.", code="missing-file")
+    series, missing = series_files(cfg, show, pf)
+    return rasters + series, problems + missing
+
+
+def series_files(cfg: "ProjectConfig", show: Callable[[Any], str], pf: str, years: list[int] | None = None
+                 ) -> tuple[list[RasterFile], list[Problem]]:
+    """``[classify].series`` when the classify stage classifies: the twelve monthly composites of every classified
+    year (``years``, default :func:`~minecarbon.inputs.samples.classified_years`), and a problem per year naming
+    the months missing."""
+    from .samples import classified_years, classify_enabled
+
+    if not cfg.classify.series or not classify_enabled(cfg):
+        return [], []
+    rasters: list[RasterFile] = []
+    problems: list[Problem] = []
+    for year in classified_years(cfg) if years is None else years:
+        missing = []
+        for month in range(1, 13):
+            p = cfg.series_path(year, month)
+            if p.is_file():
+                rasters.append(RasterFile("series", "[classify].series", year, p, label=f"{month:02d}"))
+            else:
+                missing.append((month, p))
+        if missing:
+            months = ", ".join(f"{m:02d}" for m, _ in missing)
+            problems.append(Problem(
+                show(missing[0][1]), "(file)", f"{len(missing)} of the 12 monthly composites of {year} "
+                f"([classify].series) do not exist: month(s) {months}",
+                f"Provide all 12 months of every classified year (a fully cloudy month as an all-nodata file), "
+                f"correct the pattern {cfg.classify.series!r} in {pf}, or leave {year} out of [classify].years.",
+                code="missing-file", stage="classify"))
     return rasters, problems
 
 

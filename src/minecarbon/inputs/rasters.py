@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..config import ProjectConfig
 
-__all__ = ["CANOPY", "CLIMATE", "COVARIATE", "DEM", "FOREST_TYPE", "IMAGE", "PRECIPITATION", "RASTERS",
+__all__ = ["CANOPY", "CLIMATE", "COVARIATE", "DEM", "FOREST_TYPE", "IMAGE", "PRECIPITATION", "RASTERS", "SERIES",
            "RasterFile", "RasterInput", "TEMPERATURE", "band_name_problems", "what_of", "year_files"]
 
 SAMPLE_PX = 1024
@@ -63,11 +63,13 @@ SAMPLE_PX = 1024
 
 GDAL_READONLY = {"GDAL_PAM_ENABLED": "NO"}  # never write .aux.xml beside the inputs
 
-CHECK_CACHE_MB = 256
+CHECK_CACHE_MB = 64
 """GDAL's block cache (MB) while a raster's content is checked. Each sample window decodes a whole tile of every
 band into the cache, which GDAL empties only when the file closes: with its default (5 % of the machine's memory)
 sampling one 5000 x 5000 six-band composite held about 300 MiB (memray, the large simulated scene), so the memory
-of ``check`` and of ``run``'s input checks grew with the size of the files."""
+of ``check`` and of ``run``'s input checks grew with the size of the files. Measured on the large scene (run's
+checks): default 662 MiB / 27 s, 256 MB 617 MiB / 35 s, 64 MB 448 MiB / 37 s (benchmarks/README.md, "Session 9:
+the classify stage's memory"; session 9 chose 64 MB but committed 256, corrected in session 10)."""
 
 
 @dataclass
@@ -157,7 +159,8 @@ class RasterInput:
 
 
 _WHAT = {"image": "image", "temperature": "temperature grid", "precipitation": "precipitation grid",
-         "dem": "DEM", "forest_type": "forest-type map", "canopy": "canopy raster", "covariate": "covariate"}
+         "dem": "DEM", "forest_type": "forest-type map", "canopy": "canopy raster", "covariate": "covariate",
+         "series": "monthly composite"}
 
 IMAGE = RasterInput("images.path", "image", "Surface-reflectance composite of each year, with the bands "
                     "[features] needs.", yearly=True)
@@ -173,13 +176,22 @@ CANOPY = RasterInput("features.canopy", "canopy", "Canopy rasters; each band bec
                      "description.")
 COVARIATE = RasterInput("assess.cumulative_covariates", "covariate", "A covariate grid of each year the "
                         "cumulative effect reads.", yearly=True)
+SERIES = RasterInput("classify.series", "series", "Monthly composite of each month (01-12) of each year the classify "
+                     "stage classifies ({year}, {month}): surface reflectance with the bands of [images], clouds "
+                     "as nodata.", yearly=True)
+"""``[classify].series``: twelve per classified year. ``check`` opens each (readable, georeferenced, projected CRS,
+overlapping the area) but does not decode them (twelve files a year); the classify stage reads their bands before
+it classifies (:func:`minecarbon.pipeline.stages.classify.year_inputs`)."""
 CLIMATE = (TEMPERATURE, PRECIPITATION)
-RASTERS = {spec.key: spec for spec in (IMAGE, TEMPERATURE, PRECIPITATION, DEM, FOREST_TYPE, CANOPY, COVARIATE)}
+RASTERS = {spec.key: spec for spec in (IMAGE, TEMPERATURE, PRECIPITATION, DEM, FOREST_TYPE, CANOPY, COVARIATE,
+                                       SERIES)}
 """The declared rasters, by config key."""
 
 
 def what_of(r: RasterFile) -> str:
-    """The file in messages: "image 2020", "covariate 'ndvi' 2019", "DEM"."""
+    """The file in messages: "image 2020", "covariate 'ndvi' 2019", "DEM", "monthly composite 2020-07"."""
+    if r.kind == "series":
+        return f"{_WHAT[r.kind]} {r.year}-{r.label}"
     return (_WHAT[r.kind] + (f" {r.label!r}" if r.label else "")
             + (f" {r.year}" if r.year is not None and r.kind != "dem" else ""))
 
@@ -226,7 +238,7 @@ def _check_one_raster(o: Any, rep: Report, r: RasterFile) -> None:
 
     what = what_of(r)
     # integrity: every block decodes and passes its checksum (flipped bytes, truncation)
-    damage = damaged_block(r.path)
+    damage = damaged_block(r.path) if r.kind != "series" else None  # twelve a year: not decoded (see SERIES)
     if damage:
         rep.add("(file)", f"the {what} ({r.key}) is damaged: {damage}", "Copy or download the file "
                 "again, or re-export it from the GIS; do not use it as it is.")
@@ -261,6 +273,8 @@ def _check_one_raster(o: Any, rep: Report, r: RasterFile) -> None:
                 rep.add("(file)", f"the {what} covers only part of the monitoring area (boundary "
                         f"+ {o.cfg.area.buffer_m:g} m buffer)", "Provide a raster that covers the whole "
                         "area; pixels outside it will be nodata.", "warning")
+    if r.kind == "series":
+        return  # twelve a year: not decoded here (see SERIES)
     # bands
     wanted = _image_bands(o, rep, r, what) if r.kind == "image" else [("band_1", 1)]
     if not wanted:

@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
 __all__ = ["LABELLED_LAYERS", "NONFOREST", "classified_years", "classify_enabled", "genus_alias",
-           "labelled_points", "rowcol", "species_table"]
+           "labelled_points", "rowcol", "species_table", "too_few_samples", "training_samples",
+           "evergreen_labels"]
 
 log = logging.getLogger("minecarbon.pipeline.stages.classify")
 
@@ -241,3 +242,80 @@ def labelled_problems(cfg: ProjectConfig, which: str, grid: Any = None, look: di
         return list(exc.problems) or [Problem(str(path), "(file)", str(exc), "Correct the layer (what it must "
                                               "hold: docs/check.md, '[classify]').")]
     return []
+
+
+def evergreen_labels(cfg: ProjectConfig, look: dict[str, str]) -> set[str]:
+    """The labels of ``[classify].evergreen`` (codes or names of the code list); :class:`InputError` for a name
+    not in the list or an empty list."""
+    c = cfg.classify
+    evergreen = set()
+    for e in c.evergreen:
+        if str(e).strip() not in look or look[str(e).strip()] == NONFOREST:
+            raise InputError(f"[classify].evergreen: {e!r} is not a species of the code list {c.species_codes}.")
+        evergreen.add(look[str(e).strip()])
+    if not evergreen:
+        raise InputError("[classify].evergreen is empty: list the evergreen species (codes or names) of the code "
+                         "list; the leaf-habit level splits the forest by it.")
+    return evergreen
+
+
+def training_samples(cfg: ProjectConfig, tmpl: "xr.DataArray", look: dict[str, str]) -> pd.DataFrame:
+    """The classify stage's training samples: the plots (label: the dominant species of their trees, 'nonforest'
+    for a plot without trees) and the points of ``[classify].samples`` (:func:`labelled_points`).
+
+    Returns source ('plots' or 'samples'), id, year, x, y, label (species code as text or 'nonforest'),
+    forest_type (the plot sheet's, when given), row, col. Samples of years outside ``[classify].years`` (when set)
+    are left out (logged). Raises :class:`InputError`: a plot's dominant species not in the code list, a plot
+    outside the images' grid, a broken samples layer.
+    """
+    from ..io import read_table
+    from ..plots import dominant_species
+    from ..project.readers import read_plot_sheet
+
+    sheet = read_plot_sheet(cfg)
+    tpath = cfg.path(cfg.inputs.trees)
+    trees = read_table(tpath, ("plot_id", "species", "dbh_cm"), what="tree table")
+    trees["plot_id"] = trees["plot_id"].astype(str).str.strip()
+    by_plot = dict(list(trees.groupby("plot_id")))
+    dom = [dominant_species(by_plot.get(pid)) for pid in sheet["plot_id"]]
+    raw = [NONFOREST if d is None else genus_alias(d, look) for d in dom]
+    unknown = sorted({r for r in raw if r not in look})
+    if unknown:
+        raise InputError(f"Tree table {tpath}: dominant species {', '.join(unknown)} of some plots are not in the "
+                         f"species code list {cfg.classify.species_codes}. Add them to the list (code, name_zh, "
+                         f"name_latin) or correct the species names.")
+    plots = pd.DataFrame({"source": "plots", "id": sheet["plot_id"].to_numpy(),
+                          "year": sheet["survey_year"].to_numpy(int), "x": sheet["x"].to_numpy(float),
+                          "y": sheet["y"].to_numpy(float), "label": [look[r] for r in raw],
+                          "forest_type": pd.to_numeric(sheet.get("forest_type"), errors="coerce")
+                          if "forest_type" in sheet else np.nan})
+    lay = labelled_points(cfg, "samples", tmpl, look)  # the layer's rules, as check runs them
+    df, out = on_grid(cfg, plots, tmpl)
+    if out.any():
+        raise InputError(" ".join(outside_grid_text(df[out])))
+    if lay is not None and len(lay):
+        df = pd.concat([df, lay[df.columns]], ignore_index=True)
+    return df
+
+
+def too_few_samples(cfg: ProjectConfig, labels: np.ndarray, evergreen: set[str]) -> tuple[str, str] | None:
+    """(message, fix) when the samples cannot train the hierarchy, else None: a class with fewer than
+    ``[classify].min_per_class`` samples, no forest or no non-forest sample, or forest samples of one leaf habit
+    only (``evergreen``: the evergreen species' labels). The stage applies it to the samples it keeps (those with
+    enough clear months); ``check`` to every labelled sample, so a class short there is short in the run too."""
+    c = cfg.classify
+    labels = np.asarray(labels, dtype=str)
+    counts = pd.Series(labels).value_counts()
+    few = counts[counts < c.min_per_class]
+    forest = labels != NONFOREST
+    if not forest.any() or forest.all() or len(few):
+        detail = ", ".join(f"{k} ({v})" for k, v in few.items()) or "forest or non-forest missing"
+        return (f"Too few usable samples per class for the classification: {detail} (at least {c.min_per_class} "
+                f"per class, [classify].min_per_class; forest and non-forest both needed).",
+                f"Add labelled points to {c.samples} or merge rare species.")
+    ever = np.isin(labels, list(evergreen))
+    if ever[forest].all() or not ever[forest].any():
+        return ("The forest samples are all evergreen or all deciduous ([classify].evergreen); the leaf-habit level "
+                "needs samples of both.", "Add labelled points of the other leaf habit, or correct "
+                "[classify].evergreen.")
+    return None

@@ -45,25 +45,24 @@ from ...classify.hierarchy import NONFOREST, fit_hierarchy, hierarchical_cv
 from ...classify.mapping import classify_scene
 from ...classify.scene import scene_features
 from ...config import ProjectConfig
-from ...errors import InputError
+from ...errors import InputError, MissingInputError
 from ...features import surface_reflectance
 from ...grid import align_to, pad_template, pixel_area_m2
 from ...inputs.grid import project_grid
 from ...inputs.samples import (
     classified_years,
     classify_enabled,
+    evergreen_labels,
     feature_numbers,
-    genus_alias,
     labelled_points,
-    on_grid,
-    outside_grid_text,
     species_table,
+    too_few_samples,
+    training_samples,
 )
-from ...io import open_raster, read_table, write_table
+from ...io import open_raster, write_table
 from ...io.atomic import atomic_write_text
 from ...io.raster import check_overlap
 from ...model.cv import spatial_groups
-from ...plots import dominant_species
 from ...progress import track
 from ..core import Context, Output, Stage
 
@@ -81,7 +80,8 @@ def enabled(cfg: ProjectConfig) -> bool:
 
 
 def series_path(cfg: ProjectConfig, year: int, month: int):
-    return cfg.path(cfg.classify.series.replace("{year}", str(year)).replace("{month}", f"{month:02d}"))
+    """The monthly composite of a year (:meth:`~minecarbon.config.ProjectConfig.series_path`)."""
+    return cfg.series_path(year, month)
 
 
 # ---------------------------------------------------------------------------
@@ -90,36 +90,8 @@ def series_path(cfg: ProjectConfig, year: int, month: int):
 
 
 def _samples(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str]) -> pd.DataFrame:
-    """Labelled samples: source, id, year, x, y, label (species code as text or 'nonforest'), row, col.
-
-    Samples of years outside ``[classify].years`` (when set) are left out (logged)."""
-    from ...project.readers import read_plot_sheet
-
-    frames = []
-    sheet = read_plot_sheet(cfg)
-    tpath = cfg.path(cfg.inputs.trees)
-    trees = read_table(tpath, ("plot_id", "species", "dbh_cm"), what="tree table")
-    trees["plot_id"] = trees["plot_id"].astype(str).str.strip()
-    by_plot = dict(list(trees.groupby("plot_id")))
-    dom = [dominant_species(by_plot.get(pid)) for pid in sheet["plot_id"]]
-    raw = ["nonforest" if d is None else genus_alias(d, look) for d in dom]
-    unknown = sorted({r for r in raw if r not in look})
-    if unknown:
-        raise InputError(f"Tree table {tpath}: dominant species {', '.join(unknown)} of some plots are not in the "
-                         f"species code list {cfg.classify.species_codes}. Add them to the list (code, name_zh, "
-                         f"name_latin) or correct the species names.")
-    frames.append(pd.DataFrame({"source": "plots", "id": sheet["plot_id"].to_numpy(),
-                                "year": sheet["survey_year"].to_numpy(int), "x": sheet["x"].to_numpy(float),
-                                "y": sheet["y"].to_numpy(float), "label": [look[r] for r in raw],
-                                "forest_type": pd.to_numeric(sheet.get("forest_type"), errors="coerce")
-                                if "forest_type" in sheet else np.nan}))
-    lay = labelled_points(cfg, "samples", tmpl, look)  # the layer's rules: inputs.samples, as check runs them
-    df, out = on_grid(cfg, frames[0], tmpl)
-    if out.any():
-        raise InputError(" ".join(outside_grid_text(df[out])))
-    if lay is not None and len(lay):
-        df = pd.concat([df, lay[df.columns]], ignore_index=True)
-    return df
+    """Labelled samples (:func:`minecarbon.inputs.samples.training_samples`, the rules ``check`` runs)."""
+    return training_samples(cfg, tmpl, look)
 
 
 def _validation(cfg: ProjectConfig, tmpl: xr.DataArray, look: dict[str, str],
@@ -231,6 +203,19 @@ def terrain_features(cfg: ProjectConfig, tmpl: xr.DataArray) -> xr.DataArray | N
     return out.assign_coords(band=[f"terrain_{v}" for v in TERRAIN], x=tmpl.x.values, y=tmpl.y.values)
 
 
+def _require_series(cfg: ProjectConfig, years: list[int]) -> None:
+    """Raise :class:`MissingInputError` unless the twelve monthly composites of each year exist (the problems
+    ``check`` lists: :func:`minecarbon.inputs.files.series_files`)."""
+    from ...inputs.files import series_files
+
+    missing = series_files(cfg, str, "the project file", years)[1]
+    if missing:
+        first = missing[0]
+        more = f" Also incomplete: {len(missing) - 1} more year(s) (every problem: minecarbon check)." \
+            if len(missing) > 1 else ""
+        raise MissingInputError(f"{first.message} (e.g. {first.file}).{more} {first.fix}", problems=missing)
+
+
 def _points(da: xr.DataArray, rows: np.ndarray, cols: np.ndarray) -> xr.DataArray:
     """The pixels (rows, cols) of a (..., y, x) DataArray along a new dim ``s`` (lazy for dask)."""
     return da.isel(y=xr.DataArray(rows, dims="s"), x=xr.DataArray(cols, dims="s"))
@@ -242,11 +227,7 @@ def year_inputs(cfg: ProjectConfig, year: int, tmpl: xr.DataArray,
 
     ``at`` (rows, cols): those pixels only (dim ``s`` instead of y, x).
     """
-    missing = [str(series_path(cfg, year, m)) for m in range(1, 13) if not series_path(cfg, year, m).is_file()]
-    if missing:
-        raise InputError(f"Monthly composites of {year} missing ([classify].series): {', '.join(missing[:3])}"
-                         f"{' ...' if len(missing) > 3 else ''}. Provide all 12 months of every year (a fully "
-                         f"cloudy month as all nodata).")
+    _require_series(cfg, [year])
     paths = [series_path(cfg, year, m) for m in range(1, 13)] + [cfg.year_path(cfg.images.path, year)]
     whats = [f"monthly composite {year}-{m:02d}" for m in range(1, 13)] + [f"image {year}"]
     cube = _cube(cfg, paths, whats, tmpl)
@@ -494,14 +475,8 @@ def _classify(ctx: Context) -> None:
     codes = cfg.forest_type_codes
     tmpl, _, _ = project_grid(cfg)
     tab, look = species_table(cfg)
-    evergreen = set()
-    for e in c.evergreen:
-        if str(e).strip() not in look or look[str(e).strip()] == NONFOREST:
-            raise InputError(f"[classify].evergreen: {e!r} is not a species of the code list {c.species_codes}.")
-        evergreen.add(look[str(e).strip()])
-    if not evergreen:
-        raise InputError("[classify].evergreen is empty: list the evergreen species (codes or names) of the code "
-                         "list; the leaf-habit level splits the forest by it.")
+    evergreen = evergreen_labels(cfg, look)
+    _require_series(cfg, classified_years(cfg))  # before the sampling and CV, not at the year that lacks them
     samples = _samples(cfg, tmpl, look)
     val = _validation(cfg, tmpl, look, samples)
     ctx.progress("classify: sample features")
@@ -515,18 +490,11 @@ def _classify(ctx: Context) -> None:
     samples = samples[ok].reset_index(drop=True)
     X = {k: v[ok] for k, v in X.items()}
     labels = samples["label"].to_numpy(str)
-    counts = pd.Series(labels).value_counts()
-    few = counts[counts < c.min_per_class]
-    if (~(labels == NONFOREST)).sum() == 0 or (labels == NONFOREST).sum() == 0 or len(few):
-        detail = ", ".join(f"{k} ({v})" for k, v in few.items()) or "forest or non-forest missing"
-        raise InputError(f"Too few usable samples per class for the classification: {detail} (at least "
-                         f"{c.min_per_class} per class, [classify].min_per_class; forest and non-forest both "
-                         f"needed). Add labelled points to {c.samples} or merge rare species.")
+    few = too_few_samples(cfg, labels, evergreen)
+    if few is not None:
+        raise InputError(" ".join(few))
     forest = labels != NONFOREST
     ever = np.isin(labels, list(evergreen))
-    if forest.any() and (ever[forest].all() or not ever[forest].any()):
-        raise InputError("The forest samples are all evergreen or all deciduous ([classify].evergreen); the "
-                         "leaf-habit level needs samples of both.")
     ft_of = forest_type_of_species(cfg, tab, samples, sorted(set(labels)))
     args = (X["fX"], forest, X["rvi"], X["off"], X["on"], ever, X["sX"], labels)
     groups = spatial_groups(samples["x"].to_numpy(), samples["y"].to_numpy(), c.block_m)
