@@ -72,24 +72,47 @@ def tiny(tmp_path_factory) -> Path:
     return Path(simulate(out, size="tiny", seed=7, start_year=2005, end_year=2014))
 
 
+REPORT_HTML = "outputs/report/report.html"
+
+
 @pytest.fixture(scope="module")
 def threaded(tiny) -> dict[str, str]:
     res = _run(str(tiny), "--scheduler", "threads")
     assert res.exit_code == 0, res.output
-    return _outputs(tiny.parent / "workspace")
+    ws = tiny.parent / "workspace"
+    shutil.copy(ws / REPORT_HTML, tiny.parent / "threaded_report.html")  # for the diff of a failure's message
+    return _outputs(ws)
 
 
-def _assert_same(got: dict[str, str], ref: dict[str, str]) -> None:
+def _report_diff(tiny: Path) -> str:
+    """The first lines that differ between the threaded run's report.html and this run's (images left out), and
+    the parts of the report left out as the logs say: what a failure needs to be understood."""
+    import difflib
+
+    def lines(p: Path) -> list[str]:
+        text = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "data:...", p.read_text(encoding="utf-8"))
+        return re.sub(r">\s*<", ">\n<", text).splitlines()
+
+    ws = tiny.parent / "workspace"
+    diff = list(difflib.unified_diff(lines(tiny.parent / "threaded_report.html"), lines(ws / REPORT_HTML),
+                                     "threads", "this run", n=1, lineterm=""))[:40]
+    left_out = [ln for log in sorted((ws / "logs").glob("run-*.log"))[-1:]
+                for ln in log.read_text(encoding="utf-8").splitlines() if "part left out" in ln]
+    return "\n".join(diff + left_out)
+
+
+def _assert_same(got: dict[str, str], ref: dict[str, str], tiny: Path | None = None) -> None:
     assert sorted(got) == sorted(ref)
     differ = [k for k in ref if got[k] != ref[k]]
-    assert not differ, f"outputs differ from the threaded run: {differ}"
+    why = _report_diff(tiny) if tiny is not None and REPORT_HTML in differ else ""
+    assert not differ, f"outputs differ from the threaded run: {differ}\n{why}"
 
 
 def test_processes_scheduler_writes_the_threaded_bytes(tiny, threaded):
     assert len(threaded) > 50 and any(k.endswith(".tif") for k in threaded)
     res = _run(str(tiny), "--force", "--scheduler", "processes")
     assert res.exit_code == 0, res.output
-    _assert_same(_outputs(tiny.parent / "workspace"), threaded)
+    _assert_same(_outputs(tiny.parent / "workspace"), threaded, tiny)
     assert not list((tiny.parent / "workspace").rglob("*.tif.lock"))  # the chunk-write file locks are cleaned up
 
 
@@ -110,7 +133,7 @@ def test_local_cluster_runs_two_projects_one_broken(tiny, threaded, tmp_path):
     assert "boundary.gpkg" in flat.split("Projects")[-1]  # the summary names the broken project's error
     assert "Traceback" not in res.output
     # the good project ran after the broken one, on the cluster, and wrote the threaded bytes
-    _assert_same(_outputs(tiny.parent / "workspace"), threaded)
+    _assert_same(_outputs(tiny.parent / "workspace"), threaded, tiny)
     # each project has its own log; the broken one's log holds its error
     logs = sorted((broken_dir / "workspace" / "logs").glob("run-*.log"))
     assert logs and "boundary.gpkg" in logs[-1].read_text(encoding="utf-8")
