@@ -312,6 +312,30 @@ def _samples_with(project, tmp_path, label=None, point=None) -> str:
     return str(path)
 
 
+def test_sample_features_strip_by_strip_equal_one_pass(project, monkeypatch):
+    """The samples' features computed one chunk row at a time equal those of one pass over the grid, bit for bit:
+    each feature is a function of its own pixel's series and terrain. 32-px chunks (below [run].chunk_px's
+    minimum, set past the config's check) give the tiny scene two chunk rows."""
+    from minecarbon.inputs.grid import project_grid
+    from minecarbon.io import raster
+    from minecarbon.pipeline.stages import classify
+
+    cfg = project.model_copy(update={"run": project.run.model_copy(update={"chunk_px": 32})})
+    tmpl = project_grid(cfg)[0]
+    _, look = classify.species_table(cfg)
+    samples = classify._samples(cfg, tmpl, look)
+    rows = samples["row"].to_numpy()
+    assert len(set(rows // 32)) == 2  # the samples lie in both chunk rows
+    monkeypatch.setattr(raster, "STRIP_CHUNKS", None)
+    one = classify.sample_features(cfg, samples, tmpl)
+    monkeypatch.setattr(raster, "STRIP_CHUNKS", 1)
+    per_row = classify.sample_features(cfg, samples, tmpl)
+    assert sorted(one) == sorted(per_row) == ["fX", "off", "on", "rvi", "sX"]
+    for k in one:
+        assert one[k].shape[0] == len(samples) and np.isfinite(one[k]).any()
+        np.testing.assert_array_equal(per_row[k], one[k])
+
+
 def test_bad_input_label_not_in_code_list(project, tmp_path):
     msg = _bad(project, tmp_path, samples=_samples_with(project, tmp_path, label="Ginkgo biloba"))
     assert "Ginkgo biloba" in msg and "feature(s) 4" in msg and "code list" in msg

@@ -261,24 +261,37 @@ def year_features(cfg: ProjectConfig, year: int, tmpl: xr.DataArray, terrain: xr
 
 
 def sample_features(cfg: ProjectConfig, samples: pd.DataFrame, tmpl: xr.DataArray, ctx: Context | None = None):
-    """Feature arrays of every sample from the features of its year."""
+    """Feature arrays of every sample from the features of its year.
+
+    A year's samples are computed strip by strip of the grid's chunk rows (:func:`~minecarbon.io.raster.strips`,
+    as the maps are written), one dask pass over the files per strip, so the graph in flight is bounded by the
+    chunk size, not by the scene; every feature is a function of its own pixel's series and terrain, so the values
+    do not depend on the strips."""
+    from ...io.raster import STRIP_CHUNKS, strips
+
     n = len(samples)
     keys = ("fX", "rvi", "off", "on", "sX")
     out: dict[str, np.ndarray | None] = dict.fromkeys(keys)
     terrain = terrain_features(cfg, tmpl)
+    ny, nx, ch = tmpl.sizes["y"], tmpl.sizes["x"], cfg.run.chunk_px
+    parts = strips([min(ch, ny - i) for i in range(0, ny, ch)], -(-nx // ch), STRIP_CHUNKS)
+    rows_all, cols_all = samples["row"].to_numpy(), samples["col"].to_numpy()
     for year, idx in samples.groupby("year").groups.items():
         if ctx is not None:
             ctx.progress(f"classify: sample features {year}")
-        pos = samples.index.get_indexer(idx)
-        r, c = samples["row"].to_numpy()[pos], samples["col"].to_numpy()[pos]
-        f = year_features(cfg, int(year), tmpl, terrain, at=(r, c))
-        arrays = dask.compute(*(v.transpose("s", ...).data for v in (f.forest, f.rvi_off, f.leaf_off, f.leaf_on,
-                                                                     f.species)))  # one pass over the files
-        vals = dict(zip(keys, (np.asarray(a, dtype=float) for a in arrays)))
-        for k, v in vals.items():
-            if out[k] is None:
-                out[k] = np.full((n,) + v.shape[1:], np.nan)
-            out[k][pos] = v
+        in_year = samples.index.get_indexer(idx)
+        for part in parts:
+            pos = in_year[(rows_all[in_year] >= part.start) & (rows_all[in_year] < part.stop)]
+            if not len(pos):
+                continue
+            f = year_features(cfg, int(year), tmpl, terrain, at=(rows_all[pos], cols_all[pos]))
+            arrays = dask.compute(*(v.transpose("s", ...).data for v in (f.forest, f.rvi_off, f.leaf_off,
+                                                                         f.leaf_on, f.species)))  # one pass
+            for k, a in zip(keys, arrays):
+                v = np.asarray(a, dtype=float)
+                if out[k] is None:
+                    out[k] = np.full((n,) + v.shape[1:], np.nan)
+                out[k][pos] = v
     return out
 
 
